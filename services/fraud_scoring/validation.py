@@ -1,0 +1,198 @@
+"""Request validation in plain Python, in agreement with `transaction.schema.json`.
+
+The schema file is what API Gateway enforces at the edge; this module enforces the same rules
+where the edge may be bypassed (the container API, direct Lambda invocations) and produces
+reasons a client can act on. `tests/services/fraud_scoring/test_schema_agreement.py` checks
+that both accept and reject the same payloads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from fraud_scoring.transaction import Transaction
+
+DEFAULT_MAX_BODY_BYTES = 16_384
+MAX_AMOUNT = Decimal(1_000_000)
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant datetime can format
+
+# fullmatch (not re.match with "$"), so a trailing newline is rejected rather than ignored.
+_ID = re.compile(r"[A-Za-z0-9_-]+")
+_MERCHANT_ID = re.compile(r"[A-Za-z0-9_.:-]+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_MCC = re.compile(r"[0-9]{4}")
+_FINGERPRINT = re.compile(r"[A-Za-z0-9+/=_-]+")
+_PRINTABLE_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+class ValidationError(ValueError):
+    """The request cannot be accepted; `reasons` says, field by field, what to fix."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        if not reasons:
+            raise ValueError("ValidationError needs at least one reason")
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+class _FieldProblem(Exception):
+    """One field's problem; collected into ValidationError.reasons."""
+
+
+@dataclass(frozen=True)
+class _StringRule:
+    pattern: re.Pattern[str]
+    min_length: int
+    max_length: int
+    describes: str
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise _FieldProblem(f"must be a string ({self.describes}), got {_json_type(value)}")
+        if not self.min_length <= len(value) <= self.max_length or not self.pattern.fullmatch(value):
+            raise _FieldProblem(f"must be {self.describes}")
+        return value
+
+
+_STRING_FIELDS: dict[str, _StringRule] = {
+    "transaction_id": _StringRule(_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ -"),
+    "user_id": _StringRule(_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ -"),
+    "currency": _StringRule(_CURRENCY, 3, 3, "an ISO 4217 code of 3 upper-case letters, e.g. EUR"),
+    "merchant_id": _StringRule(_MERCHANT_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ . : -"),
+    "country": _StringRule(_COUNTRY, 2, 2, "an ISO 3166-1 alpha-2 code of 2 upper-case letters, e.g. DE"),
+    "merchant_category": _StringRule(_MCC, 4, 4, "a 4-digit merchant category code (MCC), e.g. 5411"),
+    "card_fingerprint": _StringRule(_FINGERPRINT, 1, 128, "1-128 characters from A-Z a-z 0-9 + / = _ -"),
+}
+REQUIRED_FIELDS = ("transaction_id", "user_id", "amount", "currency", "merchant_id", "country")
+OPTIONAL_FIELDS = ("merchant_category", "timestamp", "card_fingerprint")
+ALLOWED_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+
+
+def parse_json_body(raw: str | bytes | None, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:
+    """Decode a request body as strict JSON.
+
+    Numbers with a fraction become Decimal (money stays exact); NaN/Infinity and duplicate keys
+    are refused, because a parser that accepts them can disagree with the edge about what the
+    client sent.
+    """
+    if raw is None:
+        raise ValidationError(["body: a JSON object is required, the request body is empty"])
+    encoded = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if len(encoded) > max_bytes:
+        raise ValidationError([f"body: must be at most {max_bytes} bytes, got {len(encoded)}"])
+    if not encoded.strip():
+        raise ValidationError(["body: a JSON object is required, the request body is empty"])
+    try:
+        text = encoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(["body: must be UTF-8 encoded JSON"]) from None
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_refuse_duplicate_keys,
+        )
+    except ValidationError:
+        raise
+    except (ValueError, RecursionError):
+        raise ValidationError(["body: is not valid JSON"]) from None
+
+
+def parse_transaction(payload: Any) -> Transaction:
+    """Validate a decoded JSON payload and build a Transaction, collecting every problem at once."""
+    if not isinstance(payload, dict):
+        raise ValidationError([f"body: must be a JSON object, got {_json_type(payload)}"])
+
+    reasons: list[str] = []
+    for name in sorted(set(payload) - ALLOWED_FIELDS, key=str):
+        allowed = ", ".join(sorted(ALLOWED_FIELDS))
+        reasons.append(f"{_printable_field_name(name)}: unknown field; allowed fields are {allowed}")
+    for name in REQUIRED_FIELDS:
+        if name not in payload:
+            reasons.append(f"{name}: is required")
+
+    values: dict[str, Any] = {}
+    for name, value in payload.items():
+        if name in _STRING_FIELDS:
+            _check(reasons, values, name, value, _STRING_FIELDS[name].check)
+        elif name == "amount":
+            _check(reasons, values, name, value, _amount)
+        elif name == "timestamp":
+            _check(reasons, values, name, value, _timestamp)
+
+    if reasons:
+        raise ValidationError(reasons)
+    return Transaction(**values)
+
+
+def _check(reasons: list[str], values: dict[str, Any], name: str, value: Any, convert: Callable[[Any], Any]) -> None:
+    try:
+        values[name] = convert(value)
+    except _FieldProblem as problem:
+        reasons.append(f"{name}: {problem}")
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise _FieldProblem(f"must be a number, got {_json_type(value)}")
+    try:
+        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise _FieldProblem("must be a finite number") from None
+    if not amount.is_finite():
+        raise _FieldProblem("must be a finite number")
+    if not Decimal(0) < amount <= MAX_AMOUNT:
+        raise _FieldProblem(f"must be greater than 0 and at most {MAX_AMOUNT}")
+    return amount
+
+
+def _timestamp(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _FieldProblem(f"must be an integer (epoch milliseconds), got {_json_type(value)}")
+    if not 0 <= value <= MAX_TIMESTAMP_MS:
+        raise _FieldProblem(f"must be epoch milliseconds between 0 and {MAX_TIMESTAMP_MS}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, (float, Decimal)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _printable_field_name(name: Any) -> str:
+    # Field names are attacker-controlled; only echo names that cannot carry markup or control characters.
+    if isinstance(name, str) and _PRINTABLE_FIELD_NAME.fullmatch(name):
+        return name
+    return "<field name not shown>"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValidationError([f"body: {name} is not a valid JSON number"])
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValidationError([f"{_printable_field_name(key)}: appears more than once in the body"])
+        result[key] = value
+    return result
