@@ -8,6 +8,7 @@ default) and reports every problem at once.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -140,6 +141,15 @@ class ScoringConfig:
             raise ConfigError(reader.problems)
         assert config is not None
         return config
+
+    @classmethod
+    def from_json(cls, text: str) -> "ScoringConfig":
+        """Parse the JSON document stored in the configuration parameter or secret."""
+        try:
+            mapping = json.loads(text)
+        except ValueError as error:
+            raise ConfigError([f"scoring config: is not valid JSON ({error.__class__.__name__})"]) from None
+        return cls.from_mapping(mapping)
 
     def decide(self, score: float) -> Decision:
         if score >= self.decline_threshold:

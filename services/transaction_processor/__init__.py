@@ -1,0 +1,1 @@
+"""Lambda behind `POST /transactions`: validate, score, store once, alert."""

@@ -1,0 +1,130 @@
+"""Entry point `transaction_processor.handler.handler` (API Gateway REST proxy, POST /transactions).
+
+Clients and the config cache live at module level, so a warm container reuses connections and
+reads the SSM parameter once per TTL instead of once per request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from botocore.config import Config
+
+from fraud_scoring import ScoringConfig, Transaction, ValidationError, parse_json_body, parse_transaction, score_transaction
+from fraud_scoring.cache import TtlCache
+from transaction_processor.alerts import needs_alert, publish_transaction_alert
+from transaction_processor.api_gateway import json_response, raw_body
+from transaction_processor.settings import ProcessorSettings
+from transaction_processor.store import TransactionStore, conflicting_fields, stored_result, transaction_item
+
+CONFIG_TTL_SECONDS = 300
+# Clients' clocks drift; more than this in the future is a bad timestamp, not drift.
+MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+
+logger = Logger(service="transaction-processor")
+tracer = Tracer(service="transaction-processor")
+
+# Tight timeouts: the API has a 200 ms p99 budget, so a stuck connection must fail fast and retry.
+_AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3})
+dynamodb = boto3.client("dynamodb", config=_AWS_CONFIG)
+sns = boto3.client("sns", config=_AWS_CONFIG)
+ssm = boto3.client("ssm", config=_AWS_CONFIG)
+
+
+def _load_scoring_config() -> ScoringConfig:
+    name = ProcessorSettings.from_env().scoring_config_parameter
+    parameter = ssm.get_parameter(Name=name, WithDecryption=True)
+    config = ScoringConfig.from_json(parameter["Parameter"]["Value"])
+    logger.info("scoring config loaded", extra={"parameter": name, "version": parameter["Parameter"].get("Version")})
+    return config
+
+
+scoring_config = TtlCache(_load_scoring_config, CONFIG_TTL_SECONDS)
+
+
+class RequestRejected(Exception):
+    def __init__(self, status: int, message: str, reasons: list[str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reasons = reasons
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        txn = parse_transaction(parse_json_body(raw_body(event)))
+        return _process(txn, ProcessorSettings.from_env(), now_ms=int(time.time() * 1000))
+    except ValidationError as error:
+        logger.info("transaction rejected", extra={"reasons": error.reasons})
+        return json_response(400, {"message": "invalid transaction", "reasons": error.reasons})
+    except RequestRejected as rejected:
+        logger.info("transaction rejected", extra={"status": rejected.status, "reasons": rejected.reasons})
+        return json_response(rejected.status, {"message": rejected.message, "reasons": rejected.reasons})
+    except Exception:
+        logger.exception("transaction processing failed")
+        return json_response(500, {"message": "internal error", "request_id": getattr(context, "aws_request_id", None)})
+
+
+def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict[str, Any]:
+    logger.append_keys(transaction_id=txn.transaction_id)
+    store = TransactionStore(dynamodb, settings.table_name, settings.user_index_name)
+
+    existing = store.find(txn.transaction_id)
+    if existing is not None:
+        return _replay(existing, txn)
+
+    txn = _stamped(txn, now_ms, settings.transaction_ttl_days)
+    config = scoring_config.get()
+    history = store.user_history(txn, txn.timestamp, config.history)  # type: ignore[arg-type]
+    result = score_transaction(txn, history, config)
+    item = transaction_item(txn, result, shards=settings.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
+
+    if not store.insert(item):
+        # A concurrent attempt of the same request won the conditional write.
+        raced = store.find(txn.transaction_id)
+        if raced is None:
+            raise RuntimeError("conditional write failed but no stored transaction was found")
+        return _replay(raced, txn)
+
+    logger.info("transaction scored", extra={"decision": result.decision, "score": result.score, "reasons": list(result.reasons)})
+    if needs_alert(result):
+        _alert(settings, txn, result)
+    return json_response(201, stored_result(item).to_body())
+
+
+def _stamped(txn: Transaction, now_ms: int, ttl_days: int) -> Transaction:
+    if txn.timestamp is None:
+        return dataclasses.replace(txn, timestamp=now_ms)
+    if txn.timestamp > now_ms + MAX_FUTURE_SKEW_MS:
+        raise RequestRejected(400, "invalid transaction", [f"timestamp: must not be more than {MAX_FUTURE_SKEW_MS // 1000} s in the future"])
+    if txn.timestamp < now_ms - ttl_days * 86_400_000:
+        raise RequestRejected(400, "invalid transaction", [f"timestamp: is older than the {ttl_days}-day retention of transactions"])
+    return txn
+
+
+def _replay(item: dict[str, Any], txn: Transaction) -> dict[str, Any]:
+    conflicts = conflicting_fields(item, txn)
+    if conflicts:
+        raise RequestRejected(
+            409,
+            "transaction_id already used",
+            [f"transaction_id: already stored with a different {name}; use a new transaction_id" for name in conflicts],
+        )
+    logger.info("replayed stored result")
+    return json_response(200, stored_result(item).to_body(), headers={"Idempotent-Replayed": "true"})
+
+
+def _alert(settings: ProcessorSettings, txn: Transaction, result: Any) -> None:
+    # The transaction is stored and the client gets its decision either way; failing the
+    # request now would only turn its retry into a replay that cannot re-send the alert.
+    try:
+        message_id = publish_transaction_alert(sns, settings.alerts_topic_arn, txn, result)
+        logger.info("alert published", extra={"message_id": message_id})
+    except Exception:
+        logger.exception("alert publish failed", extra={"alert_lost": True})

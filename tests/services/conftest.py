@@ -1,0 +1,46 @@
+"""Shared fixtures for the services tests (the fraud_api tests reuse them): moto-backed AWS
+resources shaped like the ones the data and edge stacks declare. See aws_fixtures.py."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.services.aws_fixtures import (
+    AlertsTopic,
+    FakeLambdaContext,
+    create_alerts_topic,
+    create_transactions_table,
+    put_scoring_parameter,
+)
+from moto import mock_aws
+
+from fraud_scoring import ScoringConfig
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def transactions_table(aws: None) -> str:
+    return create_transactions_table()
+
+
+@pytest.fixture
+def alerts_topic(aws: None) -> AlertsTopic:
+    return create_alerts_topic()
+
+
+@pytest.fixture
+def scoring_parameter(aws: None) -> str:
+    """The scoring config as a SecureString parameter, holding the default config."""
+    return put_scoring_parameter(ScoringConfig.default())
