@@ -10,6 +10,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 for _name, _value in {
@@ -167,3 +168,26 @@ def table_items(table_name: str = TABLE_NAME) -> list[dict[str, Any]]:
     dynamodb = client("dynamodb")
     pages = dynamodb.get_paginator("scan").paginate(TableName=table_name)
     return [item for page in pages for item in page["Items"]]
+
+
+def scheduled_event(at: datetime) -> dict[str, Any]:
+    """An EventBridge scheduled event fired at `at` (UTC)."""
+    return {
+        "version": "0",
+        "id": "test-event",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/pattern-analyzer-test"],
+        "detail": {},
+    }
+
+
+def write_items(items: list[dict[str, Any]], table_name: str = TABLE_NAME) -> None:
+    """Batch-write items in DynamoDB wire format (test seeding; the functions write one by one)."""
+    dynamodb = client("dynamodb")
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        unprocessed = dynamodb.batch_write_item(RequestItems={table_name: requests}).get("UnprocessedItems")
+        assert not unprocessed, "moto does not throttle; anything unprocessed is a seeding bug"
