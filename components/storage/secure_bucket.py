@@ -1,0 +1,152 @@
+"""An S3 bucket that is private, encrypted with a CMK, TLS-only and destroyable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    transition_to_infrequent_access_days: int
+    expiration_days: int
+    noncurrent_version_expiration_days: int = 30
+
+
+class SecureBucket(Construct):
+    """A bucket for logs and artefacts.
+
+    `force_destroy` is on because every environment must tear down without manual steps (the
+    briefs insist); versioning still protects against overwrites while the bucket exists.
+    `extra_policy_statements` (given the bucket ARN) let a caller admit a delivery service next
+    to the TLS-only rule.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        kms_key_arn: str | None,
+        lifecycle: LifecycleSettings | None = None,
+        extra_policy_statements: Callable[[str], list[DataAwsIamPolicyDocumentStatement]] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, force_destroy=True)
+        self.name = self.bucket.bucket
+        self.arn = self.bucket.arn
+
+        S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=self.bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        # Some AWS log deliveries (ALB access logs) accept only SSE-S3; pass kms_key_arn=None for those.
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms" if kms_key_arn else "AES256",
+                        kms_master_key_id=kms_key_arn,
+                    ),
+                    bucket_key_enabled=bool(kms_key_arn),
+                )
+            ],
+        )
+        if lifecycle:
+            self._add_lifecycle(lifecycle)
+
+        deny_insecure_transport = DataAwsIamPolicyDocumentStatement(
+            sid="DenyInsecureTransport",
+            effect="Deny",
+            actions=["s3:*"],
+            resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
+            principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="Bool", variable="aws:SecureTransport", values=["false"]
+                )
+            ],
+        )
+        policy = DataAwsIamPolicyDocument(
+            self, "policy-document", statement=[deny_insecure_transport, *(extra_policy_statements(self.arn) if extra_policy_statements else [])]
+        )
+        S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
+
+    def _add_lifecycle(self, lifecycle: LifecycleSettings) -> None:
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="tier-then-expire",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=lifecycle.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
+                        )
+                    ],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=lifecycle.noncurrent_version_expiration_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
+        )

@@ -1,0 +1,118 @@
+"""The three environments of the platform, in one place.
+
+Prod differs from dev and staging only where production needs it: NAT per AZ, a reader in a
+second AZ, more endpoints, longer backups and more tasks. Promotion moves the same code through
+all three; what changes is this data.
+"""
+
+from __future__ import annotations
+
+from config.settings import (
+    ComputeSettings,
+    ConfigError,
+    DataSettings,
+    EdgeSettings,
+    EnvironmentConfig,
+    NatStrategy,
+    NetworkSettings,
+    ObservabilitySettings,
+    StateSettings,
+    validate_all,
+)
+
+DEFAULT_REGION = "us-east-1"
+# The organisation's public Route 53 zone. Each environment's API lives in it under its own
+# name; replace it with your zone (or set FRAUD_HOSTED_ZONE, which app.py reads).
+DEFAULT_HOSTED_ZONE = "fraud.example.com"
+DEFAULT_STATE_BUCKET = "fraud-detection-tfstate"
+
+# What the Lambdas and ECS tasks call on every request or start-up. Without these endpoints the
+# calls leave through NAT; dev accepts that to save the hourly fee of each interface endpoint.
+_CORE_ENDPOINTS = ("secretsmanager", "ssm", "kms", "logs", "sns")
+_ALL_ENDPOINTS = _CORE_ENDPOINTS + ("ecr.api", "ecr.dkr", "sqs", "sts", "xray", "monitoring")
+
+
+def build_environments(
+    *,
+    hosted_zone_name: str = DEFAULT_HOSTED_ZONE,
+    state_bucket: str = DEFAULT_STATE_BUCKET,
+    region: str = DEFAULT_REGION,
+    alarm_email: str = "fraud-platform-oncall@example.com",
+) -> dict[str, EnvironmentConfig]:
+    """Every environment, keyed by name. Arguments are the organisation-wide settings."""
+    state = StateSettings(bucket=state_bucket, region=region)
+
+    def edge(subdomain: str) -> EdgeSettings:
+        return EdgeSettings(hosted_zone_name=hosted_zone_name, api_subdomain=subdomain)
+
+    environments = [
+        EnvironmentConfig(
+            name="dev",
+            region=region,
+            cost_center="fraud-platform-dev",
+            state=state,
+            network=NetworkSettings(
+                vpc_cidr="10.10.0.0/16",
+                nat_strategy=NatStrategy.SINGLE,
+                interface_endpoint_services=(),
+            ),
+            data=DataSettings(backup_retention_days=1),
+            compute=ComputeSettings(fraud_api_min_tasks=2, fraud_api_max_tasks=4, lambda_reserved_concurrency=2),
+            edge=edge("api-dev"),
+            observability=ObservabilitySettings(alarm_email=alarm_email),
+        ),
+        EnvironmentConfig(
+            name="staging",
+            region=region,
+            cost_center="fraud-platform-staging",
+            state=state,
+            network=NetworkSettings(
+                vpc_cidr="10.20.0.0/16",
+                nat_strategy=NatStrategy.SINGLE,
+                interface_endpoint_services=_CORE_ENDPOINTS,
+            ),
+            data=DataSettings(backup_retention_days=7),
+            compute=ComputeSettings(fraud_api_min_tasks=2, fraud_api_max_tasks=6, lambda_reserved_concurrency=3),
+            edge=edge("api-staging"),
+            observability=ObservabilitySettings(alarm_email=alarm_email),
+        ),
+        EnvironmentConfig(
+            name="prod",
+            region=region,
+            cost_center="fraud-platform-prod",
+            state=state,
+            network=NetworkSettings(
+                vpc_cidr="10.30.0.0/16",
+                nat_strategy=NatStrategy.PER_AZ,
+                interface_endpoint_services=_ALL_ENDPOINTS,
+            ),
+            data=DataSettings(
+                aurora_reader_in_second_az=True,
+                backup_retention_days=30,
+                kms_deletion_window_days=30,
+            ),
+            compute=ComputeSettings(fraud_api_min_tasks=3, fraud_api_max_tasks=12, lambda_reserved_concurrency=5),
+            edge=edge("api"),
+            observability=ObservabilitySettings(
+                alarm_email=alarm_email,
+                aurora_connections_threshold=200,
+            ),
+        ),
+    ]
+    validate_all(environments)
+    return {environment.name: environment for environment in environments}
+
+
+def select_environments(
+    environments: dict[str, EnvironmentConfig], requested: str | None
+) -> list[EnvironmentConfig]:
+    """The environments named in a comma-separated list, or all when the list is empty."""
+    if not requested or not requested.strip():
+        return list(environments.values())
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    unknown = [name for name in names if name not in environments]
+    if unknown:
+        raise ConfigError(
+            f"unknown environment(s) {', '.join(unknown)}; choose from {', '.join(environments)}"
+        )
+    return [environments[name] for name in dict.fromkeys(names)]

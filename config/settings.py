@@ -1,0 +1,265 @@
+"""Typed per-environment settings of the platform.
+
+Everything that differs between dev, staging and prod is a field here; constructs and stacks
+receive these objects as properties and never read the process environment themselves.
+Validation runs before any construct is created, so a bad value stops synth with one line
+that names the field and what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the setting and what to fix."""
+
+
+class NatStrategy(str, Enum):
+    # One NAT gateway for the whole VPC: cheap, but one AZ outage cuts egress for all AZs.
+    SINGLE = "single"
+    # One NAT gateway per AZ: each AZ keeps its egress when another AZ fails.
+    PER_AZ = "per_az"
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    vpc_cidr: str
+    nat_strategy: NatStrategy
+    # Interface endpoints let private workloads call AWS APIs without NAT. Each costs an
+    # hourly fee per AZ, so dev keeps only what the Lambdas and ECS tasks call on every request.
+    interface_endpoint_services: tuple[str, ...]
+    az_count: int = 3
+    flow_log_transition_to_ia_days: int = 30
+    flow_log_expiration_days: int = 365
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    aurora_min_capacity_acu: float = 0.5
+    aurora_max_capacity_acu: float = 4.0
+    aurora_reader_in_second_az: bool = False
+    backup_retention_days: int = 7
+    preferred_backup_window: str = "03:00-04:00"
+    kms_deletion_window_days: int = 7
+    secret_rotation_days: int = 30
+    transaction_ttl_days: int = 90
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    fraud_api_image: str = "fraud-api:latest"
+    fraud_api_min_tasks: int = 2
+    fraud_api_max_tasks: int = 10
+    fraud_api_cpu_target_percent: int = 70
+    fraud_api_requests_per_target: int = 1000
+    lambda_reserved_concurrency: int = 2
+    log_retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    # The environment's public Route 53 zone; the API and load balancer names live under it.
+    hosted_zone_name: str
+    api_subdomain: str
+    blocked_country_codes: tuple[str, ...] = ("KP", "IR", "SY", "CU")
+    waf_requests_per_five_minutes_per_ip: int = 2000
+    api_client_rate_limit_per_second: int = 1000
+    api_client_burst_limit: int = 2000
+    ingestion_client_quota_per_day: int = 1000
+
+    @property
+    def api_domain_name(self) -> str:
+        return f"{self.api_subdomain}.{self.hosted_zone_name}"
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    alarm_email: str
+    api_latency_p99_threshold_ms: int = 200
+    aurora_connections_threshold: int = 80
+    lambda_error_rate_threshold_percent: float = 1.0
+    http_5xx_rate_threshold_percent: float = 1.0
+    log_retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    """Where every stack of the environment keeps its Terraform state."""
+
+    bucket: str
+    region: str
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    region: str
+    cost_center: str
+    state: StateSettings
+    network: NetworkSettings
+    data: DataSettings
+    compute: ComputeSettings
+    edge: EdgeSettings
+    observability: ObservabilitySettings
+    project: str = "fraud-detection"
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        """The environment suffix every resource name carries (the briefs insist)."""
+        return self.name
+
+
+# Lowercase letters and digits only: the suffix lands in S3 bucket, load balancer and
+# target group names, the strictest of which accept nothing else.
+_SUFFIX = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+REQUIRED_AZ_COUNT = 3
+
+
+def validate(config: EnvironmentConfig) -> None:
+    """Raise ConfigError naming the first setting of `config` that cannot work."""
+    where = f"environment '{config.name}'"
+    if not _SUFFIX.match(config.name):
+        raise ConfigError(
+            f"{where}: the name is the resource-name suffix and must be 2-10 lowercase letters "
+            "or digits starting with a letter"
+        )
+    for label, region in (("region", config.region), ("state.region", config.state.region)):
+        if not _REGION.match(region):
+            raise ConfigError(f"{where}: {label} '{region}' is not an AWS region name like us-east-1")
+    if not _BUCKET.match(config.state.bucket) or ".." in config.state.bucket:
+        raise ConfigError(f"{where}: state.bucket '{config.state.bucket}' is not a valid S3 bucket name")
+    if not config.cost_center.strip():
+        raise ConfigError(f"{where}: cost_center must not be empty (it is a required tag)")
+    _validate_network(where, config.network)
+    _validate_data(where, config.data)
+    _validate_compute(where, config.compute)
+    _validate_edge(where, config.edge)
+    _validate_observability(where, config.observability)
+
+
+def validate_all(configs: list[EnvironmentConfig]) -> None:
+    """Validate each environment, then what must hold across them."""
+    for config in configs:
+        validate(config)
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"environment names must be unique, got {names}")
+    # Distinct CIDRs keep peering, Transit Gateway and shared tooling possible between them.
+    for i, first in enumerate(configs):
+        for second in configs[i + 1 :]:
+            a = ipaddress.ip_network(first.network.vpc_cidr)
+            b = ipaddress.ip_network(second.network.vpc_cidr)
+            if a.overlaps(b):
+                raise ConfigError(
+                    f"environments '{first.name}' and '{second.name}': network.vpc_cidr {a} overlaps {b}"
+                )
+    domains = [c.edge.api_domain_name for c in configs]
+    if len(set(domains)) != len(domains):
+        raise ConfigError(f"edge.api_domain_name must differ per environment, got {domains}")
+
+
+def _validate_network(where: str, network: NetworkSettings) -> None:
+    try:
+        cidr = ipaddress.ip_network(network.vpc_cidr)
+    except ValueError:
+        raise ConfigError(f"{where}: network.vpc_cidr '{network.vpc_cidr}' is not a CIDR block like 10.0.0.0/16") from None
+    if cidr.version != 4 or not 16 <= cidr.prefixlen <= 20 or not cidr.is_private:
+        raise ConfigError(
+            f"{where}: network.vpc_cidr {cidr} must be a private IPv4 block between /16 and /20"
+        )
+    if network.az_count != REQUIRED_AZ_COUNT:
+        raise ConfigError(f"{where}: network.az_count is {network.az_count}; the platform needs exactly 3 AZs")
+    if network.flow_log_transition_to_ia_days < 30:
+        raise ConfigError(f"{where}: network.flow_log_transition_to_ia_days must be at least 30 (S3's minimum for STANDARD_IA)")
+    if network.flow_log_expiration_days <= network.flow_log_transition_to_ia_days:
+        raise ConfigError(f"{where}: network.flow_log_expiration_days must be after the transition to IA")
+    for service in network.interface_endpoint_services:
+        if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$", service):
+            raise ConfigError(f"{where}: network.interface_endpoint_services has an invalid service name '{service}'")
+
+
+def _validate_data(where: str, data: DataSettings) -> None:
+    if not 0.5 <= data.aurora_min_capacity_acu <= data.aurora_max_capacity_acu <= 256:
+        raise ConfigError(
+            f"{where}: Aurora capacity must satisfy 0.5 <= aurora_min_capacity_acu <= aurora_max_capacity_acu <= 256"
+        )
+    if (data.aurora_min_capacity_acu * 2) % 1 or (data.aurora_max_capacity_acu * 2) % 1:
+        raise ConfigError(f"{where}: Aurora capacities are set in steps of 0.5 ACU")
+    if not 1 <= data.backup_retention_days <= 35:
+        raise ConfigError(f"{where}: data.backup_retention_days must be 1-35 (Aurora's limits)")
+    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", data.preferred_backup_window):
+        raise ConfigError(f"{where}: data.preferred_backup_window must look like 03:00-04:00 (UTC)")
+    if not 7 <= data.kms_deletion_window_days <= 30:
+        raise ConfigError(f"{where}: data.kms_deletion_window_days must be 7-30 (KMS's limits)")
+    if not 1 <= data.secret_rotation_days <= 365:
+        raise ConfigError(f"{where}: data.secret_rotation_days must be 1-365")
+    if data.transaction_ttl_days < 1:
+        raise ConfigError(f"{where}: data.transaction_ttl_days must be positive")
+
+
+def _validate_compute(where: str, compute: ComputeSettings) -> None:
+    if not compute.fraud_api_image.strip() or " " in compute.fraud_api_image:
+        raise ConfigError(f"{where}: compute.fraud_api_image must be an image reference like fraud-api:1.4.2")
+    if not 1 <= compute.fraud_api_min_tasks <= compute.fraud_api_max_tasks:
+        raise ConfigError(f"{where}: compute needs 1 <= fraud_api_min_tasks <= fraud_api_max_tasks")
+    if not 10 <= compute.fraud_api_cpu_target_percent <= 90:
+        raise ConfigError(f"{where}: compute.fraud_api_cpu_target_percent must be 10-90")
+    if compute.fraud_api_requests_per_target < 1:
+        raise ConfigError(f"{where}: compute.fraud_api_requests_per_target must be positive")
+    # The briefs ask for 1-5 so deployments never exhaust the account's concurrency pool.
+    if not 1 <= compute.lambda_reserved_concurrency <= 5:
+        raise ConfigError(f"{where}: compute.lambda_reserved_concurrency must be 1-5")
+    _validate_log_retention(where, "compute.log_retention_days", compute.log_retention_days)
+
+
+def _validate_edge(where: str, edge: EdgeSettings) -> None:
+    labels = edge.api_domain_name.split(".")
+    if len(labels) < 3 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ConfigError(
+            f"{where}: edge.api_domain_name '{edge.api_domain_name}' must be a lowercase DNS name "
+            "inside the environment's hosted zone (set edge.hosted_zone_name and edge.api_subdomain)"
+        )
+    for code in edge.blocked_country_codes:
+        if not _COUNTRY.match(code):
+            raise ConfigError(f"{where}: edge.blocked_country_codes has '{code}', not an ISO 3166 alpha-2 code")
+    if not 100 <= edge.waf_requests_per_five_minutes_per_ip <= 2_000_000_000:
+        raise ConfigError(f"{where}: edge.waf_requests_per_five_minutes_per_ip must be at least 100 (WAF's minimum)")
+    if not 1 <= edge.api_client_rate_limit_per_second <= edge.api_client_burst_limit:
+        raise ConfigError(f"{where}: edge needs 1 <= api_client_rate_limit_per_second <= api_client_burst_limit")
+    if edge.ingestion_client_quota_per_day < 1:
+        raise ConfigError(f"{where}: edge.ingestion_client_quota_per_day must be positive")
+
+
+def _validate_observability(where: str, observability: ObservabilitySettings) -> None:
+    if not _EMAIL.match(observability.alarm_email):
+        raise ConfigError(f"{where}: observability.alarm_email '{observability.alarm_email}' is not an e-mail address")
+    if observability.api_latency_p99_threshold_ms <= 0:
+        raise ConfigError(f"{where}: observability.api_latency_p99_threshold_ms must be positive")
+    if observability.aurora_connections_threshold <= 0:
+        raise ConfigError(f"{where}: observability.aurora_connections_threshold must be positive")
+    for label, value in (
+        ("lambda_error_rate_threshold_percent", observability.lambda_error_rate_threshold_percent),
+        ("http_5xx_rate_threshold_percent", observability.http_5xx_rate_threshold_percent),
+    ):
+        if not 0 < value < 100:
+            raise ConfigError(f"{where}: observability.{label} must be a percentage between 0 and 100")
+    _validate_log_retention(where, "observability.log_retention_days", observability.log_retention_days)
+
+
+# The values CloudWatch Logs accepts for retention_in_days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _validate_log_retention(where: str, label: str, days: int) -> None:
+    if days not in LOG_RETENTION_DAYS:
+        raise ConfigError(f"{where}: {label} is {days}; CloudWatch Logs accepts only {LOG_RETENTION_DAYS}")

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up a fresh checkout and synthesizes every environment:
+#   Python venv with pinned dependencies, cdktf-cli, the project's Terraform CLI config,
+#   PostgreSQL server binaries for the service tests, then `cdktf.out/` for dev, staging and prod.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CHECKPOINT_DISABLE=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PIP_DISABLE_PIP_VERSION_CHECK=1
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python environment (.venv)"
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet ".[services,test]"
+
+step "cdktf-cli (node_modules/.bin/cdktf)"
+[ -x node_modules/.bin/cdktf ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+step "Terraform CLI config (provider mirror when the machine has one)"
+.venv/bin/python -m scripts.terraform_cli
+
+step "PostgreSQL server binaries (for the fraud-api tests)"
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL server binaries are missing: install Debian's 'postgresql' package" >&2
+    exit 1
+  fi
+fi
+
+step "Synthesize every environment (cdktf.out/)"
+start=$(date +%s.%N)
+.venv/bin/python app.py
+printf 'synthesized %s stacks in %.1f s\n' "$(ls cdktf.out/stacks | wc -l)" "$(echo "$(date +%s.%N) - $start" | bc)"

@@ -1,0 +1,80 @@
+"""The project's own Terraform CLI configuration.
+
+Terraform installs the AWS provider from a local filesystem mirror when the machine has one
+(offline CI), and from the public registry otherwise. The mirror is named by
+FRAUD_TERRAFORM_PROVIDER_MIRROR or discovered on the machine; nothing machine-specific is kept in
+the repository. A shared plugin cache stops every stack directory from copying the ~700 MB
+provider binary.
+
+    python -m scripts.terraform_cli      # writes the file and prints its path
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = REPO_ROOT / ".cache" / "terraform"
+CLI_CONFIG_FILE = CACHE_DIR / "terraformrc"
+PLUGIN_CACHE_DIR = CACHE_DIR / "plugin-cache"
+MIRROR_ENV = "FRAUD_TERRAFORM_PROVIDER_MIRROR"
+REGISTRY_DIR_NAME = "registry.terraform.io"
+
+
+def discover_mirror(env: dict[str, str] | None = None) -> Path | None:
+    """The directory that holds `registry.terraform.io/...`, or None on a connected machine."""
+    env = dict(os.environ) if env is None else env
+    if env.get(MIRROR_ENV):
+        mirror = Path(env[MIRROR_ENV])
+        if not (mirror / REGISTRY_DIR_NAME).is_dir():
+            raise SystemExit(f"{MIRROR_ENV}={mirror} has no {REGISTRY_DIR_NAME} directory; point it at a Terraform filesystem mirror")
+        return mirror
+    # A bounded search of the filesystem, the same one an engineer would type.
+    found = subprocess.run(
+        ["find", "/", "-maxdepth", "6", "-type", "d", "-name", REGISTRY_DIR_NAME,
+         "-not", "-path", "*/.terraform/*", "-not", "-path", "/proc/*", "-not", "-path", f"{REPO_ROOT}/*"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()
+    return Path(found[0]).parent if found else None
+
+
+def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
+    lines = [f'plugin_cache_dir = "{plugin_cache}"', "disable_checkpoint = true", ""]
+    if mirror is not None:
+        lines += [
+            "provider_installation {",
+            "  filesystem_mirror {",
+            f'    path    = "{mirror}"',
+            '    include = ["registry.terraform.io/*/*"]',
+            "  }",
+            "  direct {",
+            '    exclude = ["registry.terraform.io/*/*"]',
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def ensure_cli_config(env: dict[str, str] | None = None) -> Path:
+    """Write the CLI config (once per checkout) and return its path."""
+    if not CLI_CONFIG_FILE.exists():
+        PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        CLI_CONFIG_FILE.write_text(render_cli_config(discover_mirror(env), PLUGIN_CACHE_DIR))
+    return CLI_CONFIG_FILE
+
+
+def terraform_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """A process environment in which `terraform` uses the project's CLI config."""
+    env = dict(os.environ if base is None else base)
+    env["TF_CLI_CONFIG_FILE"] = str(ensure_cli_config(env))
+    env["CHECKPOINT_DISABLE"] = "1"
+    env["TF_IN_AUTOMATION"] = "1"
+    return env
+
+
+if __name__ == "__main__":
+    print(ensure_cli_config())
+    sys.exit(0)

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the test suite: the default (fast) tests, then the end-to-end lifecycle against the emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CHECKPOINT_DISABLE=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+.venv/bin/python -m pytest "$@"

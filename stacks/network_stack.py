@@ -1,0 +1,82 @@
+"""The network layer: VPC, subnets per tier, NAT, endpoints, flow logs and security groups."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from components.aws_context import AwsContext
+from components.network.endpoints import VpcEndpoints
+from components.network.flow_log_archive import FlowLogArchive
+from components.network.security_groups import TierSecurityGroups
+from components.network.tiered_vpc import TieredVpc
+from components.storage.secure_bucket import LifecycleSettings
+from config.settings import EnvironmentConfig
+from config.targets import DeploymentTarget
+from stacks.base import LayerStack
+from stacks.contracts import NetworkContract, SecurityGroupIds
+from stacks.layers import Layer
+
+# The flow-log key outlives no data of its own; a week is KMS's shortest safe window.
+FLOW_LOG_KEY_DELETION_WINDOW_DAYS = 7
+
+
+class NetworkStack(LayerStack):
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget) -> None:
+        super().__init__(scope, layer=Layer.NETWORK, environment=environment, target=target)
+        settings = environment.network
+        context = AwsContext(self, "context")
+
+        network = TieredVpc(
+            self,
+            "vpc",
+            naming=self.naming,
+            cidr=settings.vpc_cidr,
+            az_count=settings.az_count,
+            nat_strategy=settings.nat_strategy,
+        )
+        security_groups = TierSecurityGroups(
+            self, "security-groups", naming=self.naming, vpc_id=network.vpc.id, vpc_cidr=settings.vpc_cidr
+        )
+        VpcEndpoints(
+            self,
+            "endpoints",
+            naming=self.naming,
+            region=context.region,
+            vpc_id=network.vpc.id,
+            route_table_ids=[table.id for table in network.application_route_tables],
+            subnet_ids=[subnet.id for subnet in network.application_subnets],
+            security_group_id=security_groups.endpoints.id,
+            interface_services=settings.interface_endpoint_services,
+        )
+        flow_logs = FlowLogArchive(
+            self,
+            "flow-logs",
+            naming=self.naming,
+            context=context,
+            vpc_id=network.vpc.id,
+            lifecycle=LifecycleSettings(
+                transition_to_infrequent_access_days=settings.flow_log_transition_to_ia_days,
+                expiration_days=settings.flow_log_expiration_days,
+            ),
+            key_deletion_window_days=FLOW_LOG_KEY_DELETION_WINDOW_DAYS,
+        )
+
+        self.contract = NetworkContract(
+            vpc_id=network.vpc.id,
+            vpc_cidr=network.vpc.cidr_block,
+            public_subnet_ids=tuple(subnet.id for subnet in network.public_subnets),
+            application_subnet_ids=tuple(subnet.id for subnet in network.application_subnets),
+            data_subnet_ids=tuple(subnet.id for subnet in network.data_subnets),
+            nat_gateway_ids=tuple(gateway.id for gateway in network.nat_gateways),
+            security_group_ids=SecurityGroupIds(
+                load_balancer=security_groups.load_balancer.id,
+                application=security_groups.application.id,
+                lambda_functions=security_groups.lambda_functions.id,
+                database=security_groups.database.id,
+                endpoints=security_groups.endpoints.id,
+            ),
+            flow_log_bucket_name=flow_logs.bucket.name,
+            flow_log_bucket_arn=flow_logs.bucket.arn,
+        )
+        TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")

@@ -1,0 +1,59 @@
+"""One environment of the platform: five layer stacks wired through their contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from config.settings import EnvironmentConfig
+from config.targets import DeploymentTarget
+from stacks.base import LayerStack
+from stacks.bootstrap_stack import StateBucketStack
+from stacks.compute_stack import ComputeStack
+from stacks.data_stack import DataStack
+from stacks.edge_stack import EdgeStack
+from stacks.layers import LAYER_DEPENDENCIES, Layer
+from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
+
+
+@dataclass(frozen=True)
+class EnvironmentStacks:
+    network: NetworkStack
+    data: DataStack
+    compute: ComputeStack
+    edge: EdgeStack
+    observability: ObservabilityStack
+
+    def by_layer(self) -> dict[Layer, LayerStack]:
+        return {layer: getattr(self, layer.value) for layer in Layer}
+
+
+def add_state_bucket(scope: Construct, environments: list[EnvironmentConfig], target: DeploymentTarget) -> None:
+    """The bootstrap stack for the state bucket the environments share (step 0 of a deploy)."""
+    buckets = {(config.state.bucket, config.state.region) for config in environments}
+    if len(buckets) != 1:
+        raise ValueError(f"the selected environments use several state buckets {sorted(buckets)}; bootstrap them one at a time")
+    StateBucketStack(scope, state=environments[0].state, project=environments[0].project, target=target)
+
+
+def add_environment(scope: Construct, environment: EnvironmentConfig, target: DeploymentTarget) -> EnvironmentStacks:
+    """Add the five stacks of `environment` to the app, each reading only its upstream contracts."""
+    common = {"environment": environment, "target": target}
+    network = NetworkStack(scope, **common)
+    data = DataStack(scope, **common, network=network.contract)
+    compute = ComputeStack(scope, **common, network=network.contract, data=data.contract)
+    edge = EdgeStack(scope, **common, network=network.contract, data=data.contract, compute=compute.contract)
+    observability = ObservabilityStack(
+        scope, **common, network=network.contract, data=data.contract, compute=compute.contract, edge=edge.contract
+    )
+    stacks = EnvironmentStacks(network, data, compute, edge, observability)
+
+    # Declared, not only inferred from references: a layer that stops reading a producer
+    # still deploys after it, and the lifecycle scripts and tests share one DAG.
+    by_layer = stacks.by_layer()
+    for layer, upstream in LAYER_DEPENDENCIES.items():
+        for producer in upstream:
+            by_layer[layer].add_dependency(by_layer[producer])
+    return stacks

@@ -1,0 +1,78 @@
+"""Bad settings are refused before anything is built, with a message that names the fix."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from config.environments import build_environments, select_environments
+from config.settings import ConfigError, NatStrategy, validate, validate_all
+
+
+@pytest.fixture
+def dev():
+    return build_environments()["dev"]
+
+
+def _with(config, section=None, **changes):
+    if section is None:
+        return dataclasses.replace(config, **changes)
+    return dataclasses.replace(config, **{section: dataclasses.replace(getattr(config, section), **changes)})
+
+
+def test_shipped_environments_are_valid_and_differ_where_prod_needs_it():
+    environments = build_environments()
+    assert list(environments) == ["dev", "staging", "prod"]
+    assert all(config.region == "us-east-1" for config in environments.values())
+    assert environments["prod"].network.nat_strategy is NatStrategy.PER_AZ
+    assert environments["dev"].network.nat_strategy is NatStrategy.SINGLE
+    assert environments["prod"].data.aurora_reader_in_second_az and not environments["dev"].data.aurora_reader_in_second_az
+    assert environments["prod"].compute.fraud_api_min_tasks >= environments["dev"].compute.fraud_api_min_tasks
+
+
+@pytest.mark.parametrize(
+    "section, changes, message",
+    [
+        (None, {"name": "Dev_1"}, "lowercase letters or digits"),
+        (None, {"region": "mars-1"}, "not an AWS region"),
+        (None, {"cost_center": " "}, "cost_center"),
+        ("network", {"vpc_cidr": "10.0.0.0/33"}, "not a CIDR block"),
+        ("network", {"vpc_cidr": "8.8.0.0/16"}, "private IPv4"),
+        ("network", {"az_count": 2}, "exactly 3 AZs"),
+        ("network", {"flow_log_expiration_days": 10}, "flow_log_expiration_days"),
+        ("data", {"aurora_min_capacity_acu": 0.25}, "0.5 <= aurora_min_capacity_acu"),
+        ("data", {"aurora_max_capacity_acu": 3.3}, "steps of 0.5"),
+        ("data", {"backup_retention_days": 0}, "backup_retention_days"),
+        ("data", {"preferred_backup_window": "3am"}, "preferred_backup_window"),
+        ("compute", {"lambda_reserved_concurrency": 50}, "lambda_reserved_concurrency must be 1-5"),
+        ("compute", {"fraud_api_min_tasks": 5, "fraud_api_max_tasks": 2}, "fraud_api_min_tasks"),
+        ("compute", {"log_retention_days": 31}, "CloudWatch Logs accepts only"),
+        ("compute", {"fraud_api_image": "fraud api"}, "image reference"),
+        ("edge", {"hosted_zone_name": "Example..com"}, "edge.api_domain_name"),
+        ("edge", {"blocked_country_codes": ("North Korea",)}, "ISO 3166"),
+        ("edge", {"waf_requests_per_five_minutes_per_ip": 10}, "WAF's minimum"),
+        ("observability", {"alarm_email": "oncall"}, "e-mail"),
+        ("observability", {"lambda_error_rate_threshold_percent": 0}, "percentage"),
+    ],
+)
+def test_invalid_setting_is_refused_with_a_message_naming_it(dev, section, changes, message):
+    with pytest.raises(ConfigError, match=message) as raised:
+        validate(_with(dev, section, **changes))
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).startswith("environment '")
+
+
+def test_overlapping_cidrs_between_environments_are_refused():
+    environments = build_environments()
+    clash = _with(environments["staging"], "network", vpc_cidr="10.10.128.0/17")
+    with pytest.raises(ConfigError, match="'dev' and 'staging': network.vpc_cidr .* overlaps"):
+        validate_all([environments["dev"], clash])
+
+
+def test_selecting_environments():
+    environments = build_environments()
+    assert [c.name for c in select_environments(environments, None)] == ["dev", "staging", "prod"]
+    assert [c.name for c in select_environments(environments, " prod,dev ")] == ["prod", "dev"]
+    with pytest.raises(ConfigError, match="unknown environment\\(s\\) qa; choose from dev, staging, prod"):
+        select_environments(environments, "dev,qa")

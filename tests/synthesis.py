@@ -1,0 +1,102 @@
+"""One synthesis of every environment, shared by the whole test session.
+
+Loading the AWS provider bindings costs ~13 s per process, so the app is synthesized once and
+every infrastructure test reads the result. `terraform validate` of each stack starts in the
+background as soon as the synthesis exists, so it overlaps with the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+from config.environments import build_environments
+from config.settings import EnvironmentConfig
+from config.targets import DeploymentTarget
+from scripts.terraform_cli import terraform_env
+from stacks.layers import Layer, stack_id
+from stacks.platform import EnvironmentStacks
+
+
+@dataclass
+class SynthesizedStack:
+    name: str
+    directory: Path
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        return json.loads((self.directory / "cdk.tf.json").read_text())
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.config.get("resource", {}).get(resource_type, {})
+
+    def data_sources(self, data_type: str) -> dict[str, dict[str, Any]]:
+        return self.config.get("data", {}).get(data_type, {})
+
+    def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for resource_type, instances in self.config.get("resource", {}).items():
+            for name, body in instances.items():
+                yield resource_type, name, body
+
+    def only(self, resource_type: str) -> dict[str, Any]:
+        instances = self.resources(resource_type)
+        assert len(instances) == 1, f"{self.name}: expected one {resource_type}, found {sorted(instances)}"
+        return next(iter(instances.values()))
+
+
+@dataclass
+class Synthesis:
+    outdir: Path
+    environments: dict[str, EnvironmentConfig]
+    stacks_by_environment: dict[str, EnvironmentStacks]
+    _validations: dict[str, Future] = field(default_factory=dict)
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.outdir / "manifest.json").read_text())
+
+    def stack(self, layer: Layer, environment: str) -> SynthesizedStack:
+        name = stack_id(layer, environment)
+        return SynthesizedStack(name, self.outdir / "stacks" / name)
+
+    def stacks(self, layer: Layer | None = None) -> list[SynthesizedStack]:
+        layers = [layer] if layer else list(Layer)
+        return [self.stack(each, environment) for environment in self.environments for each in layers]
+
+    def start_validation(self, executor: ThreadPoolExecutor) -> None:
+        for directory in sorted((self.outdir / "stacks").iterdir()):
+            self._validations[directory.name] = executor.submit(_terraform_validate, directory)
+
+    def validation(self, stack_name: str) -> subprocess.CompletedProcess:
+        return self._validations[stack_name].result(timeout=600)
+
+
+def synthesize(outdir: Path, target: DeploymentTarget = DeploymentTarget()) -> Synthesis:
+    from cdktf import App
+
+    from stacks.platform import add_environment, add_state_bucket
+
+    environments = build_environments()
+    app = App(outdir=str(outdir))
+    add_state_bucket(app, list(environments.values()), target)
+    stacks = {name: add_environment(app, config, target) for name, config in environments.items()}
+    app.synth()
+    return Synthesis(outdir=outdir, environments=environments, stacks_by_environment=stacks)
+
+
+def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
+    env = terraform_env()
+    init = subprocess.run(
+        ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=directory, env=env, capture_output=True, text=True, check=False,
+    )
+    if init.returncode != 0:
+        return init
+    return subprocess.run(
+        ["terraform", "validate", "-no-color"], cwd=directory, env=env, capture_output=True, text=True, check=False
+    )
