@@ -1,0 +1,163 @@
+"""The real server process (`python -m fraud_api`, uvicorn) against the real database.
+
+Covers what the in-process tests cannot: the entry point, uvicorn's configuration, the JSON log
+lines on stdout and graceful shutdown on SIGTERM (stop accepting, drain, close the pool, exit 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.services.fraud_api.app_database import AppDatabase
+from tests.services.fraud_api.payloads import BASE_TIMESTAMP_MS, transaction
+from tests.services.fraud_api.postgres_server import free_loopback_port
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+STARTUP_TIMEOUT_S = 20.0
+
+
+class ServerProcess:
+    def __init__(self, process: subprocess.Popen[str], base_url: str, env: dict[str, str]) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.env = env
+
+    def output(self) -> str:
+        stdout, _ = self.process.communicate(timeout=15)
+        return stdout
+
+    def log_entries(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def server(fresh_database: AppDatabase) -> Iterator[ServerProcess]:
+    port = free_loopback_port()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("DB_", "API_", "AWS_"))},
+        **fresh_database.env(PORT=str(port), SHUTDOWN_GRACE_SECONDS="10"),
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "services"), str(REPO_ROOT)]),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fraud_api"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, base_url)
+        yield ServerProcess(process, base_url, env)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _wait_until_healthy(process: subprocess.Popen[str], base_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("server did not become healthy in time")
+
+
+def test_the_server_serves_all_endpoints_and_shuts_down_cleanly(server: ServerProcess) -> None:
+    payload = transaction()
+    with httpx.Client(base_url=server.base_url, timeout=5) as client:
+        health = client.get("/health")
+        scored = client.post("/api/v1/score", json=payload, headers={"x-request-id": "server-test-1"})
+        replayed = client.post("/api/v1/score", json=payload)
+        fetched = client.get(f"/api/v1/transactions/{payload['transaction_id']}")
+        missing = client.get("/api/v1/transactions/does-not-exist")
+        bad = client.post("/api/v1/score", content=b"{", headers={"content-type": "application/json"})
+
+    assert (health.status_code, scored.status_code, replayed.status_code) == (200, 201, 200)
+    assert (fetched.status_code, missing.status_code, bad.status_code) == (200, 404, 400)
+    assert fetched.json()["transaction_id"] == payload["transaction_id"]
+    assert "server" not in scored.headers
+    probe = subprocess.run(
+        [sys.executable, "-m", "fraud_api.healthcheck"],
+        env={**server.env, "PORT": server.base_url.rsplit(":", 1)[1]},
+        cwd=REPO_ROOT,
+        timeout=10,
+    )
+    assert probe.returncode == 0  # the image's HEALTHCHECK command
+
+    server.process.send_signal(signal.SIGTERM)
+
+    assert server.process.wait(timeout=15) == 0
+    entries = server.log_entries()
+    access = [entry for entry in entries if entry.get("logger") == "fraud_api.access"]
+    assert {"method", "path", "status", "duration_ms", "request_id"} <= set(access[0])
+    assert any(entry["request_id"] == "server-test-1" and entry["status"] == 201 for entry in access)
+    assert any(entry.get("message") == "database pool closed" for entry in entries)
+
+
+def test_sigterm_drains_the_request_in_flight_and_refuses_new_ones(
+    server: ServerProcess, fresh_database: AppDatabase
+) -> None:
+    payload = transaction()
+    outcome: dict[str, httpx.Response] = {}
+    with fresh_database.admin() as conn, conn.transaction():
+        # An uncommitted insert of the same transaction holds the API's request mid-flight.
+        conn.execute(
+            """INSERT INTO transactions (transaction_id, user_id, amount, currency, merchant_id, country,
+                   ts, score, decision, reasons)
+               VALUES (%s, %s, 1, 'EUR', 'm', 'DE', to_timestamp(%s / 1000.0), 0.5, 'review', '[]')""",
+            (payload["transaction_id"], payload["user_id"], BASE_TIMESTAMP_MS),
+        )
+        in_flight = threading.Thread(
+            target=lambda: outcome.update(response=httpx.post(f"{server.base_url}/api/v1/score", json=payload, timeout=10))
+        )
+        in_flight.start()
+        time.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+
+        assert server.process.poll() is None, "the server exited with a request in flight"
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.base_url}/health", timeout=1)
+    in_flight.join(timeout=10)
+
+    assert outcome["response"].status_code == 200
+    assert outcome["response"].json()["decision"] == "review"
+    assert server.process.wait(timeout=15) == 0
+
+
+def test_a_misconfigured_server_exits_with_the_problems_logged(fresh_database: AppDatabase) -> None:
+    env = {
+        **fresh_database.env(),
+        "API_CONFIG": "",
+        "DB_SSLMODE": "sometimes",
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "services"), str(REPO_ROOT)]),
+    }
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "fraud_api"], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=20
+    )
+
+    assert completed.returncode == 2
+    problems = json.loads(completed.stdout.strip().splitlines()[-1])["problems"]
+    assert any("API_CONFIG" in problem for problem in problems)
+    assert any("DB_SSLMODE" in problem for problem in problems)
