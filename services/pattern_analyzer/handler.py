@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from fraud_scoring import ScoringConfig
@@ -20,8 +20,9 @@ from pattern_analyzer.window import MAX_CONCURRENT_QUERIES, Window, WindowReader
 
 CONFIG_TTL_SECONDS = 300
 
+# Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
+# services/README.md); the X-Ray segments come from the function's active tracing instead.
 logger = Logger(service="pattern-analyzer")
-tracer = Tracer(service="pattern-analyzer")
 
 # The window is read by concurrent queries; the connection pool must not make them queue.
 _AWS_CONFIG = Config(
@@ -46,7 +47,6 @@ scoring_config = TtlCache(_load_scoring_config, CONFIG_TTL_SECONDS)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Analyse the window ending at the scheduled time; errors propagate so the invocation is retried."""
     settings = AnalyzerSettings.from_env()
