@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class DbCredentials:
 
 
 CredentialsFetcher = Callable[[], DbCredentials]
+
+log = logging.getLogger(__name__)
 
 
 def secrets_manager_fetcher(secret_arn: str, region: str | None) -> CredentialsFetcher:
@@ -104,4 +107,8 @@ class CredentialStore:
                 return self._current
             self._last_refresh = now
             self._current = await asyncio.to_thread(self._fetcher)
+            log.warning(
+                "database login rejected; re-read credentials from the secret",
+                extra={"username": self._current.username, "changed": self._current != rejected},
+            )
             return self._current

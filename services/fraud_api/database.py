@@ -11,6 +11,7 @@ down, so in-flight requests on healthy connections are not disturbed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from fraud_api.credentials import CredentialStore
 from fraud_api.settings import DatabaseSettings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # libpq reports login failures as text only (no SQLSTATE reaches the client before a session).
 _AUTH_FAILURE_MARKERS = ("password authentication failed", "authentication failed", "pam authentication failed")
@@ -108,9 +110,10 @@ async def run_with_reconnect(pool: AsyncConnectionPool, work: Callable[[AsyncCon
         async with pool.connection() as conn:
             used = conn
             return await work(conn)
-    except psycopg.OperationalError:
+    except psycopg.OperationalError as exc:
         if not _lost_connection(used):
             raise
+        log.warning("database connection lost; retrying on a fresh one", extra={"error": type(exc).__name__})
     await pool.check()
     async with pool.connection() as conn:
         return await work(conn)

@@ -7,7 +7,6 @@ database (CREATE DATABASE is a file copy of template1: milliseconds).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -49,17 +48,3 @@ def client(shared_database: AppDatabase) -> Iterator[InProcessClient]:
     with serve_in_process(create_app(shared_database.settings(), tracer=NullTracer())) as in_process:
         yield in_process
 
-
-@pytest.fixture
-def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto needs credentials to sign with; make sure no real ones can be picked up."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)

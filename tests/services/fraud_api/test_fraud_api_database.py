@@ -6,14 +6,15 @@ import asyncio
 import json
 import threading
 import time
+from typing import Any
 
 import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 
 from fraud_api.app import create_app
 from fraud_api.migrations import MIGRATIONS, Migration, apply_migrations
+from fraud_api.settings import Settings
 from fraud_api.tracing import NullTracer
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.inprocess import InProcessClient, serve_in_process
@@ -70,34 +71,37 @@ def _secret(username: str, password: str) -> str:
     return json.dumps({"username": username, "password": password, "engine": "postgres", "port": 5432})
 
 
-@pytest.mark.usefixtures("fake_aws_credentials")
-def test_requests_survive_a_password_rotation(fresh_database: AppDatabase) -> None:
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(Name="fraud-db", SecretString=_secret(fresh_database.user, fresh_database.password))["ARN"]
-        settings = fresh_database.settings(DB_SECRET_ARN=arn)
-        with serve_in_process(create_app(settings, tracer=NullTracer())) as client:
-            assert client.post("/api/v1/score", json=transaction()).status_code == 201
-
-            fresh_database.set_password("rotated-password")
-            secrets.put_secret_value(SecretId=arn, SecretString=_secret(fresh_database.user, "rotated-password"))
-
-            after_rotation = client.post("/api/v1/score", json=transaction())
-            assert after_rotation.status_code == 201, after_rotation.text
-            assert client.get("/health").status_code == 200
+def _create_secret(database: AppDatabase) -> tuple[Any, str]:
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(Name="fraud-db", SecretString=_secret(database.user, database.password))["ARN"]
+    return secrets, arn
 
 
-@pytest.mark.usefixtures("fake_aws_credentials")
+@pytest.mark.usefixtures("aws")  # moto's Secrets Manager (tests/services/conftest.py)
+def test_requests_survive_a_password_rotation(fresh_database: AppDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    secrets, arn = _create_secret(fresh_database)
+    settings = fresh_database.settings(DB_SECRET_ARN=arn)
+    with serve_in_process(create_app(settings, tracer=NullTracer())) as client:
+        assert client.post("/api/v1/score", json=transaction()).status_code == 201
+
+        fresh_database.set_password("rotated-password")
+        secrets.put_secret_value(SecretId=arn, SecretString=_secret(fresh_database.user, "rotated-password"))
+
+        after_rotation = client.post("/api/v1/score", json=transaction())
+        assert after_rotation.status_code == 201, after_rotation.text
+        assert client.get("/health").status_code == 200
+    refreshes = [record for record in caplog.records if record.name == "fraud_api.credentials"]
+    assert [getattr(record, "changed") for record in refreshes] == [True]
+
+
+@pytest.mark.usefixtures("aws")
 def test_credentials_come_from_the_secret_when_not_injected(fresh_database: AppDatabase) -> None:
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(Name="fraud-db", SecretString=_secret(fresh_database.user, fresh_database.password))["ARN"]
-        env = fresh_database.env(DB_SECRET_ARN=arn)
-        del env["DB_CREDENTIALS"]
-        from fraud_api.settings import Settings
+    _, arn = _create_secret(fresh_database)
+    env = fresh_database.env(DB_SECRET_ARN=arn)
+    del env["DB_CREDENTIALS"]
 
-        with serve_in_process(create_app(Settings.from_env(env), tracer=NullTracer())) as client:
-            assert client.post("/api/v1/score", json=transaction()).status_code == 201
+    with serve_in_process(create_app(Settings.from_env(env), tracer=NullTracer())) as client:
+        assert client.post("/api/v1/score", json=transaction()).status_code == 201
 
 
 def test_without_a_secret_to_refresh_from_a_rotation_means_503_not_500(fresh_database: AppDatabase) -> None:
