@@ -20,9 +20,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, Iterator, Mapping, Sequence
 
 SERVICES_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SERVICES_DIR.parent
@@ -144,7 +144,9 @@ def _run_pip(command: Sequence[str]) -> None:
         raise PackagingError(f"installing the Lambda dependencies failed:\n{completed.stderr.strip()}")
 
 
-def _add_entries(entries: dict[str, Path], root: Path, *, base: Path, origin: str, skip: frozenset[str] = frozenset()) -> None:
+def _add_entries(
+    entries: dict[str, Path], root: Path, *, base: Path, origin: str, skip: frozenset[str] = frozenset()
+) -> None:
     for path in _files_under(root):
         name = path.relative_to(base).as_posix()
         if name.split("/", 1)[0] in skip:
@@ -170,4 +172,4 @@ def _write_zip(destination: Path, entries: Mapping[str, Path]) -> None:
             info.create_system = 3  # Unix, so external_attr carries the mode on every build host
             info.external_attr = _FILE_MODE << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name].read_bytes(), compresslevel=9)
+            archive.writestr(info, entries[name].read_bytes(), compresslevel=6)

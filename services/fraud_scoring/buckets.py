@@ -8,7 +8,7 @@ a busy minute would land on one index partition.
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MINUTE_MS = 60_000
 
@@ -20,7 +20,7 @@ def shard_of(transaction_id: str, shards: int) -> int:
 
 
 def minute_label(timestamp_ms: int) -> str:
-    minute = datetime.fromtimestamp(timestamp_ms // MINUTE_MS * 60, tz=timezone.utc)
+    minute = datetime.fromtimestamp(timestamp_ms // MINUTE_MS * 60, tz=UTC)
     return minute.strftime("%Y-%m-%dT%H:%M")
 
 
@@ -35,7 +35,9 @@ def window_buckets(start_ms: int, end_ms: int, shards: int) -> list[str]:
         raise ValueError(f"window ends ({end_ms}) before it starts ({start_ms})")
     first = start_ms // MINUTE_MS
     last = end_ms // MINUTE_MS
-    return [f"{minute_label(minute * MINUTE_MS)}#{shard}" for minute in range(first, last + 1) for shard in range(shards)]
+    return [
+        f"{minute_label(minute * MINUTE_MS)}#{shard}" for minute in range(first, last + 1) for shard in range(shards)
+    ]
 
 
 def _require_shards(shards: int) -> None:

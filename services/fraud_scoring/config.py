@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Literal, Mapping, TypeVar
+from typing import Any, Literal, TypeVar
 
 Decision = Literal["approve", "review", "decline"]
 
@@ -129,11 +130,11 @@ class ScoringConfig:
             raise ConfigError(problems)
 
     @classmethod
-    def default(cls) -> "ScoringConfig":
+    def default(cls) -> ScoringConfig:
         return cls()
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> "ScoringConfig":
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> ScoringConfig:
         """Build from JSON-shaped data; missing keys keep their defaults, anything wrong raises ConfigError."""
         reader = _Reader()
         config = reader.scoring_config(mapping)
@@ -143,7 +144,7 @@ class ScoringConfig:
         return config
 
     @classmethod
-    def from_json(cls, text: str) -> "ScoringConfig":
+    def from_json(cls, text: str) -> ScoringConfig:
         """Parse the JSON document stored in the configuration parameter or secret."""
         try:
             mapping = json.loads(text)
@@ -191,7 +192,9 @@ def _number(value: Decimal) -> int | float:
 
 def _plain(group: Any) -> dict[str, Any]:
     return {
-        f.name: _number(getattr(group, f.name)) if isinstance(getattr(group, f.name), Decimal) else getattr(group, f.name)
+        f.name: _number(getattr(group, f.name))
+        if isinstance(getattr(group, f.name), Decimal)
+        else getattr(group, f.name)
         for f in fields(group)
     }
 
@@ -218,7 +221,7 @@ def _problems_of(config: ScoringConfig) -> list[str]:
         if not 0 <= weight <= 1:
             problems.append(f"{name}: must be between 0 and 1, got {weight}")
 
-    for earlier, later in zip(config.amount_tiers, config.amount_tiers[1:]):
+    for earlier, later in zip(config.amount_tiers, config.amount_tiers[1:], strict=False):
         if not later.min_amount > earlier.min_amount:
             problems.append("amount_tiers: min_amount must strictly increase from one tier to the next")
         if later.weight < earlier.weight:
@@ -243,8 +246,16 @@ def _problems_of(config: ScoringConfig) -> list[str]:
     if config.history.lookback_hours < 1:
         problems.append("history.lookback_hours: must be at least 1")
 
-    problems += [f"high_risk_countries: {c!r} is not an ISO 3166-1 alpha-2 code" for c in sorted(config.high_risk_countries) if not _COUNTRY.fullmatch(c)]
-    problems += [f"high_risk_merchant_categories: {m!r} is not a 4-digit MCC" for m in sorted(config.high_risk_merchant_categories) if not _MCC.fullmatch(m)]
+    problems += [
+        f"high_risk_countries: {c!r} is not an ISO 3166-1 alpha-2 code"
+        for c in sorted(config.high_risk_countries)
+        if not _COUNTRY.fullmatch(c)
+    ]
+    problems += [
+        f"high_risk_merchant_categories: {m!r} is not a 4-digit MCC"
+        for m in sorted(config.high_risk_merchant_categories)
+        if not _MCC.fullmatch(m)
+    ]
 
     if config.amount_spike.multiplier <= 1:
         problems.append("amount_spike.multiplier: must be greater than 1")
@@ -252,8 +263,14 @@ def _problems_of(config: ScoringConfig) -> list[str]:
         problems.append("amount_spike.min_history: must be at least 1")
 
     p = config.patterns
-    for name in ("burst_window_seconds", "burst_min_transactions", "user_suspicious_min",
-                 "merchant_suspicious_min", "spike_min_transactions", "max_alerts_per_run"):
+    for name in (
+        "burst_window_seconds",
+        "burst_min_transactions",
+        "user_suspicious_min",
+        "merchant_suspicious_min",
+        "spike_min_transactions",
+        "max_alerts_per_run",
+    ):
         if getattr(p, name) < 1:
             problems.append(f"patterns.{name}: must be at least 1, got {getattr(p, name)}")
     if p.spike_multiplier <= 1:
@@ -272,7 +289,12 @@ class _Reader:
         if data is None:
             return None
         kwargs: dict[str, Any] = {}
-        for name in ("review_threshold", "decline_threshold", "high_risk_country_weight", "high_risk_merchant_category_weight"):
+        for name in (
+            "review_threshold",
+            "decline_threshold",
+            "high_risk_country_weight",
+            "high_risk_merchant_category_weight",
+        ):
             self._take(data, kwargs, name, name, self._float)
         self._take(data, kwargs, "amount_tiers", "amount_tiers", self._amount_tiers)
         self._take(data, kwargs, "velocity_windows", "velocity_windows", self._velocity_windows)
@@ -304,7 +326,9 @@ class _Reader:
             self.problems.append(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}")
         return dict(value)
 
-    def _take(self, data: dict[str, Any], kwargs: dict[str, Any], key: str, where: str, read: Callable[[Any, str], Any]) -> None:
+    def _take(
+        self, data: dict[str, Any], kwargs: dict[str, Any], key: str, where: str, read: Callable[[Any, str], Any]
+    ) -> None:
         if key in data:
             value = read(data[key], where)
             if value is not None:

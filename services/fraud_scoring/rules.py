@@ -7,10 +7,10 @@ alert consumers can group by it; the rest of the reason is for people.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from statistics import median
-from typing import Callable, Sequence
 
 from fraud_scoring.config import ScoringConfig
 from fraud_scoring.transaction import PastTransaction, Transaction
@@ -38,7 +38,12 @@ def amount_tier(data: RuleInput) -> list[Signal]:
     if not reached:
         return []
     tier = reached[-1]
-    return [Signal(tier.weight, f"high_amount: {_money(data.txn.amount)} {data.txn.currency} is at or above {_money(tier.min_amount)}")]
+    return [
+        Signal(
+            tier.weight,
+            f"high_amount: {_money(data.txn.amount)} {data.txn.currency} is at or above {_money(tier.min_amount)}",
+        )
+    ]
 
 
 def velocity(data: RuleInput) -> list[Signal]:
@@ -56,30 +61,46 @@ def velocity(data: RuleInput) -> list[Signal]:
         if recent and total > window.max_amount:
             exceeded.append(f"total {_money(total)} > {_money(window.max_amount)}")
         if exceeded:
-            signals.append(Signal(window.weight, f"velocity_{window.name}: {' and '.join(exceeded)} within {window.seconds}s"))
+            signals.append(
+                Signal(window.weight, f"velocity_{window.name}: {' and '.join(exceeded)} within {window.seconds}s")
+            )
     return signals
 
 
 def high_risk_country(data: RuleInput) -> list[Signal]:
     if data.txn.country not in data.config.high_risk_countries:
         return []
-    return [Signal(data.config.high_risk_country_weight, f"high_risk_country: {data.txn.country} is on the high-risk country list")]
+    return [
+        Signal(
+            data.config.high_risk_country_weight,
+            f"high_risk_country: {data.txn.country} is on the high-risk country list",
+        )
+    ]
 
 
 def high_risk_merchant_category(data: RuleInput) -> list[Signal]:
     category = data.txn.merchant_category
     if category is None or category not in data.config.high_risk_merchant_categories:
         return []
-    return [Signal(data.config.high_risk_merchant_category_weight, f"high_risk_merchant_category: MCC {category} is on the high-risk list")]
+    return [
+        Signal(
+            data.config.high_risk_merchant_category_weight,
+            f"high_risk_merchant_category: MCC {category} is on the high-risk list",
+        )
+    ]
 
 
 def first_seen(data: RuleInput) -> list[Signal]:
     weights = data.config.first_seen
     if not data.past:
-        return [Signal(weights.first_transaction, "first_transaction: no earlier transaction of this user in the lookback")]
+        return [
+            Signal(weights.first_transaction, "first_transaction: no earlier transaction of this user in the lookback")
+        ]
     signals = []
     if all(past.country != data.txn.country for past in data.past):
-        signals.append(Signal(weights.new_country, f"new_country: first transaction of this user in {data.txn.country}"))
+        signals.append(
+            Signal(weights.new_country, f"new_country: first transaction of this user in {data.txn.country}")
+        )
     if all(past.merchant_id != data.txn.merchant_id for past in data.past):
         signals.append(Signal(weights.new_merchant, "new_merchant: first transaction of this user at this merchant"))
     return signals
@@ -92,11 +113,24 @@ def amount_spike(data: RuleInput) -> list[Signal]:
     typical = median(past.amount for past in data.past)
     if data.txn.amount < spike.multiplier * typical:
         return []
-    return [Signal(spike.weight, f"amount_spike: {_money(data.txn.amount)} is at least {spike.multiplier}x the user's median {_money(typical)}")]
+    return [
+        Signal(
+            spike.weight,
+            f"amount_spike: {_money(data.txn.amount)} is at least {spike.multiplier}x"
+            f" the user's median {_money(typical)}",
+        )
+    ]
 
 
 # Order is the order reasons are reported in.
-RULES: tuple[Rule, ...] = (amount_tier, amount_spike, velocity, high_risk_country, high_risk_merchant_category, first_seen)
+RULES: tuple[Rule, ...] = (
+    amount_tier,
+    amount_spike,
+    velocity,
+    high_risk_country,
+    high_risk_merchant_category,
+    first_seen,
+)
 
 
 def _money(amount: Decimal) -> str:

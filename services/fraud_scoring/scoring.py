@@ -50,4 +50,6 @@ def score_transaction(
         remaining *= 1.0 - signal.weight
     # Decide on the rounded score, so the reported score and decision never disagree.
     score = round(min(1.0, max(0.0, 1.0 - remaining)), SCORE_DECIMALS)
-    return ScoreResult(score=score, decision=config.decide(score), reasons=tuple(s.reason for s in signals if s.weight > 0))
+    return ScoreResult(
+        score=score, decision=config.decide(score), reasons=tuple(s.reason for s in signals if s.weight > 0)
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,11 @@ class UserHistory:
     transactions: tuple[PastTransaction, ...] = ()
 
     @classmethod
-    def of(cls, transactions: Iterable[PastTransaction]) -> "UserHistory":
+    def of(cls, transactions: Iterable[PastTransaction]) -> UserHistory:
         return cls(tuple(sorted(transactions, key=lambda past: past.timestamp)))
 
     @classmethod
-    def empty(cls) -> "UserHistory":
+    def empty(cls) -> UserHistory:
         return cls(())
 
     def up_to(self, at_ms: int) -> tuple[PastTransaction, ...]:

@@ -11,6 +11,7 @@ could not do this: where an episode starts depends on where each window cuts it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -83,15 +84,13 @@ class FindingPublisher:
 
     def _release(self, finding: Finding, token: str) -> None:
         """Undo our own claim after a failed publish, so the next run can alert."""
-        try:
+        with contextlib.suppress(self._dynamodb.exceptions.ConditionalCheckFailedException):
             self._dynamodb.delete_item(
                 TableName=self._table,
                 Key={"transaction_id": {"S": MARKER_PREFIX + finding.finding_id}, "timestamp": {"N": "0"}},
                 ConditionExpression="claim_token = :token",
                 ExpressionAttributeValues={":token": {"S": token}},
             )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            pass
 
     def _send(self, finding: Finding, window: Window) -> None:
         message = {

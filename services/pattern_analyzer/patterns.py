@@ -8,10 +8,11 @@ the id is what lets the alert claim suppress the second sighting (see `alerts.py
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import median
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 from fraud_scoring.config import PatternThresholds
 
@@ -58,7 +59,12 @@ def find_patterns(transactions: Iterable[WindowTransaction], thresholds: Pattern
     for user_id, user_txns in by_user.items():
         user_txns.sort(key=lambda txn: (txn.timestamp, txn.transaction_id))
         findings += _velocity_burst(user_id, user_txns, thresholds)
-        findings += _suspicious_cluster("user", user_id, [t for t in user_txns if t.decision in SUSPICIOUS_DECISIONS], thresholds.user_suspicious_min)
+        findings += _suspicious_cluster(
+            "user",
+            user_id,
+            [t for t in user_txns if t.decision in SUSPICIOUS_DECISIONS],
+            thresholds.user_suspicious_min,
+        )
         findings += _amount_spike(user_id, user_txns, thresholds)
     for merchant_id, merchant_txns in suspicious_by_merchant.items():
         merchant_txns.sort(key=lambda txn: (txn.timestamp, txn.transaction_id))
@@ -87,14 +93,19 @@ def _velocity_burst(user_id: str, txns: Sequence[WindowTransaction], thresholds:
             subject_type="user",
             subject=user_id,
             severity=severity,
-            summary=f"{len(burst)} transactions within {thresholds.burst_window_seconds}s (threshold {thresholds.burst_min_transactions})",
+            summary=(
+                f"{len(burst)} transactions within {thresholds.burst_window_seconds}s"
+                f" (threshold {thresholds.burst_min_transactions})"
+            ),
             evidence=_evidence(burst),
             details={"count": len(burst), "first_timestamp": burst[0].timestamp, "last_timestamp": burst[-1].timestamp},
         )
     ]
 
 
-def _suspicious_cluster(subject_type: str, subject: str, suspicious: Sequence[WindowTransaction], minimum: int) -> list[Finding]:
+def _suspicious_cluster(
+    subject_type: str, subject: str, suspicious: Sequence[WindowTransaction], minimum: int
+) -> list[Finding]:
     if len(suspicious) < minimum:
         return []
     declined = sum(1 for txn in suspicious if txn.decision == "decline")
@@ -105,7 +116,7 @@ def _suspicious_cluster(subject_type: str, subject: str, suspicious: Sequence[Wi
             subject_type=subject_type,
             subject=subject,
             severity=severity,
-            summary=f"{len(suspicious)} transactions scored review or decline ({declined} declined), threshold {minimum}",
+            summary=f"{len(suspicious)} scored review or decline ({declined} declined); threshold {minimum}",
             evidence=_evidence(suspicious),
             details={"count": len(suspicious), "declined": declined, "users": len({txn.user_id for txn in suspicious})},
         )
@@ -126,9 +137,13 @@ def _amount_spike(user_id: str, txns: Sequence[WindowTransaction], thresholds: P
             subject_type="user",
             subject=user_id,
             severity="medium",
-            summary=f"{len(spikes)} transaction(s) at least {thresholds.spike_multiplier}x the user's window median {typical}",
+            summary=f"{len(spikes)} transaction(s) at least {thresholds.spike_multiplier}x the user's median {typical}",
             evidence=_evidence(spikes),
-            details={"median": str(typical), "largest_amount": str(largest.amount), "largest_transaction_id": largest.transaction_id},
+            details={
+                "median": str(typical),
+                "largest_amount": str(largest.amount),
+                "largest_transaction_id": largest.transaction_id,
+            },
         )
     ]
 

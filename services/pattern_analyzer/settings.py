@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from fraud_scoring.environment import positive_int, required
 
@@ -19,7 +19,7 @@ class AnalyzerSettings:
     analysis_window_minutes: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "AnalyzerSettings":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AnalyzerSettings:
         return cls(
             table_name=required(env, "TRANSACTIONS_TABLE_NAME"),
             time_window_index_name=required(env, "TIME_WINDOW_INDEX_NAME"),

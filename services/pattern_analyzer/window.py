@@ -35,7 +35,7 @@ class ReadStats:
     scanned_count: int = 0
     count: int = 0
 
-    def add(self, other: "ReadStats") -> None:
+    def add(self, other: ReadStats) -> None:
         self.queries += other.queries
         self.pages += other.pages
         self.scanned_count += other.scanned_count

@@ -8,9 +8,9 @@ enabled for rotation and tokens that are not the pending version.
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import json
+from collections.abc import Callable
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -83,7 +83,9 @@ def set_secret(secret_id: str, token: str) -> None:
 
 def test_secret(secret_id: str, token: str) -> None:
     """Refuse a pending value the API could not use; raising stops the rotation before finishSecret."""
-    pending = validate(secretsmanager.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)["SecretString"])
+    pending = validate(
+        secretsmanager.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage=PENDING)["SecretString"]
+    )
     if pending["signing_key"] == _current_signing_key(secret_id):
         raise RotationError("pending signing_key equals the current one; the rotation would not rotate")
 

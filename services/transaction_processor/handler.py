@@ -14,7 +14,14 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from fraud_scoring import ScoringConfig, Transaction, ValidationError, parse_json_body, parse_transaction, score_transaction
+from fraud_scoring import (
+    ScoringConfig,
+    Transaction,
+    ValidationError,
+    parse_json_body,
+    parse_transaction,
+    score_transaction,
+)
 from fraud_scoring.cache import TtlCache
 from transaction_processor.alerts import needs_alert, publish_transaction_alert
 from transaction_processor.api_gateway import json_response, raw_body
@@ -92,7 +99,10 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
             raise RuntimeError("conditional write failed but no stored transaction was found")
         return _replay(raced, txn)
 
-    logger.info("transaction scored", extra={"decision": result.decision, "score": result.score, "reasons": list(result.reasons)})
+    logger.info(
+        "transaction scored",
+        extra={"decision": result.decision, "score": result.score, "reasons": list(result.reasons)},
+    )
     if needs_alert(result):
         _alert(settings, txn, result)
     return json_response(201, stored_result(item).to_body())
@@ -102,9 +112,15 @@ def _stamped(txn: Transaction, now_ms: int, ttl_days: int) -> Transaction:
     if txn.timestamp is None:
         return dataclasses.replace(txn, timestamp=now_ms)
     if txn.timestamp > now_ms + MAX_FUTURE_SKEW_MS:
-        raise RequestRejected(400, "invalid transaction", [f"timestamp: must not be more than {MAX_FUTURE_SKEW_MS // 1000} s in the future"])
+        raise RequestRejected(
+            400,
+            "invalid transaction",
+            [f"timestamp: must not be more than {MAX_FUTURE_SKEW_MS // 1000} s in the future"],
+        )
     if txn.timestamp < now_ms - ttl_days * 86_400_000:
-        raise RequestRejected(400, "invalid transaction", [f"timestamp: is older than the {ttl_days}-day retention of transactions"])
+        raise RequestRejected(
+            400, "invalid transaction", [f"timestamp: is older than the {ttl_days}-day retention of transactions"]
+        )
     return txn
 
 

@@ -29,7 +29,12 @@ class StoredResult:
     reasons: tuple[str, ...]
 
     def to_body(self) -> dict[str, Any]:
-        return {"transaction_id": self.transaction_id, "score": self.score, "decision": self.decision, "reasons": list(self.reasons)}
+        return {
+            "transaction_id": self.transaction_id,
+            "score": self.score,
+            "decision": self.decision,
+            "reasons": list(self.reasons),
+        }
 
 
 class TransactionStore:

@@ -24,8 +24,8 @@ for _name, _value in {
 }.items():
     os.environ[_name] = _value
 
-import moto  # noqa: E402,F401  (first: clients created after it are routed to moto while a mock is active)
 import boto3  # noqa: E402
+import moto  # noqa: E402,F401  (first: clients created after it are routed to moto while a mock is active)
 
 from fraud_scoring import ScoringConfig  # noqa: E402
 
@@ -87,7 +87,9 @@ class AlertsTopic:
                 alerts.append(
                     {
                         "message": json.loads(envelope["Message"]),
-                        "attributes": {name: attr["Value"] for name, attr in envelope.get("MessageAttributes", {}).items()},
+                        "attributes": {
+                            name: attr["Value"] for name, attr in envelope.get("MessageAttributes", {}).items()
+                        },
                     }
                 )
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -128,15 +130,15 @@ def create_transactions_table(name: str = TABLE_NAME) -> str:
             },
         ],
     )
-    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
     return name
 
 
 def put_scoring_parameter(config: ScoringConfig | dict[str, Any], name: str = SCORING_PARAMETER_NAME) -> str:
     mapping = config.to_mapping() if isinstance(config, ScoringConfig) else config
-    client("ssm").put_parameter(
-        Name=name, Value=json.dumps(mapping), Type="SecureString", Overwrite=True
-    )
+    client("ssm").put_parameter(Name=name, Value=json.dumps(mapping), Type="SecureString", Overwrite=True)
     return name
 
 
@@ -150,7 +152,9 @@ def create_alerts_topic(name: str = "fraud-alerts-test") -> AlertsTopic:
     return AlertsTopic(topic_arn=topic_arn, queue_url=queue_url)
 
 
-def api_gateway_event(body: Any, *, raw: bool = False, base64_encoded: bool = False, path: str = "/transactions") -> dict[str, Any]:
+def api_gateway_event(
+    body: Any, *, raw: bool = False, base64_encoded: bool = False, path: str = "/transactions"
+) -> dict[str, Any]:
     """A REST API proxy event for POST `path`; `raw` sends `body` as-is instead of JSON-encoding it."""
     return {
         "resource": path,

@@ -3,10 +3,12 @@ resources shaped like the ones the data and edge stacks declare. See aws_fixture
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from moto import mock_aws
 
+from fraud_scoring import ScoringConfig
 from tests.services.aws_fixtures import (
     AlertsTopic,
     FakeLambdaContext,
@@ -14,9 +16,6 @@ from tests.services.aws_fixtures import (
     create_transactions_table,
     put_scoring_parameter,
 )
-from moto import mock_aws
-
-from fraud_scoring import ScoringConfig
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ def txn(**overrides: Any) -> Transaction:
 
 
 def past(seconds_ago: float, amount: str | int = "20", country: str = "DE", merchant: str = "m-1") -> PastTransaction:
-    return PastTransaction(timestamp=AT - int(seconds_ago * 1000), amount=Decimal(str(amount)), country=country, merchant_id=merchant)
+    return PastTransaction(
+        timestamp=AT - int(seconds_ago * 1000), amount=Decimal(str(amount)), country=country, merchant_id=merchant
+    )
 
 
 def history(*items: PastTransaction) -> UserHistory:

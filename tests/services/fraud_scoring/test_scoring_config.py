@@ -29,13 +29,31 @@ def test_a_partial_mapping_keeps_the_other_defaults() -> None:
         ({"review_threshold": True}, "review_threshold: must be a number"),
         ({"reviw_threshold": 0.5}, "unknown keys ['reviw_threshold']"),
         ({"high_risk_country_weight": 1.2}, "high_risk_country_weight: must be between 0 and 1"),
-        ({"amount_tiers": [{"min_amount": 100, "weight": 0.5}, {"min_amount": 50, "weight": 0.6}]}, "min_amount must strictly increase"),
-        ({"amount_tiers": [{"min_amount": 100, "weight": 0.5}, {"min_amount": 500, "weight": 0.2}]}, "weight must not decrease"),
+        (
+            {"amount_tiers": [{"min_amount": 100, "weight": 0.5}, {"min_amount": 50, "weight": 0.6}]},
+            "min_amount must strictly increase",
+        ),
+        (
+            {"amount_tiers": [{"min_amount": 100, "weight": 0.5}, {"min_amount": 500, "weight": 0.2}]},
+            "weight must not decrease",
+        ),
         ({"amount_tiers": [{"min_amount": 0, "weight": 0.5}]}, "min_amount must be greater than 0"),
         ({"amount_tiers": "high"}, "amount_tiers: must be a JSON array"),
-        ({"velocity_windows": [{"name": "1m", "seconds": 0, "max_count": 3, "max_amount": 10, "weight": 0.1}]}, "must be positive"),
-        ({"velocity_windows": [{"name": "x", "seconds": 60, "max_count": 3, "max_amount": 10, "weight": 0.1}] * 2}, "names must be unique"),
-        ({"velocity_windows": [{"name": "x", "seconds": 7200, "max_count": 3, "max_amount": 10, "weight": 0.1}], "history": {"lookback_hours": 1}}, "must cover the longest velocity window"),
+        (
+            {"velocity_windows": [{"name": "1m", "seconds": 0, "max_count": 3, "max_amount": 10, "weight": 0.1}]},
+            "must be positive",
+        ),
+        (
+            {"velocity_windows": [{"name": "x", "seconds": 60, "max_count": 3, "max_amount": 10, "weight": 0.1}] * 2},
+            "names must be unique",
+        ),
+        (
+            {
+                "velocity_windows": [{"name": "x", "seconds": 7200, "max_count": 3, "max_amount": 10, "weight": 0.1}],
+                "history": {"lookback_hours": 1},
+            },
+            "must cover the longest velocity window",
+        ),
         ({"high_risk_countries": ["kp"]}, "'kp' is not an ISO 3166-1 alpha-2 code"),
         ({"high_risk_merchant_categories": [7995]}, "must be a list of strings"),
         ({"history": {"max_items": 5000}}, "history.max_items: must be between 1 and 1000"),
@@ -52,7 +70,9 @@ def test_bad_configs_are_refused_with_a_clear_message(mapping: object, problem: 
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as refused:
-        ScoringConfig.from_mapping({"review_threshold": 0.9, "decline_threshold": 0.8, "typo": 1, "high_risk_country_weight": -1})
+        ScoringConfig.from_mapping(
+            {"review_threshold": 0.9, "decline_threshold": 0.8, "typo": 1, "high_risk_country_weight": -1}
+        )
     assert len(refused.value.problems) == 3
 
 

@@ -25,7 +25,15 @@ past_transactions = st.builds(
     merchant_id=merchants,
 )
 histories = st.lists(past_transactions, max_size=25).map(UserHistory.of)
-transactions = st.builds(lambda amount, country, merchant, mcc: txn(amount=amount, country=country, merchant_id=merchant, merchant_category=mcc), amounts, countries, merchants, mccs)
+transactions = st.builds(
+    lambda amount, country, merchant, mcc: txn(
+        amount=amount, country=country, merchant_id=merchant, merchant_category=mcc
+    ),
+    amounts,
+    countries,
+    merchants,
+    mccs,
+)
 
 
 @st.composite
@@ -37,7 +45,9 @@ def configs(draw: st.DrawFn) -> ScoringConfig:
         {
             "review_threshold": review,
             "decline_threshold": decline,
-            "amount_tiers": [{"min_amount": m, "weight": w} for m, w in zip([500, 5_000, 50_000], weights)],
+            "amount_tiers": [
+                {"min_amount": m, "weight": w} for m, w in zip([500, 5_000, 50_000], weights, strict=True)
+            ],
             "high_risk_country_weight": draw(st.floats(min_value=0, max_value=1)),
         }
     )
@@ -47,7 +57,13 @@ def configs(draw: st.DrawFn) -> ScoringConfig:
 def test_score_is_a_probability_and_the_decision_follows_the_thresholds(t, h, config) -> None:  # type: ignore[no-untyped-def]
     result = score_transaction(t, h, config)
     assert 0.0 <= result.score <= 1.0
-    expected = "decline" if result.score >= config.decline_threshold else "review" if result.score >= config.review_threshold else "approve"
+    expected = (
+        "decline"
+        if result.score >= config.decline_threshold
+        else "review"
+        if result.score >= config.review_threshold
+        else "approve"
+    )
     assert result.decision == expected
     assert result.reasons or result.score == 0, "a non-zero score is always explained"
 

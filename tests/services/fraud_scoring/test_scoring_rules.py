@@ -21,7 +21,15 @@ def test_an_ordinary_transaction_of_a_known_user_is_approved_without_reasons() -
 
 @pytest.mark.parametrize(
     "amount, weight",
-    [("999.99", 0.0), ("1000", 0.15), ("4999.99", 0.15), ("5000", 0.35), ("10000", 0.55), ("50000", 0.75), ("1000000", 0.75)],
+    [
+        ("999.99", 0.0),
+        ("1000", 0.15),
+        ("4999.99", 0.15),
+        ("5000", 0.35),
+        ("10000", 0.55),
+        ("50000", 0.75),
+        ("1000000", 0.75),
+    ],
 )
 def test_the_highest_amount_tier_reached_applies(amount: str, weight: float) -> None:
     result = score_transaction(txn(amount=amount), familiar(typical=amount), DEFAULT)
@@ -105,4 +113,8 @@ def test_now_stands_in_for_a_missing_timestamp() -> None:
 
 def test_result_serialises() -> None:
     result = score_transaction(txn(amount=Decimal(5_000)), familiar(typical=5_000), DEFAULT)
-    assert result.to_dict() == {"score": 0.35, "decision": "approve", "reasons": ["high_amount: 5000.00 EUR is at or above 5000.00"]}
+    assert result.to_dict() == {
+        "score": 0.35,
+        "decision": "approve",
+        "reasons": ["high_amount: 5000.00 EUR is at or above 5000.00"],
+    }

@@ -33,7 +33,9 @@ def test_the_schema_is_valid_self_contained_draft_04() -> None:
     text = json.dumps(SCHEMA)
     assert "$ref" not in text and '"format"' not in text, "API Gateway models must not depend on references or formats"
     assert SCHEMA["additionalProperties"] is False
-    assert sorted(SCHEMA["required"]) == sorted(["transaction_id", "user_id", "amount", "currency", "merchant_id", "country"])
+    assert sorted(SCHEMA["required"]) == sorted(
+        ["transaction_id", "user_id", "amount", "currency", "merchant_id", "country"]
+    )
 
 
 def test_the_schema_patterns_are_portable() -> None:
@@ -47,7 +49,23 @@ valid_ids = st.text(alphabet="abcXYZ019_-", min_size=1, max_size=64)
 any_text = st.one_of(
     valid_ids,
     st.text(max_size=70),
-    st.sampled_from(["", "EUR", "eur", "EU", "DE", "de", "5411", "541", "'; DROP TABLE t; --", "<script>", "a" * 65, "a" * 129, "x:y.z"]),
+    st.sampled_from(
+        [
+            "",
+            "EUR",
+            "eur",
+            "EU",
+            "DE",
+            "de",
+            "5411",
+            "541",
+            "'; DROP TABLE t; --",
+            "<script>",
+            "a" * 65,
+            "a" * 129,
+            "x:y.z",
+        ]
+    ),
 )
 any_number = st.one_of(
     st.integers(min_value=-10, max_value=10**13),
@@ -55,7 +73,14 @@ any_number = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, min_value=-5, max_value=2e6),
     st.sampled_from([0, 1_000_000, Decimal("1000000.00"), Decimal("1000000.001"), Decimal("0.001")]),
 )
-any_value = st.one_of(any_text, any_number, st.booleans(), st.none(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1))
+any_value = st.one_of(
+    any_text,
+    any_number,
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
+)
 
 # Mostly valid values with an occasional wrong one, so both outcomes are well covered.
 VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
@@ -104,6 +129,13 @@ def test_schema_and_python_validation_agree(payload: Any) -> None:
 
 @pytest.mark.parametrize("field", ["transaction_id", "user_id", "merchant_id", "currency", "country"])
 def test_a_trailing_newline_is_refused_by_python_only(field: str) -> None:
-    payload = {"transaction_id": "t1", "user_id": "u1", "amount": 1, "currency": "EUR", "merchant_id": "m1", "country": "DE"}
+    payload = {
+        "transaction_id": "t1",
+        "user_id": "u1",
+        "amount": 1,
+        "currency": "EUR",
+        "merchant_id": "m1",
+        "country": "DE",
+    }
     payload[field] += "\n"
     assert not python_accepts(payload)

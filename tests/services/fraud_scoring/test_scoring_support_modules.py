@@ -80,7 +80,15 @@ def test_the_core_imports_only_the_standard_library() -> None:
     package = Path(fraud_scoring.__file__).parent
     for module in package.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
-                assert top in sys.stdlib_module_names or top in {"fraud_scoring", "__future__"}, f"{module.name} imports {name}"
+                assert top in sys.stdlib_module_names or top in {"fraud_scoring", "__future__"}, (
+                    f"{module.name} imports {name}"
+                )

@@ -25,7 +25,9 @@ def reasons_for(payload: Any) -> list[str]:
 
 
 def test_a_minimal_transaction() -> None:
-    assert parse_transaction(VALID) == Transaction("txn_01-A", "user-1", Decimal("12.34"), "EUR", "acq:merchant.42", "DE")
+    assert parse_transaction(VALID) == Transaction(
+        "txn_01-A", "user-1", Decimal("12.34"), "EUR", "acq:merchant.42", "DE"
+    )
 
 
 def test_all_optional_fields() -> None:
@@ -44,7 +46,8 @@ def test_amounts_stay_exact() -> None:
 def test_every_problem_is_reported_with_its_field() -> None:
     reasons = reasons_for({"transaction_id": "", "amount": "12", "currency": "euro", "extra": 1})
     assert reasons == [
-        "extra: unknown field; allowed fields are amount, card_fingerprint, country, currency, merchant_category, merchant_id, timestamp, transaction_id, user_id",
+        "extra: unknown field; allowed fields are amount, card_fingerprint, country, currency,"
+        " merchant_category, merchant_id, timestamp, transaction_id, user_id",
         "user_id: is required",
         "merchant_id: is required",
         "country: is required",
@@ -54,7 +57,9 @@ def test_every_problem_is_reported_with_its_field() -> None:
     ]
 
 
-@pytest.mark.parametrize("amount", [0, -1, Decimal("-0.01"), Decimal("1000000.01"), 10**12, float("inf"), float("nan"), Decimal("NaN")])
+@pytest.mark.parametrize(
+    "amount", [0, -1, Decimal("-0.01"), Decimal("1000000.01"), 10**12, float("inf"), float("nan"), Decimal("NaN")]
+)
 def test_out_of_range_amounts(amount: Any) -> None:
     assert reasons_for({**VALID, "amount": amount})[0].startswith("amount: must be")
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
@@ -68,10 +68,14 @@ def test_a_code_change_changes_the_package(dependencies: Path, tmp_path: Path) -
     sources = tmp_path / "services"
     for package in ("secret_rotation", *SHARED_PACKAGES):
         shutil.copytree(SERVICES_DIR / package, sources / package, ignore=shutil.ignore_patterns("__pycache__"))
-    before = sha256_of(build_lambda_zip("secret_rotation", tmp_path / "a", dependencies_dir=dependencies, source_dir=sources))
+    before = sha256_of(
+        build_lambda_zip("secret_rotation", tmp_path / "a", dependencies_dir=dependencies, source_dir=sources)
+    )
     with (sources / "fraud_scoring" / "rules.py").open("a") as rules:
         rules.write("\n# changed\n")
-    after = sha256_of(build_lambda_zip("secret_rotation", tmp_path / "b", dependencies_dir=dependencies, source_dir=sources))
+    after = sha256_of(
+        build_lambda_zip("secret_rotation", tmp_path / "b", dependencies_dir=dependencies, source_dir=sources)
+    )
     assert before != after
 
 
@@ -86,7 +90,9 @@ def test_entries_are_sorted_dated_1980_with_fixed_modes_and_no_bytecode(processo
     assert "transaction_processor/handler.py" in names
     assert "fraud_scoring/transaction.schema.json" in names
     assert "aws_lambda_powertools/__init__.py" in names
-    assert not [name for name in names if name.startswith(("pattern_analyzer/", "secret_rotation/", "fraud_api/", "tests/"))]
+    assert not [
+        name for name in names if name.startswith(("pattern_analyzer/", "secret_rotation/", "fraud_api/", "tests/"))
+    ]
 
 
 @pytest.mark.parametrize("function", sorted(LAMBDA_FUNCTIONS))
@@ -108,8 +114,14 @@ def test_the_handler_imports_from_the_unzipped_package_alone(
         f"assert fraud_scoring.__file__.startswith({str(task_root)!r});"
         f"assert aws_lambda_powertools.__file__.startswith({str(task_root)!r})"
     )
-    environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
-    completed = subprocess.run([sys.executable, "-I", "-S", "-c", check], env=environment, capture_output=True, text=True, timeout=60)
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", check], env=environment, capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 0, completed.stderr
 
 
@@ -170,12 +182,18 @@ def test_changed_requirements_get_a_new_cache_entry(tmp_path: Path) -> None:
     assert len(pip.commands) == 2
 
 
-@pytest.mark.skipif(not os.environ.get("FRAUD_PACKAGING_NETWORK_TESTS"), reason="installs from PyPI; set FRAUD_PACKAGING_NETWORK_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("FRAUD_PACKAGING_NETWORK_TESTS"),
+    reason="installs from PyPI; set FRAUD_PACKAGING_NETWORK_TESTS=1",
+)
 def test_real_dependencies_install_and_import(runtime: Path, tmp_path: Path) -> None:
     package = build_lambda_zip("transaction_processor", tmp_path / "dist")
     with zipfile.ZipFile(package) as archive:
         archive.extractall(tmp_path / "task")
-    check = f"import sys; sys.path[:0] = [{str(tmp_path / 'task')!r}, {str(runtime)!r}]; import transaction_processor.handler"
+    task_root = tmp_path / "task"
+    check = f"import sys; sys.path[:0] = [{str(task_root)!r}, {str(runtime)!r}]; import transaction_processor.handler"
     environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1"}
-    completed = subprocess.run([sys.executable, "-I", "-S", "-c", check], env=environment, capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", check], env=environment, capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 0, completed.stderr

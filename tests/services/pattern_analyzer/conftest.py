@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from tests.services.aws_fixtures import TIME_WINDOW_INDEX_NAME, AlertsTopic
 from pattern_analyzer import handler as analyzer
+from tests.services.aws_fixtures import TIME_WINDOW_INDEX_NAME, AlertsTopic
 
 
 @pytest.fixture

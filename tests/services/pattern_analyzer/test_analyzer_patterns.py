@@ -9,7 +9,9 @@ T0 = 1_714_564_800_000
 THRESHOLDS = PatternThresholds()  # burst 8 in 120 s, 3 suspicious per user, 5 per merchant, spike 5x of 4+
 
 
-def wt(n: int, at_s: float, user: str = "u", merchant: str = "m", amount: str = "20", decision: str = "approve") -> WindowTransaction:
+def wt(
+    n: int, at_s: float, user: str = "u", merchant: str = "m", amount: str = "20", decision: str = "approve"
+) -> WindowTransaction:
     return WindowTransaction(f"t{n}-{user}", T0 + int(at_s * 1000), user, merchant, Decimal(amount), decision)
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from moto.awslambda.models import LambdaBackend
@@ -17,7 +18,9 @@ def api_secret(aws: None) -> str:
 
 
 @pytest.fixture
-def rotation_function(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[[dict[str, Any]], None]], str]]:
+def rotation_function(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Callable[[dict[str, Any]], None]], str]]:
     """Registers the rotation function with moto so RotateSecret drives the four steps.
 
     moto would run a registered function in Docker; instead its invoke is routed to the handler
@@ -34,7 +37,9 @@ def rotation_function(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     )["FunctionArn"]
 
     def install(run_step: Callable[[dict[str, Any]], None]) -> str:
-        def invoke(self: LambdaBackend, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        def invoke(
+            self: LambdaBackend, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
             run_step(json.loads(body))
             return b""
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,9 @@ def rotate(secret_id: str, lambda_arn: str) -> None:
     )
 
 
-def test_a_full_rotation_makes_a_new_valid_value_current(api_secret: str, rotation_function: Callable[..., str]) -> None:
+def test_a_full_rotation_makes_a_new_valid_value_current(
+    api_secret: str, rotation_function: Callable[..., str]
+) -> None:
     steps_seen: list[str] = []
     old_version = next(v for v, labels in stages(api_secret).items() if "AWSCURRENT" in labels)
 
@@ -47,7 +50,9 @@ def test_a_full_rotation_makes_a_new_valid_value_current(api_secret: str, rotati
     assert current["scoring"] == previous["scoring"], "rotation changes the key, not the configuration"
 
 
-def test_a_failing_test_step_leaves_the_current_value_alone(api_secret: str, rotation_function: Callable[..., str]) -> None:
+def test_a_failing_test_step_leaves_the_current_value_alone(
+    api_secret: str, rotation_function: Callable[..., str]
+) -> None:
     steps_seen: list[str] = []
 
     def run_step(event: dict[str, Any]) -> None:
@@ -56,8 +61,10 @@ def test_a_failing_test_step_leaves_the_current_value_alone(api_secret: str, rot
             # A broken pending value (short key, bad thresholds) is already staged for this token.
             broken = secret_document(signing_key="short", scoring={"review_threshold": 0.9, "decline_threshold": 0.5})
             client("secretsmanager").put_secret_value(
-                SecretId=event["SecretId"], ClientRequestToken=event["ClientRequestToken"],
-                SecretString=json.dumps(broken), VersionStages=["AWSPENDING"],
+                SecretId=event["SecretId"],
+                ClientRequestToken=event["ClientRequestToken"],
+                SecretString=json.dumps(broken),
+                VersionStages=["AWSPENDING"],
             )
         run_handler(event)
 

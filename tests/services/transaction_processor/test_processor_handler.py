@@ -55,7 +55,9 @@ def test_a_valid_transaction_is_scored_stored_and_answered_201(processor_env: Al
     assert item["decision"]["S"] == answer["decision"]
 
 
-def test_the_server_stamps_a_transaction_sent_without_timestamp(processor_env: AlertsTopic, lambda_context: Any) -> None:
+def test_the_server_stamps_a_transaction_sent_without_timestamp(
+    processor_env: AlertsTopic, lambda_context: Any
+) -> None:
     before = now_ms()
     status, _ = invoke(api_gateway_event(transaction(timestamp=None)), lambda_context)
     [item] = table_items()
@@ -73,8 +75,14 @@ BAD_REQUESTS: dict[str, tuple[Any, bool]] = {
     "truncated JSON": ('{"transaction_id": "t1", "amount": ', True),
     "JSON array": ([transaction()], False),
     "JSON string": ("hello", False),
-    "NaN amount": ('{"transaction_id":"t1","user_id":"u","amount":NaN,"currency":"EUR","merchant_id":"m","country":"DE"}', True),
-    "duplicate key": ('{"transaction_id":"t1","user_id":"u","amount":1,"amount":2,"currency":"EUR","merchant_id":"m","country":"DE"}', True),
+    "NaN amount": (
+        '{"transaction_id":"t1","user_id":"u","amount":NaN,"currency":"EUR","merchant_id":"m","country":"DE"}',
+        True,
+    ),
+    "duplicate key": (
+        '{"transaction_id":"t1","user_id":"u","amount":1,"amount":2,"currency":"EUR","merchant_id":"m","country":"DE"}',
+        True,
+    ),
     "oversized body": (OVERSIZED, True),
     "missing transaction_id": (transaction(transaction_id=None), False),
     "missing amount": (transaction(amount=None), False),
@@ -129,7 +137,9 @@ def test_invalid_base64_is_a_400(processor_env: AlertsTopic, lambda_context: Any
     assert status == 400 and answer["reasons"]
 
 
-def test_a_retried_request_is_stored_once_and_answered_the_same(processor_env: AlertsTopic, lambda_context: Any) -> None:
+def test_a_retried_request_is_stored_once_and_answered_the_same(
+    processor_env: AlertsTopic, lambda_context: Any
+) -> None:
     event = api_gateway_event(transaction(amount=7_500))
     first_status, first = invoke(event, lambda_context)
     second_status, second = invoke(event, lambda_context)
@@ -147,7 +157,9 @@ def test_a_retry_without_timestamp_is_not_stored_twice(processor_env: AlertsTopi
     assert len(table_items()) == 1
 
 
-def test_a_reused_transaction_id_with_other_content_is_a_conflict(processor_env: AlertsTopic, lambda_context: Any) -> None:
+def test_a_reused_transaction_id_with_other_content_is_a_conflict(
+    processor_env: AlertsTopic, lambda_context: Any
+) -> None:
     at = now_ms()
     invoke(api_gateway_event(transaction(amount=10, timestamp=at)), lambda_context)
     [stored] = table_items()
@@ -167,7 +179,9 @@ def test_losing_the_conditional_write_race_replays_the_winner(
     # The second attempt does not see the first one when it looks, only when it writes.
     real_find = processor.TransactionStore.find
     lookups = iter([None])
-    monkeypatch.setattr(processor.TransactionStore, "find", lambda self, tid: next(lookups, None) or real_find(self, tid))
+    monkeypatch.setattr(
+        processor.TransactionStore, "find", lambda self, tid: next(lookups, None) or real_find(self, tid)
+    )
 
     status, answer = invoke(event, lambda_context)
 
@@ -199,7 +213,10 @@ def test_an_approved_transaction_publishes_nothing(processor_env: AlertsTopic, l
 
 def test_the_users_history_feeds_velocity(processor_env: AlertsTopic, lambda_context: Any) -> None:
     start = now_ms() - 30_000
-    answers = [invoke(api_gateway_event(transaction(transaction_id=f"txn-{i}", timestamp=start + i)), lambda_context)[1] for i in range(5)]
+    answers = [
+        invoke(api_gateway_event(transaction(transaction_id=f"txn-{i}", timestamp=start + i)), lambda_context)[1]
+        for i in range(5)
+    ]
     assert not any(reason.startswith("velocity_1m") for reason in answers[2]["reasons"])
     assert any(reason.startswith("velocity_1m: 4 transactions > 3") for reason in answers[3]["reasons"])
 
@@ -210,7 +227,9 @@ def test_the_scoring_config_is_read_from_ssm_once_per_container(
     calls = []
     loads_before = processor.scoring_config.loads
     real_get_parameter = processor.ssm.get_parameter
-    monkeypatch.setattr(processor.ssm, "get_parameter", lambda **kwargs: calls.append(kwargs) or real_get_parameter(**kwargs))
+    monkeypatch.setattr(
+        processor.ssm, "get_parameter", lambda **kwargs: calls.append(kwargs) or real_get_parameter(**kwargs)
+    )
 
     for i in range(5):
         invoke(api_gateway_event(transaction(transaction_id=f"txn-{i}")), lambda_context)
