@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compliance import skip_check
 from components.naming import ResourceNamer
 from components.security.kms_key import CustomerManagedKey, KeyGrant
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
@@ -53,6 +54,7 @@ class FlowLogArchive(Construct):
             lifecycle=lifecycle,
             extra_policy_statements=lambda bucket_arn: FlowLogArchive._delivery_statements(context, bucket_arn),
         )
+        skip_check(self.bucket.bucket, "CKV_AWS_18", "this bucket is the access-log archive; logging it into itself would loop")
         FlowLog(
             self,
             "flow-log",
