@@ -134,7 +134,12 @@ def _median_import_ms(statement: str, path: list[Path], runs: int, extra_env: di
     timings = []
     for _ in range(runs):
         completed = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", program], env=env, capture_output=True, text=True, timeout=60, check=False
+            [sys.executable, "-I", "-S", "-c", program],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"import failed: {completed.stderr.strip().splitlines()[-1]}")
@@ -396,15 +401,18 @@ def analyzer_large_window(transactions: int, latency_ms: float) -> None:
     )
     endpoint = FakeQueryEndpoint(pages, latency_ms)
     published = []
-    with _patched(analyzer, "scoring_config", TtlCache(ScoringConfig.default, 300)):
-        with _patched(analyzer.sns, "publish", lambda **kwargs: published.append(kwargs) or {"MessageId": "bench"}):
-            analyzer.dynamodb.meta.events.register_first("before-send.dynamodb", endpoint)
-            try:
-                started = time.perf_counter()
-                summary = analyzer.handler(scheduled_event(run_at), FakeLambdaContext())
-                elapsed = time.perf_counter() - started
-            finally:
-                analyzer.dynamodb.meta.events.unregister("before-send.dynamodb", endpoint)
+    stub_publish = lambda **kwargs: published.append(kwargs) or {"MessageId": "bench"}  # noqa: E731
+    with (
+        _patched(analyzer, "scoring_config", TtlCache(ScoringConfig.default, 300)),
+        _patched(analyzer.sns, "publish", stub_publish),
+    ):
+        analyzer.dynamodb.meta.events.register_first("before-send.dynamodb", endpoint)
+        try:
+            started = time.perf_counter()
+            summary = analyzer.handler(scheduled_event(run_at), FakeLambdaContext())
+            elapsed = time.perf_counter() - started
+        finally:
+            analyzer.dynamodb.meta.events.unregister("before-send.dynamodb", endpoint)
 
     print(
         f"   read {summary['items_read']:,} items in {summary['queries']} queries / {summary['pages']} pages;"

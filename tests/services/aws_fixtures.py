@@ -1,7 +1,11 @@
 """Helpers behind the services test fixtures: moto-backed AWS resources shaped like the real ones.
 
-The environment is set before anything imports boto3 (handler modules create their clients at
-import time), and moto is imported first so those clients are routed to its in-memory backends.
+Handler modules create their boto3 clients when imported (at collection), and a client keeps
+the region and credentials it was created with. So fake ones are put in the environment before
+any handler is imported, and moto is imported before any client exists, which routes every
+client to moto's in-memory backends while a mock is active. `restore_environment` puts the
+original values back once collection is over, so other test suites in the same run (say, ones
+that talk to a local AWS emulator) do not inherit the fakes.
 """
 
 from __future__ import annotations
@@ -13,19 +17,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-for _name, _value in {
+_FAKE_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_TRACE_DISABLED": "1",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-}.items():
-    os.environ[_name] = _value
+}
+_ORIGINAL_ENVIRONMENT = {name: os.environ.get(name) for name in _FAKE_ENVIRONMENT}
+os.environ.update(_FAKE_ENVIRONMENT)
+
+
+def restore_environment() -> None:
+    for name, value in _ORIGINAL_ENVIRONMENT.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 import boto3  # noqa: E402
-import moto  # noqa: E402,F401  (first: clients created after it are routed to moto while a mock is active)
+import moto  # noqa: E402,F401  (before any client exists: see the module docstring)
 
 from fraud_scoring import ScoringConfig  # noqa: E402
 

@@ -15,7 +15,13 @@ from tests.services.aws_fixtures import (
     create_alerts_topic,
     create_transactions_table,
     put_scoring_parameter,
+    restore_environment,
 )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Every handler module (and its clients) has been imported by now; see aws_fixtures.
+    restore_environment()
 
 
 @pytest.fixture
