@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from fraud_scoring import (
+    ScoreResult,
     ScoringConfig,
     Transaction,
     ValidationError,
@@ -88,7 +89,7 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
 
     txn = _stamped(txn, now_ms, settings.transaction_ttl_days)
     config = scoring_config.get()
-    history = store.user_history(txn, txn.timestamp, config.history)  # type: ignore[arg-type]
+    history = store.user_history(txn, config.history)
     result = score_transaction(txn, history, config)
     item = transaction_item(txn, result, shards=settings.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
 
@@ -136,7 +137,7 @@ def _replay(item: dict[str, Any], txn: Transaction) -> dict[str, Any]:
     return json_response(200, stored_result(item).to_body(), headers={"Idempotent-Replayed": "true"})
 
 
-def _alert(settings: ProcessorSettings, txn: Transaction, result: Any) -> None:
+def _alert(settings: ProcessorSettings, txn: Transaction, result: ScoreResult) -> None:
     # The transaction is stored and the client gets its decision either way; failing the
     # request now would only turn its retry into a replay that cannot re-send the alert.
     try:

@@ -55,8 +55,11 @@ class TransactionStore:
         items = response.get("Items", [])
         return items[0] if items else None
 
-    def user_history(self, txn: Transaction, at_ms: int, limits: HistoryLimits) -> UserHistory:
-        """The user's latest transactions up to `at_ms`: one bounded page of the user index."""
+    def user_history(self, txn: Transaction, limits: HistoryLimits) -> UserHistory:
+        """The user's latest transactions up to the transaction's time: one bounded page of the user index."""
+        if txn.timestamp is None:
+            raise ValueError("the transaction needs its timestamp before its history can be read")
+        at_ms = txn.timestamp
         response = self._client.query(
             TableName=self._table,
             IndexName=self._user_index,
