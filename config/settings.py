@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 
@@ -38,15 +39,123 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class AmountTierSettings:
+    min_amount: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class VelocityWindowSettings:
+    name: str
+    seconds: int
+    max_count: int
+    max_amount: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class FirstSeenSettings:
+    first_transaction: float = 0.10
+    new_country: float = 0.25
+    new_merchant: float = 0.05
+
+
+@dataclass(frozen=True)
+class AmountSpikeSettings:
+    multiplier: float = 5
+    min_history: int = 3
+    weight: float = 0.30
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    lookback_hours: int = 720
+    max_items: int = 200
+
+
+@dataclass(frozen=True)
+class PatternSettings:
+    burst_window_seconds: int = 120
+    burst_min_transactions: int = 8
+    user_suspicious_min: int = 3
+    merchant_suspicious_min: int = 5
+    spike_multiplier: float = 5
+    spike_min_transactions: int = 4
+    max_alerts_per_run: int = 100
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The scoring configuration the platform starts with, field for field the JSON document
+    `fraud_scoring.ScoringConfig.from_mapping` reads (tests check both agree with its defaults).
+
+    Infrastructure code may not import the service code, so the defaults live here as data; the
+    data layer writes them to the scoring parameter and seeds the API configuration secret with them.
+    """
+
+    review_threshold: float = 0.50
+    decline_threshold: float = 0.80
+    amount_tiers: tuple[AmountTierSettings, ...] = (
+        AmountTierSettings(1_000, 0.15),
+        AmountTierSettings(5_000, 0.35),
+        AmountTierSettings(10_000, 0.55),
+        AmountTierSettings(50_000, 0.75),
+    )
+    velocity_windows: tuple[VelocityWindowSettings, ...] = (
+        VelocityWindowSettings("1m", 60, 3, 3_000, 0.40),
+        VelocityWindowSettings("1h", 3_600, 15, 20_000, 0.30),
+    )
+    high_risk_countries: tuple[str, ...] = ("CU", "IR", "KP", "MM", "SY")
+    high_risk_country_weight: float = 0.35
+    high_risk_merchant_categories: tuple[str, ...] = ("4829", "5967", "6051", "7995")
+    high_risk_merchant_category_weight: float = 0.25
+    first_seen: FirstSeenSettings = field(default_factory=FirstSeenSettings)
+    amount_spike: AmountSpikeSettings = field(default_factory=AmountSpikeSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    patterns: PatternSettings = field(default_factory=PatternSettings)
+
+    def to_document(self) -> dict:
+        """The JSON-shaped mapping (lists for tuples) stored in the parameter and the secret."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+@dataclass(frozen=True)
 class DataSettings:
     aurora_min_capacity_acu: float = 0.5
     aurora_max_capacity_acu: float = 4.0
     aurora_reader_in_second_az: bool = False
+    # Pinned, not "latest 16": a minor upgrade is a deliberate change reviewed in a plan. 16.4 is
+    # an Aurora PostgreSQL version that supports Serverless v2 (>= 13.6 / 14.3 / 15.2 / 16.1).
+    aurora_engine_version: str = "16.4"
+    database_name: str = "fraud"
+    master_username: str = "fraud_admin"
     backup_retention_days: int = 7
     preferred_backup_window: str = "03:00-04:00"
+    # After the backup window, so a maintenance restart never interrupts a backup.
+    preferred_maintenance_window: str = "sun:04:30-sun:05:30"
+    performance_insights_enabled: bool = True
+    # Days of Performance Insights history; 7 is the free tier.
+    performance_insights_retention_days: int = 7
+    # Log statements slower than this (ms) into the postgresql log export; -1 turns it off.
+    slow_query_log_ms: int = 500
+    log_retention_days: int = 30
     kms_deletion_window_days: int = 7
     secret_rotation_days: int = 30
     transaction_ttl_days: int = 90
+    # The rotation function runs four short steps per rotation, one at a time.
+    rotation_function_reserved_concurrency: int = 1
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+
+
+@dataclass(frozen=True)
+class PeakScaling:
+    """A daily window in which fraud-api keeps a higher floor of tasks (Application Auto Scaling
+    schedule expressions, e.g. `cron(0 7 ? * MON-FRI *)`, evaluated in `timezone`)."""
+
+    start_schedule: str
+    end_schedule: str
+    min_tasks: int
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -205,6 +314,31 @@ def _validate_data(where: str, data: DataSettings) -> None:
         raise ConfigError(f"{where}: data.secret_rotation_days must be 1-365")
     if data.transaction_ttl_days < 1:
         raise ConfigError(f"{where}: data.transaction_ttl_days must be positive")
+    if not re.match(r"^\d+\.\d+$", data.aurora_engine_version):
+        raise ConfigError(f"{where}: data.aurora_engine_version must pin a minor version like 16.4")
+    for label, identifier in (("database_name", data.database_name), ("master_username", data.master_username)):
+        if not re.match(r"^[a-z][a-z0-9_]{0,62}$", identifier) or identifier in ("postgres", "rdsadmin", "admin"):
+            raise ConfigError(
+                f"{where}: data.{label} '{identifier}' must be a lowercase PostgreSQL identifier and not a reserved name"
+            )
+    _validate_weekly_window(where, "data.preferred_maintenance_window", data.preferred_maintenance_window)
+    if data.performance_insights_retention_days not in (7, 731) and not (
+        data.performance_insights_retention_days % 31 == 0 and 31 <= data.performance_insights_retention_days <= 713
+    ):
+        raise ConfigError(f"{where}: data.performance_insights_retention_days must be 7, 731 or a multiple of 31")
+    if data.slow_query_log_ms < -1:
+        raise ConfigError(f"{where}: data.slow_query_log_ms must be -1 (off) or a duration in ms")
+    _validate_log_retention(where, "data.log_retention_days", data.log_retention_days)
+    if not 1 <= data.rotation_function_reserved_concurrency <= 5:
+        raise ConfigError(f"{where}: data.rotation_function_reserved_concurrency must be 1-5")
+    if not 0 < data.scoring.review_threshold < data.scoring.decline_threshold <= 1:
+        raise ConfigError(f"{where}: data.scoring needs 0 < review_threshold < decline_threshold <= 1")
+
+
+def _validate_weekly_window(where: str, label: str, window: str) -> None:
+    day = "(mon|tue|wed|thu|fri|sat|sun)"
+    if not re.match(rf"^{day}:([01]\d|2[0-3]):[0-5]\d-{day}:([01]\d|2[0-3]):[0-5]\d$", window):
+        raise ConfigError(f"{where}: {label} must look like sun:04:30-sun:05:30 (UTC)")
 
 
 def _validate_compute(where: str, compute: ComputeSettings) -> None:

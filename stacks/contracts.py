@@ -37,7 +37,45 @@ class NetworkContract:
 
 @dataclass(frozen=True)
 class DataContract:
-    database_subnet_group_name: str
+    """Keys, database, table, secrets and parameters, named `{name}_{type}_{attribute}`.
+
+    Three keys by purpose (see docs/data.md): `storage` encrypts what is stored (Aurora,
+    DynamoDB, secrets, SecureString parameters, Lambda environments), `messaging` SNS/SQS, and
+    `logs` CloudWatch log groups. Each key's policy already admits its AWS services; a consumer
+    still grants its own roles `kms:Decrypt`/`kms:GenerateDataKey` on the key ARN.
+    """
+
+    storage_key_arn: str
+    messaging_key_arn: str
+    logs_key_arn: str
+
+    database_cluster_identifier: str
+    # For IAM database authentication: `rds-db:connect` on
+    # arn:<partition>:rds-db:<region>:<account>:dbuser:<database_cluster_resource_id>/<db user>.
+    database_cluster_resource_id: str
+    database_writer_endpoint: str
+    database_reader_endpoint: str
+    database_port: str
+    database_name: str
+    # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key.
+    database_master_secret_arn: str
+
+    # `{"signing_key": ..., "scoring": {...}}`, rotated every `secret_rotation_days`.
+    api_config_secret_arn: str
+
+    transactions_table_name: str
+    transactions_table_arn: str
+    # GSI names are fixed (the service code queries them); their ARNs are `<table arn>/index/<name>`.
+    user_index_name: str
+    time_window_index_name: str
+
+    # SecureString (storage key) holding the scoring configuration JSON the Lambdas read.
+    scoring_config_parameter_name: str
+    scoring_config_parameter_arn: str
+    # `/fraud-detection/<env>`: every parameter of the environment lives below it.
+    parameter_path_prefix: str
+    # `arn:...:parameter/fraud-detection/<env>/*`, for `ssm:GetParameter*` grants.
+    parameter_path_arn: str
 
 
 @dataclass(frozen=True)

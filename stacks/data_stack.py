@@ -1,10 +1,19 @@
-"""The data layer: what the platform must never lose and never leak."""
+"""The data layer: what the platform must never lose and never leak.
+
+Keys first (everything below is encrypted with them), then the database, the transactions table,
+the API configuration secret with its rotation function, and the parameters the functions read.
+"""
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from constructs import Construct
 
+from components.aws_context import AwsContext
+from components.data.aurora import AuroraPostgres, AuroraSettings
+from components.data.kms_keys import DataKeys
+from components.data.parameters import DataParameters
+from components.data.secrets import RotatedApiConfigSecret, RotationNetwork
+from components.data.transactions_table import TransactionsTable
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
@@ -22,11 +31,96 @@ class DataStack(LayerStack):
         network: NetworkContract,
     ) -> None:
         super().__init__(scope, layer=Layer.DATA, environment=environment, target=target)
-        subnet_group = DbSubnetGroup(
+        settings = environment.data
+        context = AwsContext(self, "context")
+        scoring_document = settings.scoring.to_document()
+
+        keys = DataKeys(self, "keys", naming=self.naming, context=context, deletion_window_days=settings.kms_deletion_window_days)
+
+        database = AuroraPostgres(
             self,
-            "database-subnets",
-            name=self.naming.name("database"),
+            "aurora",
+            naming=self.naming,
+            settings=AuroraSettings(
+                engine_version=settings.aurora_engine_version,
+                database_name=settings.database_name,
+                master_username=settings.master_username,
+                min_capacity_acu=settings.aurora_min_capacity_acu,
+                max_capacity_acu=settings.aurora_max_capacity_acu,
+                reader_in_second_az=settings.aurora_reader_in_second_az,
+                backup_retention_days=settings.backup_retention_days,
+                backup_window=settings.preferred_backup_window,
+                maintenance_window=settings.preferred_maintenance_window,
+                performance_insights_enabled=settings.performance_insights_enabled,
+                performance_insights_retention_days=settings.performance_insights_retention_days,
+                slow_query_log_ms=settings.slow_query_log_ms,
+                log_retention_days=settings.log_retention_days,
+                master_secret_rotation_days=settings.secret_rotation_days,
+            ),
             subnet_ids=list(network.data_subnet_ids),
-            description="Isolated data subnets: no route out of the VPC",
+            security_group_ids=[network.security_group_ids.database],
+            storage_key_arn=keys.storage.arn,
+            logs_key_arn=keys.logs.arn,
         )
-        self.contract = DataContract(database_subnet_group_name=subnet_group.name)
+
+        transactions = TransactionsTable(self, "transactions", naming=self.naming, kms_key_arn=keys.storage.arn)
+
+        api_config = RotatedApiConfigSecret(
+            self,
+            "api-config",
+            naming=self.naming,
+            context=context,
+            scoring_document=scoring_document,
+            rotation_days=settings.secret_rotation_days,
+            storage_key_arn=keys.storage.arn,
+            logs_key_arn=keys.logs.arn,
+            log_retention_days=settings.log_retention_days,
+            reserved_concurrency=settings.rotation_function_reserved_concurrency,
+            network=RotationNetwork(
+                subnet_ids=list(network.application_subnet_ids),
+                security_group_ids=[network.security_group_ids.lambda_functions],
+            ),
+        )
+
+        parameters = DataParameters(
+            self,
+            "parameters",
+            naming=self.naming,
+            context=context,
+            storage_key_arn=keys.storage.arn,
+            scoring_document=scoring_document,
+            plain_values={
+                ("database", "writer-endpoint"): (database.writer_endpoint, "Aurora writer endpoint"),
+                ("database", "reader-endpoint"): (database.reader_endpoint, "Aurora reader endpoint"),
+                ("database", "port"): (database.port, "Aurora PostgreSQL port"),
+                ("database", "name"): (database.database_name, "Aurora database name"),
+                ("transactions", "table-name"): (transactions.name, "Transactions table name"),
+                ("transactions", "user-index-name"): (transactions.user_index_name, "GSI of a user's transactions by time"),
+                ("transactions", "time-window-index-name"): (
+                    transactions.time_window_index_name,
+                    "GSI of one minute-bucket shard's transactions by time",
+                ),
+            },
+        )
+
+        self.contract = DataContract(
+            storage_key_arn=keys.storage.arn,
+            messaging_key_arn=keys.messaging.arn,
+            logs_key_arn=keys.logs.arn,
+            database_cluster_identifier=database.identifier,
+            database_cluster_resource_id=database.resource_id,
+            database_writer_endpoint=database.writer_endpoint,
+            database_reader_endpoint=database.reader_endpoint,
+            database_port=database.port,
+            database_name=database.database_name,
+            database_master_secret_arn=database.master_secret_arn,
+            api_config_secret_arn=api_config.arn,
+            transactions_table_name=transactions.name,
+            transactions_table_arn=transactions.arn,
+            user_index_name=transactions.user_index_name,
+            time_window_index_name=transactions.time_window_index_name,
+            scoring_config_parameter_name=parameters.scoring_config_name,
+            scoring_config_parameter_arn=parameters.scoring_config_arn,
+            parameter_path_prefix=parameters.path_prefix,
+            parameter_path_arn=parameters.path_arn,
+        )
