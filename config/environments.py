@@ -16,6 +16,7 @@ from config.settings import (
     NatStrategy,
     NetworkSettings,
     ObservabilitySettings,
+    PeakScaling,
     StateSettings,
     validate_all,
 )
@@ -57,7 +58,13 @@ def build_environments(
                 interface_endpoint_services=(),
             ),
             data=DataSettings(backup_retention_days=1),
-            compute=ComputeSettings(fraud_api_min_tasks=2, fraud_api_max_tasks=4, lambda_reserved_concurrency=2),
+            # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute).
+            compute=ComputeSettings(
+                fraud_api_min_tasks=2,
+                fraud_api_max_tasks=4,
+                lambda_reserved_concurrency=2,
+                blue_green_termination_wait_minutes=1,
+            ),
             edge=edge("api-dev"),
             observability=ObservabilitySettings(alarm_email=alarm_email),
         ),
@@ -72,7 +79,13 @@ def build_environments(
                 interface_endpoint_services=_CORE_ENDPOINTS,
             ),
             data=DataSettings(backup_retention_days=7),
-            compute=ComputeSettings(fraud_api_min_tasks=2, fraud_api_max_tasks=6, lambda_reserved_concurrency=3),
+            # Staging rehearses prod's canary so a bad release is caught by the same alarms.
+            compute=ComputeSettings(
+                fraud_api_min_tasks=2,
+                fraud_api_max_tasks=6,
+                lambda_reserved_concurrency=3,
+                deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
+            ),
             edge=edge("api-staging"),
             observability=ObservabilitySettings(alarm_email=alarm_email),
         ),
@@ -91,7 +104,19 @@ def build_environments(
                 backup_retention_days=30,
                 kms_deletion_window_days=30,
             ),
-            compute=ComputeSettings(fraud_api_min_tasks=3, fraud_api_max_tasks=12, lambda_reserved_concurrency=5),
+            compute=ComputeSettings(
+                fraud_api_min_tasks=3,
+                fraud_api_max_tasks=12,
+                lambda_reserved_concurrency=5,
+                # Card traffic peaks in the working day; be at size before it starts.
+                fraud_api_peak=PeakScaling(
+                    start_schedule="cron(30 6 ? * MON-FRI *)",
+                    end_schedule="cron(0 20 ? * MON-FRI *)",
+                    min_tasks=6,
+                ),
+                deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
+                blue_green_termination_wait_minutes=30,
+            ),
             edge=edge("api"),
             observability=ObservabilitySettings(
                 alarm_email=alarm_email,

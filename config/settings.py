@@ -160,13 +160,32 @@ class PeakScaling:
 
 @dataclass(frozen=True)
 class ComputeSettings:
+    # An image without a registry is a repository in the account's regional ECR; promotion
+    # pins a tag or digest through FRAUD_API_IMAGE.
     fraud_api_image: str = "fraud-api:latest"
     fraud_api_min_tasks: int = 2
     fraud_api_max_tasks: int = 10
     fraud_api_cpu_target_percent: int = 70
+    # ALB requests per task per minute the service is sized for.
     fraud_api_requests_per_target: int = 1000
+    fraud_api_scale_out_cooldown_seconds: int = 60
+    fraud_api_scale_in_cooldown_seconds: int = 300
+    fraud_api_peak: PeakScaling | None = None
+    # CodeDeploy's traffic shift: all at once, or a canary/linear config that rolls back on alarm
+    # before most traffic sees a bad release.
+    deployment_config_name: str = "CodeDeployDefault.ECSAllAtOnce"
+    # How long the previous task set stays after a shift, ready for an instant rollback.
+    blue_green_termination_wait_minutes: int = 5
+    rollback_target_5xx_per_minute: int = 5
+    rollback_unhealthy_minutes: int = 2
+    # ALB access logs (PCI DSS 10.5.1: a year of audit history).
+    access_log_expiration_days: int = 365
     lambda_reserved_concurrency: int = 2
     log_retention_days: int = 30
+    # Write shards of the time-window index; the processor writes and the analyzer reads them.
+    time_bucket_shards: int = 4
+    # Twice the 5-minute schedule, so each run overlaps the previous one.
+    analysis_window_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -350,10 +369,44 @@ def _validate_compute(where: str, compute: ComputeSettings) -> None:
         raise ConfigError(f"{where}: compute.fraud_api_cpu_target_percent must be 10-90")
     if compute.fraud_api_requests_per_target < 1:
         raise ConfigError(f"{where}: compute.fraud_api_requests_per_target must be positive")
+    if not 0 <= compute.fraud_api_scale_out_cooldown_seconds <= compute.fraud_api_scale_in_cooldown_seconds:
+        raise ConfigError(
+            f"{where}: compute needs 0 <= fraud_api_scale_out_cooldown_seconds <= fraud_api_scale_in_cooldown_seconds "
+            "(scale out fast, scale in slowly)"
+        )
+    peak = compute.fraud_api_peak
+    if peak is not None:
+        if not compute.fraud_api_min_tasks <= peak.min_tasks <= compute.fraud_api_max_tasks:
+            raise ConfigError(f"{where}: compute.fraud_api_peak.min_tasks must be between fraud_api_min_tasks and fraud_api_max_tasks")
+        for label, schedule in (("start_schedule", peak.start_schedule), ("end_schedule", peak.end_schedule)):
+            if not _SCALING_SCHEDULE.match(schedule):
+                raise ConfigError(f"{where}: compute.fraud_api_peak.{label} '{schedule}' must look like cron(0 7 ? * MON-FRI *)")
+    if not _DEPLOYMENT_CONFIG.match(compute.deployment_config_name):
+        raise ConfigError(
+            f"{where}: compute.deployment_config_name '{compute.deployment_config_name}' is not a CodeDeploy ECS config "
+            "like CodeDeployDefault.ECSAllAtOnce or CodeDeployDefault.ECSCanary10Percent5Minutes"
+        )
+    if not 0 <= compute.blue_green_termination_wait_minutes <= 2880:
+        raise ConfigError(f"{where}: compute.blue_green_termination_wait_minutes must be 0-2880 (CodeDeploy's limits)")
+    if compute.rollback_target_5xx_per_minute < 1 or compute.rollback_unhealthy_minutes < 1:
+        raise ConfigError(f"{where}: compute.rollback_target_5xx_per_minute and rollback_unhealthy_minutes must be positive")
+    if compute.access_log_expiration_days < 90:
+        raise ConfigError(f"{where}: compute.access_log_expiration_days must be at least 90 (PCI DSS keeps 3 months at hand)")
     # The briefs ask for 1-5 so deployments never exhaust the account's concurrency pool.
     if not 1 <= compute.lambda_reserved_concurrency <= 5:
         raise ConfigError(f"{where}: compute.lambda_reserved_concurrency must be 1-5")
     _validate_log_retention(where, "compute.log_retention_days", compute.log_retention_days)
+    if not 1 <= compute.time_bucket_shards <= 64:
+        raise ConfigError(f"{where}: compute.time_bucket_shards must be 1-64")
+    if not 5 <= compute.analysis_window_minutes <= 60:
+        raise ConfigError(f"{where}: compute.analysis_window_minutes must be 5-60 (at least the 5-minute schedule)")
+
+
+_SCALING_SCHEDULE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\([0-9T:-]+\))$")
+# AWS's predefined ECS configs, or a custom one of the account (any name outside CodeDeployDefault).
+_DEPLOYMENT_CONFIG = re.compile(
+    r"^(CodeDeployDefault\.ECS(AllAtOnce|Canary\d+Percent\d+Minutes|Linear\d+PercentEvery\d+Minutes)|(?!CodeDeployDefault\.)[A-Za-z0-9._-]+)$"
+)
 
 
 def _validate_edge(where: str, edge: EdgeSettings) -> None:

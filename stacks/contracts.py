@@ -79,9 +79,52 @@ class DataContract:
 
 
 @dataclass(frozen=True)
+class BlueGreenPair:
+    """One value per blue/green target group; CodeDeploy swaps which one serves production."""
+
+    blue: str
+    green: str
+
+
+@dataclass(frozen=True)
 class ComputeContract:
-    cluster_name: str
+    """What edge (VPC link → NLB → this ALB, the custom domain, the Lambda integration) and
+    observability (dashboards, alarms) need from the compute layer (see docs/compute.md)."""
+
+    # The INTERNAL ALB. The edge NLB forwards TCP 443 to it through an `alb`-type target group.
     load_balancer_arn: str
+    # `app/<name>/<id>`: the `LoadBalancer` dimension of AWS/ApplicationELB metrics.
+    load_balancer_arn_suffix: str
+    load_balancer_dns_name: str
+    # Production (443) and blue/green test (8443) listeners; CodeDeploy owns their default actions.
+    https_listener_arn: str
+    test_listener_arn: str
+    # `targetgroup/<name>/<id>`: the `TargetGroup` dimension; watch both, either may be live.
+    target_group_arn_suffixes: BlueGreenPair
+
+    cluster_name: str
+    service_name: str
+
+    # ACM certificate (DNS-validated, issued) for `api_domain_name` and `*.<api_domain_name>`;
+    # the ALB presents it, and edge may reuse it for the API Gateway regional custom domain.
+    certificate_arn: str
+    api_domain_name: str
+
+    transaction_processor_function_name: str
+    transaction_processor_function_arn: str
+    # For the API Gateway `AWS_PROXY` integration URI.
+    transaction_processor_invoke_arn: str
+    pattern_analyzer_function_name: str
+
+    alerts_topic_arn: str
+    alerts_queue_name: str
+    # Every dead-letter queue of the layer (alerts redrive, each function's failure queue).
+    dead_letter_queue_names: tuple[str, ...]
+    # Every log group of the layer (fraud-api containers, each function).
+    log_group_names: tuple[str, ...]
+
+    codedeploy_application_name: str
+    codedeploy_deployment_group_name: str
 
 
 @dataclass(frozen=True)

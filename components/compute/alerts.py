@@ -1,0 +1,200 @@
+"""Fraud alerts: an encrypted SNS topic with delivery-status logging, fanned out to an encrypted
+SQS queue for downstream processing, with a dead-letter queue behind both hops."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
+from constructs import Construct
+
+from components.aws_context import AwsContext
+from components.compute.service_role import ServiceRole, allow
+from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+
+# Dead letters are kept for SQS's maximum, so an incident found late can still be replayed.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+ALERT_RETENTION_SECONDS = 4 * 24 * 3600
+# Receives before a message that keeps failing its consumer moves to the dead-letter queue.
+MAX_RECEIVES = 5
+ALERT_VISIBILITY_TIMEOUT_SECONDS = 60
+# Protocols whose deliveries SNS logs (the brief's SQS/Lambda/HTTP); every failure is logged,
+# successes are sampled.
+LOGGED_PROTOCOLS = ("sqs", "lambda", "http")
+SUCCESS_SAMPLE_PERCENT = 100
+SNS = "sns.amazonaws.com"
+
+
+class AlertsFanout(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        context: AwsContext,
+        messaging_key_arn: str,
+        logs_key_arn: str,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        topic_name = naming.name("alerts")
+        # SNS writes delivery status to these names; creating them here gives them our key,
+        # retention and lifecycle instead of ones SNS would create unencrypted and forever.
+        delivery_prefix = f"sns/{context.region}/{context.account_id}/{topic_name}"
+        self.delivery_log_groups = [
+            CloudwatchLogGroup(
+                self,
+                f"delivery-{outcome}",
+                name=name,
+                retention_in_days=log_retention_days,
+                kms_key_id=logs_key_arn,
+            )
+            for outcome, name in (("success", delivery_prefix), ("failure", f"{delivery_prefix}/Failure"))
+        ]
+        # SNS does not document aws:SourceAccount/SourceArn for assuming its feedback role.
+        self.delivery_logging_role = ServiceRole(
+            self,
+            "delivery-logging-role",
+            name=naming.name("alerts-delivery-logs", max_length=IAM_ROLE_NAME_LIMIT),
+            description="SNS writes delivery status of the alerts topic to its two log groups",
+            service_principal=SNS,
+            trust=None,
+            statements=[
+                allow(
+                    "WriteDeliveryStatus",
+                    # SNS calls CreateLogGroup before writing; the groups exist, so it is a no-op.
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [arn for group in self.delivery_log_groups for arn in (group.arn, f"{group.arn}:log-stream:*")],
+                )
+            ],
+        )
+        role_arn = self.delivery_logging_role.arn
+        feedback = {}
+        for protocol in LOGGED_PROTOCOLS:
+            feedback[f"{protocol}_success_feedback_role_arn"] = role_arn
+            feedback[f"{protocol}_failure_feedback_role_arn"] = role_arn
+            feedback[f"{protocol}_success_feedback_sample_rate"] = SUCCESS_SAMPLE_PERCENT
+        self.topic = SnsTopic(
+            self,
+            "topic",
+            name=topic_name,
+            display_name="Fraud alerts",
+            kms_master_key_id=messaging_key_arn,
+            # SHA256 signatures on HTTP/S deliveries (the default SHA1 is deprecated).
+            signature_version=2,
+            tracing_config="Active",
+            **feedback,
+            depends_on=self.delivery_log_groups,
+        )
+        self._topic_policy(naming, context)
+
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "dead-letter-queue",
+            name=naming.name("alerts-dlq"),
+            kms_master_key_id=messaging_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+        )
+        self.queue = SqsQueue(
+            self,
+            "queue",
+            name=naming.name("alerts"),
+            kms_master_key_id=messaging_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=ALERT_RETENTION_SECONDS,
+            visibility_timeout_seconds=ALERT_VISIBILITY_TIMEOUT_SECONDS,
+            redrive_policy=json.dumps({"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVES}),
+        )
+        SqsQueueRedriveAllowPolicy(
+            self,
+            "dead-letter-sources",
+            queue_url=self.dead_letter_queue.url,
+            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
+        )
+        # The topic is the only sender to both queues: to the alerts queue for every alert, to
+        # the dead-letter queue for an alert SNS could not deliver (for example a key problem).
+        self.queue_policies = [
+            self._admit_topic_only(name, queue) for name, queue in (("queue", self.queue), ("dead-letter-queue", self.dead_letter_queue))
+        ]
+        self.subscription = SnsTopicSubscription(
+            self,
+            "subscription",
+            topic_arn=self.topic.arn,
+            protocol="sqs",
+            endpoint=self.queue.arn,
+            # Consumers read the alert JSON itself, not an SNS envelope around it.
+            raw_message_delivery=True,
+            redrive_policy=json.dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
+            depends_on=self.queue_policies,
+        )
+
+    def _topic_policy(self, naming: ResourceNamer, context: AwsContext) -> None:
+        document = DataAwsIamPolicyDocument(
+            self,
+            "topic-policy-document",
+            statement=[
+                # What AWS's default topic policy grants: this account's principals, as their IAM
+                # policies allow (the Lambda roles get sns:Publish on this topic only).
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AccountPrincipals",
+                    effect="Allow",
+                    actions=["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
+                    resources=[self.topic.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[context.account_root_arn])],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["sns:Publish"],
+                    resources=[self.topic.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+                    ],
+                ),
+            ],
+        )
+        SnsTopicPolicy(self, "topic-policy", arn=self.topic.arn, policy=document.json)
+
+    def _admit_topic_only(self, name: str, queue: SqsQueue) -> SqsQueuePolicy:
+        document = DataAwsIamPolicyDocument(
+            self,
+            f"{name}-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AlertsTopicOnly",
+                    effect="Allow",
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[SNS])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[self.topic.arn])
+                    ],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["sqs:*"],
+                    resources=[queue.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+                    ],
+                ),
+            ],
+        )
+        return SqsQueuePolicy(self, f"{name}-policy", queue_url=queue.url, policy=document.json)

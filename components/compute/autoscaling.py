@@ -1,0 +1,158 @@
+"""Task-count scaling of the fraud-api service: CPU and requests per task, plus the daily peak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
+    AppautoscalingScheduledAction,
+    AppautoscalingScheduledActionScalableTargetAction,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from constructs import Construct
+
+from components.naming import ResourceNamer
+from config.settings import PeakScaling
+
+ECS_DESIRED_COUNT = "ecs:service:DesiredCount"
+
+
+@dataclass(frozen=True)
+class ScalingLimits:
+    min_tasks: int
+    max_tasks: int
+    cpu_target_percent: int
+    requests_per_task_per_minute: int
+    # Scale out fast (the latency budget is spent in seconds), scale in slowly (a dip between
+    # bursts is not a trend, and a task started costs nothing but money).
+    scale_out_cooldown_seconds: int
+    scale_in_cooldown_seconds: int
+
+
+class ServiceAutoscaling(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        cluster_name: str,
+        service_name: str,
+        load_balancer_arn_suffix: str,
+        limits: ScalingLimits,
+        peak: PeakScaling | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._limits = limits
+        self.target = AppautoscalingTarget(
+            self,
+            "target",
+            service_namespace="ecs",
+            resource_id=f"service/{cluster_name}/{service_name}",
+            scalable_dimension=ECS_DESIRED_COUNT,
+            min_capacity=limits.min_tasks,
+            max_capacity=limits.max_tasks,
+        )
+        self.cpu_policy = self._policy(
+            naming.name("fraud-api-cpu"),
+            "cpu",
+            target_value=limits.cpu_target_percent,
+            predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                predefined_metric_type="ECSServiceAverageCPUUtilization"
+            ),
+        )
+        # ALBRequestCountPerTarget, computed for the whole service: the predefined metric is tied
+        # to ONE target group, and CodeDeploy moves the live tasks between blue and green on
+        # every deployment, which would leave a predefined policy watching an empty group.
+        self.requests_policy = self._policy(
+            naming.name("fraud-api-requests"),
+            "requests",
+            target_value=limits.requests_per_task_per_minute,
+            customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
+                metrics=[
+                    _metric("requests", "AWS/ApplicationELB", "RequestCount", "Sum", {"LoadBalancer": load_balancer_arn_suffix}),
+                    _metric(
+                        "tasks",
+                        "ECS/ContainerInsights",
+                        "RunningTaskCount",
+                        "Average",
+                        {"ClusterName": cluster_name, "ServiceName": service_name},
+                    ),
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics(
+                        id="requests_per_task", expression="requests / tasks", label="Requests per task per minute", return_data=True
+                    ),
+                ]
+            ),
+        )
+        self.scheduled_actions = self._peak(naming, peak) if peak else []
+
+    def _policy(self, name: str, construct_id: str, *, target_value: int, **metric) -> AppautoscalingPolicy:
+        return AppautoscalingPolicy(
+            self,
+            construct_id,
+            name=name,
+            policy_type="TargetTrackingScaling",
+            service_namespace=self.target.service_namespace,
+            resource_id=self.target.resource_id,
+            scalable_dimension=self.target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=target_value,
+                scale_out_cooldown=self._limits.scale_out_cooldown_seconds,
+                scale_in_cooldown=self._limits.scale_in_cooldown_seconds,
+                disable_scale_in=False,
+                **metric,
+            ),
+        )
+
+    def _peak(self, naming: ResourceNamer, peak: PeakScaling) -> list[AppautoscalingScheduledAction]:
+        # Raise the floor before the daily peak so capacity is there when traffic arrives
+        # (target tracking only reacts after it has), and restore it afterwards.
+        return [
+            AppautoscalingScheduledAction(
+                self,
+                f"peak-{phase}",
+                name=naming.name("fraud-api-peak", phase),
+                service_namespace=self.target.service_namespace,
+                resource_id=self.target.resource_id,
+                scalable_dimension=self.target.scalable_dimension,
+                schedule=schedule,
+                timezone=peak.timezone,
+                scalable_target_action=AppautoscalingScheduledActionScalableTargetAction(
+                    min_capacity=minimum, max_capacity=self._limits.max_tasks
+                ),
+            )
+            for phase, schedule, minimum in (
+                ("start", peak.start_schedule, peak.min_tasks),
+                ("end", peak.end_schedule, self._limits.min_tasks),
+            )
+        ]
+
+
+def _metric(metric_id: str, namespace: str, name: str, stat: str, dimensions: dict[str, str]):
+    return AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics(
+        id=metric_id,
+        return_data=False,
+        metric_stat=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat(
+            stat=stat,
+            metric=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions=[
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions(
+                        name=key, value=value
+                    )
+                    for key, value in dimensions.items()
+                ],
+            ),
+        ),
+    )

@@ -1,0 +1,61 @@
+"""An ACM certificate for the API's name, validated through the environment's Route 53 zone."""
+
+from __future__ import annotations
+
+from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
+from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate, AcmCertificateOptions
+from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
+from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
+from cdktf_cdktf_provider_aws.route53_record import Route53Record
+from constructs import Construct
+
+# Short, so a re-issued certificate's new record is seen quickly.
+VALIDATION_RECORD_TTL_SECONDS = 60
+
+
+class DnsValidatedCertificate(Construct):
+    """`domain_name` plus `*.<domain_name>`: the wildcard lets the internal ALB and any later
+    per-purpose names (for example the edge's private integration host) share one certificate.
+
+    `certificate_arn` comes from the validation resource, so anything using it waits until the
+    certificate is issued (a listener cannot use a pending certificate).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, hosted_zone_name: str, domain_name: str) -> None:
+        super().__init__(scope, construct_id)
+        zone = DataAwsRoute53Zone(self, "zone", name=hosted_zone_name, private_zone=False)
+        self.domain_name = domain_name
+        self.certificate = AcmCertificate(
+            self,
+            "certificate",
+            domain_name=domain_name,
+            subject_alternative_names=[f"*.{domain_name}"],
+            validation_method="DNS",
+            key_algorithm="RSA_2048",
+            # Certificate transparency logging stays on: browsers and clients reject certificates
+            # missing from CT logs.
+            options=AcmCertificateOptions(certificate_transparency_logging_preference="ENABLED"),
+            # A replacement (new name) must be issued before the listener lets the old one go.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        # The name and its wildcard share one validation record; keying by domain gives two
+        # entries with the same record, which allow_overwrite makes idempotent.
+        options = TerraformIterator.from_complex_list(self.certificate.domain_validation_options, "domain_name")
+        records = Route53Record(
+            self,
+            "validation-record",
+            for_each=options,
+            zone_id=zone.zone_id,
+            name=options.get_string("resource_record_name"),
+            type=options.get_string("resource_record_type"),
+            records=[options.get_string("resource_record_value")],
+            ttl=VALIDATION_RECORD_TTL_SECONDS,
+            allow_overwrite=True,
+        )
+        self.validation = AcmCertificateValidation(
+            self,
+            "validation",
+            certificate_arn=self.certificate.arn,
+            validation_record_fqdns=Token.as_list(TerraformIterator.from_resources(records).pluck_property("fqdn")),
+        )
+        self.certificate_arn = self.validation.certificate_arn

@@ -1,0 +1,319 @@
+"""fraud-api on ECS Fargate: the task definition (app + X-Ray sidecar), its two roles, its
+log group and the service CodeDeploy deploys blue/green."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceDeploymentController,
+    EcsServiceLoadBalancer,
+    EcsServiceNetworkConfiguration,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
+from constructs import Construct
+
+from components.aws_context import AwsContext
+from components.compute.service_role import ServiceRole, TrustConditions, allow
+from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+
+CONTAINER_NAME = "fraud-api"
+XRAY_CONTAINER_NAME = "xray-daemon"
+# Pinned: a sidecar that changes under us is a deployment nobody reviewed.
+XRAY_DAEMON_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.12"
+XRAY_DAEMON_PORT = 2000
+# The image's numeric non-root user (services/fraud_api/Dockerfile); the X-Ray image's own.
+APP_USER = "10001:10001"
+XRAY_USER = "1337"
+TASK_CPU_UNITS = 1024  # 1 vCPU
+TASK_MEMORY_MIB = 2048  # 2 GB
+XRAY_CPU_UNITS = 32
+XRAY_MEMORY_MIB = 256
+SCRATCH_VOLUME = "tmp"
+# ECS's SIGTERM-to-SIGKILL window; the service drains for 20 s (SHUTDOWN_GRACE_SECONDS).
+STOP_TIMEOUT_SECONDS = 30
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    host: str
+    port: str
+    name: str
+    # RDS-managed `{"username","password"}` secret; injected at start and re-read after rotation.
+    credentials_secret_arn: str
+
+
+@dataclass(frozen=True)
+class TaskSecrets:
+    database: DatabaseConnection
+    api_config_secret_arn: str
+    # The key both secrets are encrypted with.
+    secrets_key_arn: str
+
+
+@dataclass(frozen=True)
+class ServicePlacement:
+    cluster_arn: str
+    cluster_name: str
+    subnet_ids: Sequence[str]
+    security_group_id: str
+    target_group_arn: str
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    """Where the task pulls fraud-api from, and the ECR repository to allow pulling from."""
+
+    uri: str
+    ecr_repository_arn: str | None
+
+    @staticmethod
+    def resolve(reference: str, context: AwsContext) -> "ContainerImage":
+        """A reference without a registry (`fraud-api:1.4.2`, `fraud-api@sha256:...`) names a
+        repository in this account's regional ECR; one with a registry host is used as is."""
+        first, _, rest = reference.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            if ".dkr.ecr." not in first:
+                return ContainerImage(reference, None)
+            # <account>.dkr.ecr.<region>.amazonaws.com: the repository may live in another account.
+            account, _, _, region, *_ = first.split(".")
+            return ContainerImage(reference, f"arn:{context.partition}:ecr:{region}:{account}:repository/{_repository(rest)}")
+        registry = f"{context.account_id}.dkr.ecr.{context.region}.amazonaws.com"
+        return ContainerImage(f"{registry}/{reference}", context.arn("ecr", f"repository/{_repository(reference)}"))
+
+
+def _repository(path: str) -> str:
+    """`team/fraud-api:1.2` or `fraud-api@sha256:...` -> the repository name."""
+    name = path.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+class FraudApiService(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        context: AwsContext,
+        image: ContainerImage,
+        secrets: TaskSecrets,
+        placement: ServicePlacement,
+        container_port: int,
+        desired_count: int,
+        log_retention_days: int,
+        logs_key_arn: str,
+        depends_on: Sequence[ITerraformDependable],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"/ecs/{naming.name('fraud-api')}",
+            retention_in_days=log_retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        trust = TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
+        self.execution_role = ServiceRole(
+            self,
+            "execution-role",
+            name=naming.name("fraud-api-execution", max_length=IAM_ROLE_NAME_LIMIT),
+            description="ECS agent for fraud-api: pull the image, write logs, inject the two secrets",
+            service_principal=ECS_TASKS,
+            trust=trust,
+            statements=self._execution_statements(image, secrets, context, self.log_group.arn),
+        )
+        self.task_role = ServiceRole(
+            self,
+            "task-role",
+            name=naming.name("fraud-api-task", max_length=IAM_ROLE_NAME_LIMIT),
+            description="fraud-api at run time: re-read the database secret after rotation, send traces",
+            service_principal=ECS_TASKS,
+            trust=trust,
+            statements=self._task_statements(secrets, context),
+        )
+
+        self.task_definition = EcsTaskDefinition(
+            self,
+            "task-definition",
+            family=naming.name("fraud-api"),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(TASK_CPU_UNITS),
+            memory=str(TASK_MEMORY_MIB),
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            # The read-only root filesystem needs somewhere to write: an ephemeral task volume.
+            volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
+            container_definitions=json.dumps(
+                [
+                    self._app_container(image, secrets, container_port, context),
+                    self._xray_container(context),
+                ]
+            ),
+        )
+
+        self.service = EcsService(
+            self,
+            "service",
+            name=naming.name("fraud-api"),
+            cluster=placement.cluster_arn,
+            task_definition=self.task_definition.arn,
+            desired_count=desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            deployment_controller=EcsServiceDeploymentController(type="CODE_DEPLOY"),
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=list(placement.subnet_ids),
+                security_groups=[placement.security_group_id],
+                assign_public_ip=False,
+            ),
+            load_balancer=[
+                EcsServiceLoadBalancer(
+                    target_group_arn=placement.target_group_arn, container_name=CONTAINER_NAME, container_port=container_port
+                )
+            ],
+            health_check_grace_period_seconds=60,
+            enable_execute_command=False,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            # CodeDeploy owns the running task definition and the live target group, and the
+            # autoscaler owns the task count; Terraform re-asserting them would undo a deployment.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["task_definition", "load_balancer", "desired_count"]),
+            # The target group must be attached to a listener before a service can register in it.
+            depends_on=list(depends_on),
+        )
+        self.service_name = self.service.name
+
+    @staticmethod
+    def _execution_statements(image: ContainerImage, secrets: TaskSecrets, context: AwsContext, log_group_arn: str):
+        statements = []
+        if image.ecr_repository_arn:
+            statements += [
+                # GetAuthorizationToken has no resource-level permissions: it must be "*".
+                allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+                allow(
+                    "PullFraudApiImage",
+                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    [image.ecr_repository_arn],
+                ),
+            ]
+        statements += [
+            allow(
+                "WriteContainerLogs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [f"{log_group_arn}:log-stream:*"],
+            ),
+            allow(
+                "InjectSecrets",
+                ["secretsmanager:GetSecretValue"],
+                [secrets.database.credentials_secret_arn, secrets.api_config_secret_arn],
+            ),
+            allow(
+                "DecryptSecrets",
+                ["kms:Decrypt"],
+                [secrets.secrets_key_arn],
+                ("StringEquals", "kms:ViaService", [f"secretsmanager.{context.region}.amazonaws.com"]),
+            ),
+        ]
+        return statements
+
+    @staticmethod
+    def _task_statements(secrets: TaskSecrets, context: AwsContext):
+        return [
+            allow("RereadDatabaseSecret", ["secretsmanager:GetSecretValue"], [secrets.database.credentials_secret_arn]),
+            allow(
+                "DecryptDatabaseSecret",
+                ["kms:Decrypt"],
+                [secrets.secrets_key_arn],
+                ("StringEquals", "kms:ViaService", [f"secretsmanager.{context.region}.amazonaws.com"]),
+            ),
+            # X-Ray has no resource-level permissions for these calls: they must be "*".
+            allow(
+                "SendTraces",
+                ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+                ["*"],
+            ),
+        ]
+
+    def _logging(self, context: AwsContext, prefix: str) -> dict:
+        return {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": self.log_group.name,
+                "awslogs-region": context.region,
+                "awslogs-stream-prefix": prefix,
+                # Never block the app on a slow log API; the buffer absorbs bursts.
+                "mode": "non-blocking",
+                "max-buffer-size": "4m",
+            },
+        }
+
+    def _app_container(self, image: ContainerImage, secrets: TaskSecrets, port: int, context: AwsContext) -> dict:
+        database = secrets.database
+        environment = {
+            "PORT": str(port),
+            "DB_HOST": database.host,
+            "DB_PORT": database.port,
+            "DB_NAME": database.name,
+            "DB_SSLMODE": "require",
+            "DB_SECRET_ARN": database.credentials_secret_arn,
+            "AWS_REGION": context.region,
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_DAEMON_PORT}",
+        }
+        return {
+            "name": CONTAINER_NAME,
+            "image": image.uri,
+            "essential": True,
+            "user": APP_USER,
+            "readonlyRootFilesystem": True,
+            "portMappings": [{"containerPort": port, "protocol": "tcp"}],
+            "environment": [{"name": name, "value": value} for name, value in environment.items()],
+            # Credentials only through `secrets`: ECS resolves them at start, they never appear
+            # in the task definition, its API responses or Terraform state.
+            "secrets": [
+                {"name": "DB_CREDENTIALS", "valueFrom": database.credentials_secret_arn},
+                {"name": "API_CONFIG", "valueFrom": secrets.api_config_secret_arn},
+            ],
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
+            "healthCheck": {
+                "command": ["CMD", "python", "-m", "fraud_api.healthcheck"],
+                "interval": 15,
+                "timeout": 5,
+                "retries": 3,
+                "startPeriod": 30,
+            },
+            "stopTimeout": STOP_TIMEOUT_SECONDS,
+            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+            "dependsOn": [{"containerName": XRAY_CONTAINER_NAME, "condition": "START"}],
+            "logConfiguration": self._logging(context, CONTAINER_NAME),
+        }
+
+    def _xray_container(self, context: AwsContext) -> dict:
+        return {
+            "name": XRAY_CONTAINER_NAME,
+            "image": XRAY_DAEMON_IMAGE,
+            # Losing traces must not take the API down with it.
+            "essential": False,
+            "user": XRAY_USER,
+            "readonlyRootFilesystem": True,
+            "cpu": XRAY_CPU_UNITS,
+            "memoryReservation": XRAY_MEMORY_MIB,
+            "portMappings": [{"containerPort": XRAY_DAEMON_PORT, "protocol": "udp"}],
+            "environment": [{"name": "AWS_REGION", "value": context.region}],
+            "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+            "logConfiguration": self._logging(context, XRAY_CONTAINER_NAME),
+        }

@@ -1,0 +1,116 @@
+"""An EventBridge schedule invoking one Lambda function, and only that rule may invoke it."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
+    CloudwatchEventTarget,
+    CloudwatchEventTargetDeadLetterConfig,
+    CloudwatchEventTargetRetryPolicy,
+)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
+from components.naming import ResourceNamer
+
+EVENTS = "events.amazonaws.com"
+# An event older than one schedule period is superseded by the next run (which re-reads the
+# overlapping window), so retrying longer would only pile runs up.
+MAX_EVENT_AGE_SECONDS = 300
+MAX_RETRY_ATTEMPTS = 2
+
+
+class LambdaSchedule(Construct):
+    """Events EventBridge cannot hand to Lambda at all (throttled by reserved concurrency
+    past the retry window, or a missing permission) land in the schedule's own dead-letter
+    queue; failures inside the function go to the function's on-failure destination."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        name: str,
+        description: str,
+        schedule_expression: str,
+        function_name: str,
+        function_arn: str,
+        messaging_key_arn: str,
+        dead_letter_retention_seconds: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "dead-letter-queue",
+            name=naming.name(name, "dlq"),
+            kms_master_key_id=messaging_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=dead_letter_retention_seconds,
+        )
+        self.rule = CloudwatchEventRule(
+            self,
+            "rule",
+            name=naming.name(name),
+            description=description,
+            schedule_expression=schedule_expression,
+            state="ENABLED",
+        )
+        self.permission = LambdaPermission(
+            self,
+            "permission",
+            statement_id="AllowScheduleRule",
+            action="lambda:InvokeFunction",
+            function_name=function_name,
+            principal=EVENTS,
+            source_arn=self.rule.arn,
+        )
+        self.queue_policy = self._admit_rule(self.dead_letter_queue)
+        self.target = CloudwatchEventTarget(
+            self,
+            "target",
+            rule=self.rule.name,
+            arn=function_arn,
+            retry_policy=CloudwatchEventTargetRetryPolicy(
+                maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS, maximum_retry_attempts=MAX_RETRY_ATTEMPTS
+            ),
+            dead_letter_config=CloudwatchEventTargetDeadLetterConfig(arn=self.dead_letter_queue.arn),
+            depends_on=[self.permission, self.queue_policy],
+        )
+
+    def _admit_rule(self, queue: SqsQueue) -> SqsQueuePolicy:
+        document = DataAwsIamPolicyDocument(
+            self,
+            "dead-letter-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ScheduleRuleOnly",
+                    effect="Allow",
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[EVENTS])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[self.rule.arn])
+                    ],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["sqs:*"],
+                    resources=[queue.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+                    ],
+                ),
+            ],
+        )
+        return SqsQueuePolicy(self, "dead-letter-policy", queue_url=queue.url, policy=document.json)
