@@ -138,7 +138,8 @@ class DataSettings:
     performance_insights_retention_days: int = 7
     # Log statements slower than this (ms) into the postgresql log export; -1 turns it off.
     slow_query_log_ms: int = 500
-    log_retention_days: int = 30
+    # The database log is an audit log: PCI DSS 10.5.1 keeps a year of history.
+    log_retention_days: int = 365
     kms_deletion_window_days: int = 7
     secret_rotation_days: int = 30
     transaction_ttl_days: int = 90

@@ -142,6 +142,12 @@ class AuroraPostgres(Construct):
         )
         skip_check(
             self.cluster,
+            "CKV2_AWS_8",
+            "recovery is Aurora's automated backups and point-in-time restore (retention per environment); an AWS Backup "
+            "vault would hold recovery points that block tearing the environment down, which the briefs forbid",
+        )
+        skip_check(
+            self.cluster,
             "CKV_AWS_139",
             "deletion protection is off because every environment must be destroyable by the pipeline (the briefs insist)",
         )

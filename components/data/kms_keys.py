@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compliance import skip_check
 from components.naming import ResourceNamer
 from components.security.kms_key import KeyGrant
 
@@ -110,6 +111,13 @@ class ServiceKey(Construct):
             for grant in service_grants
         ]
         self.policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
+        for check_id in ("CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"):
+            skip_check(
+                self.policy,
+                check_id,
+                "a key policy's Resource '*' is this key only; the account-root statement is AWS's default that keeps "
+                "the key manageable, and every other statement is narrowed by service, account and source conditions",
+            )
         self.key = KmsKey(
             self,
             "key",
