@@ -34,6 +34,8 @@ class NetworkSettings:
     # hourly fee per AZ, so dev keeps only what the Lambdas and ECS tasks call on every request.
     interface_endpoint_services: tuple[str, ...]
     az_count: int = 3
+    # Pinned zones (letters within the region): the subnets must not move when AWS adds a zone.
+    availability_zone_letters: tuple[str, ...] = ("a", "b", "c")
     flow_log_transition_to_ia_days: int = 30
     flow_log_expiration_days: int = 365
 
@@ -238,6 +240,10 @@ class EnvironmentConfig:
     extra_tags: dict[str, str] = field(default_factory=dict)
 
     @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(f"{self.region}{letter}" for letter in self.network.availability_zone_letters)
+
+    @property
     def suffix(self) -> str:
         """The environment suffix every resource name carries (the briefs insist)."""
         return self.name
@@ -308,6 +314,9 @@ def _validate_network(where: str, network: NetworkSettings) -> None:
         )
     if network.az_count != REQUIRED_AZ_COUNT:
         raise ConfigError(f"{where}: network.az_count is {network.az_count}; the platform needs exactly 3 AZs")
+    letters = network.availability_zone_letters
+    if len(letters) != network.az_count or len(set(letters)) != len(letters) or not all(re.fullmatch(r"[a-f]", x) for x in letters):
+        raise ConfigError(f"{where}: network.availability_zone_letters must be {network.az_count} distinct letters a-f, got {letters}")
     if network.flow_log_transition_to_ia_days < 30:
         raise ConfigError(f"{where}: network.flow_log_transition_to_ia_days must be at least 30 (S3's minimum for STANDARD_IA)")
     if network.flow_log_expiration_days <= network.flow_log_transition_to_ia_days:

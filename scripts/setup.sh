@@ -15,6 +15,10 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet ".[services,test]"
 
+step "checkov in its own venv (.cache/checkov-venv: its pinned dependencies clash with pytest's)"
+[ -x .cache/checkov-venv/bin/checkov ] || "$PYTHON" -m venv .cache/checkov-venv
+.cache/checkov-venv/bin/python -m pip install --quiet "checkov==3.3.30"
+
 step "cdktf-cli (node_modules/.bin/cdktf)"
 [ -x node_modules/.bin/cdktf ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
 

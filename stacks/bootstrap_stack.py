@@ -11,13 +11,16 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compliance import skip_check
 from components.security.kms_key import CustomerManagedKey
-from components.storage.secure_bucket import SecureBucket
+from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 from config.settings import StateSettings
 from config.targets import DeploymentTarget
 
 BOOTSTRAP_STACK_ID = "bootstrap"
 BOOTSTRAP_STATE_FILE = "../../../.cache/bootstrap/terraform.tfstate"
+# PCI DSS 10.5.1: keep audit logs for at least a year.
+ACCESS_LOG_RETENTION_DAYS = 400
 
 
 class StateBucketStack(TerraformStack):
@@ -41,5 +44,23 @@ class StateBucketStack(TerraformStack):
             context=AwsContext(self, "context"),
             grants=[],
         )
-        bucket = SecureBucket(self, "state", bucket_name=state.bucket, kms_key_arn=key.arn)
+        # S3 server access logs can only be delivered to an SSE-S3 bucket, so the access log of
+        # the state bucket lives in a bucket of its own.
+        access_logs = SecureBucket(
+            self,
+            "state-access-logs",
+            bucket_name=f"{state.bucket}-access-logs",
+            kms_key_arn=None,
+            lifecycle=LifecycleSettings(transition_to_infrequent_access_days=30, expiration_days=ACCESS_LOG_RETENTION_DAYS),
+        )
+        skip_check(access_logs.bucket, "CKV_AWS_145", "S3 server access logging delivers only to SSE-S3 buckets")
+        bucket = SecureBucket(
+            self,
+            "state",
+            bucket_name=state.bucket,
+            kms_key_arn=key.arn,
+            access_logs_bucket=access_logs,
+            # Current state is never expired; only superseded versions are, after a recovery window.
+            lifecycle=LifecycleSettings(transition_to_infrequent_access_days=None, expiration_days=None, noncurrent_version_expiration_days=90),
+        )
         TerraformOutput(self, "state_bucket_name", value=bucket.name)

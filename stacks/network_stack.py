@@ -32,11 +32,16 @@ class NetworkStack(LayerStack):
             "vpc",
             naming=self.naming,
             cidr=settings.vpc_cidr,
-            az_count=settings.az_count,
+            availability_zones=environment.availability_zones,
             nat_strategy=settings.nat_strategy,
         )
         security_groups = TierSecurityGroups(
-            self, "security-groups", naming=self.naming, vpc_id=network.vpc.id, vpc_cidr=settings.vpc_cidr
+            self,
+            "security-groups",
+            naming=self.naming,
+            vpc_id=network.vpc.id,
+            vpc_cidr=settings.vpc_cidr,
+            has_interface_endpoints=bool(settings.interface_endpoint_services),
         )
         VpcEndpoints(
             self,

@@ -16,6 +16,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Synthesis"]
     result = synthesize(tmp_path_factory.mktemp("cdktf.out"))
     # Two workers: one per core; terraform validate is CPU-bound while it loads the provider schema.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="terraform-validate") as executor:
+        result.start_security_scan(executor)
         result.start_validation(executor)
         yield result
         executor.shutdown(wait=False, cancel_futures=True)

@@ -18,9 +18,13 @@ from typing import Any, Iterator
 from config.environments import build_environments
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
-from scripts.terraform_cli import terraform_env
+from scripts.terraform_cli import REPO_ROOT, terraform_env
 from stacks.layers import Layer, stack_id
 from stacks.platform import EnvironmentStacks
+
+
+# checkov lives in its own virtualenv (scripts/setup.sh): its pinned dependencies clash with pytest's.
+CHECKOV_PYTHON = REPO_ROOT / ".cache" / "checkov-venv" / "bin" / "python"
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Synthesis:
     environments: dict[str, EnvironmentConfig]
     stacks_by_environment: dict[str, EnvironmentStacks]
     _validations: dict[str, Future] = field(default_factory=dict)
+    _security_scan: Future | None = None
 
     @cached_property
     def manifest(self) -> dict[str, Any]:
@@ -62,6 +67,9 @@ class Synthesis:
 
     def stack(self, layer: Layer, environment: str) -> SynthesizedStack:
         name = stack_id(layer, environment)
+        return SynthesizedStack(name, self.outdir / "stacks" / name)
+
+    def stack_by_name(self, name: str) -> SynthesizedStack:
         return SynthesizedStack(name, self.outdir / "stacks" / name)
 
     def stacks(self, layer: Layer | None = None) -> list[SynthesizedStack]:
@@ -75,6 +83,13 @@ class Synthesis:
     def validation(self, stack_name: str) -> subprocess.CompletedProcess:
         return self._validations[stack_name].result(timeout=600)
 
+    def start_security_scan(self, executor: ThreadPoolExecutor) -> None:
+        self._security_scan = executor.submit(_checkov_scan, sorted(self.outdir.glob("stacks/*/cdk.tf.json")))
+
+    def security_scan(self) -> dict[str, dict[str, list[dict[str, str]]]]:
+        assert self._security_scan is not None, "the security scan was not started"
+        return self._security_scan.result(timeout=600)
+
 
 def synthesize(outdir: Path, target: DeploymentTarget = DeploymentTarget()) -> Synthesis:
     from cdktf import App
@@ -87,6 +102,16 @@ def synthesize(outdir: Path, target: DeploymentTarget = DeploymentTarget()) -> S
     stacks = {name: add_environment(app, config, target) for name, config in environments.items()}
     app.synth()
     return Synthesis(outdir=outdir, environments=environments, stacks_by_environment=stacks)
+
+
+def _checkov_scan(stack_files: list[Path]) -> dict[str, Any]:
+    scanner = subprocess.run(
+        [str(CHECKOV_PYTHON), str(REPO_ROOT / "scripts" / "checkov_scan.py"), *map(str, stack_files)],
+        capture_output=True, text=True, check=False,
+    )
+    if scanner.returncode != 0:
+        raise RuntimeError(f"checkov scan failed: {scanner.stderr[-2000:]}")
+    return json.loads(scanner.stdout)
 
 
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:

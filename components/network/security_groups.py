@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from components.compliance import skip_check
 from components.naming import ResourceNamer
 
 HTTPS_PORT = 443
@@ -41,6 +42,7 @@ class TierSecurityGroups(Construct):
         naming: ResourceNamer,
         vpc_id: str,
         vpc_cidr: str,
+        has_interface_endpoints: bool,
         ports: TierPorts = TierPorts(),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -62,6 +64,15 @@ class TierSecurityGroups(Construct):
         self.lambda_functions = self._groups["lambda"]
         self.database = self._groups["database"]
         self.endpoints = self._groups["endpoints"]
+        attached_elsewhere = ["load-balancer", "application", "lambda", "database"]
+        if not has_interface_endpoints:
+            attached_elsewhere.append("endpoints")
+        for tier in attached_elsewhere:
+            skip_check(
+                self._groups[tier],
+                "CKV2_AWS_5",
+                "attached by a downstream stack (compute, data, edge): groups live in the network layer so layers never depend in a cycle",
+            )
 
         # The load balancer is internal: the API Gateway VPC link's network load balancer is
         # the only caller, from inside the VPC, so nothing is open to the internet.

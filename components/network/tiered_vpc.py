@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
@@ -31,13 +29,12 @@ class TieredVpc(Construct):
         *,
         naming: ResourceNamer,
         cidr: str,
-        az_count: int,
+        availability_zones: tuple[str, ...],
         nat_strategy: NatStrategy,
     ) -> None:
         super().__init__(scope, construct_id)
+        az_count = len(availability_zones)
         plan = plan_subnets(cidr, az_count)
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
-        az_names = [Fn.element(zones.names, index) for index in range(az_count)]
 
         self.vpc = Vpc(
             self,
@@ -58,7 +55,7 @@ class TieredVpc(Construct):
                     f"{tier}-{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=block,
-                    availability_zone=az_names[index],
+                    availability_zone=availability_zones[index],
                     map_public_ip_on_launch=False,
                     tags={"Name": naming.name(tier, str(index)), "Tier": tier},
                 )

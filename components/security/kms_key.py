@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compliance import skip_check
 
 # What a service needs to encrypt and decrypt with the key on a caller's behalf.
 ENVELOPE_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
@@ -74,6 +75,13 @@ class CustomerManagedKey(Construct):
             ),
         ]
         policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
+        for check_id in ("CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"):
+            skip_check(
+                policy,
+                check_id,
+                "a key policy's Resource '*' is this key only; the account-root statement is AWS's default that keeps "
+                "the key manageable and delegates access to IAM policies",
+            )
         self.key = KmsKey(
             self,
             "key",

@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
@@ -35,11 +36,15 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from components.compliance import skip_check
+
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    transition_to_infrequent_access_days: int
-    expiration_days: int
+    """None leaves that step out: state, for example, is never expired or tiered."""
+
+    transition_to_infrequent_access_days: int | None
+    expiration_days: int | None
     noncurrent_version_expiration_days: int = 30
 
 
@@ -61,11 +66,27 @@ class SecureBucket(Construct):
         kms_key_arn: str | None,
         lifecycle: LifecycleSettings | None = None,
         extra_policy_statements: Callable[[str], list[DataAwsIamPolicyDocumentStatement]] | None = None,
+        access_logs_bucket: "SecureBucket | None" = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, force_destroy=True)
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
+        skip_check(self.bucket, "CKV2_AWS_62", "nothing reacts to new objects here; logs and state are read on demand")
+        skip_check(
+            self.bucket,
+            "CKV_AWS_144",
+            "single-region platform: logs and state stay in their region (PCI asks retention, not replication); "
+            "cross-region copies belong to a multi-region DR design",
+        )
+        if access_logs_bucket is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logs",
+                bucket=self.bucket.id,
+                target_bucket=access_logs_bucket.bucket.id,
+                target_prefix=f"{bucket_name}/",
+            )
 
         S3BucketPublicAccessBlock(
             self,
@@ -130,15 +151,19 @@ class SecureBucket(Construct):
             bucket=self.bucket.id,
             rule=[
                 S3BucketLifecycleConfigurationRule(
-                    id="tier-then-expire",
+                    id="tier-and-expire",
                     status="Enabled",
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                     transition=[
                         S3BucketLifecycleConfigurationRuleTransition(
                             days=lifecycle.transition_to_infrequent_access_days, storage_class="STANDARD_IA"
                         )
-                    ],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)],
+                    ]
+                    if lifecycle.transition_to_infrequent_access_days
+                    else None,
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=lifecycle.expiration_days)]
+                    if lifecycle.expiration_days
+                    else None,
                     noncurrent_version_expiration=[
                         S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                             noncurrent_days=lifecycle.noncurrent_version_expiration_days
