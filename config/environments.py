@@ -43,8 +43,8 @@ def build_environments(
     """Every environment, keyed by name. Arguments are the organisation-wide settings."""
     state = StateSettings(bucket=state_bucket, region=region)
 
-    def edge(subdomain: str) -> EdgeSettings:
-        return EdgeSettings(hosted_zone_name=hosted_zone_name, api_subdomain=subdomain)
+    def edge(subdomain: str, **settings) -> EdgeSettings:
+        return EdgeSettings(hosted_zone_name=hosted_zone_name, api_subdomain=subdomain, **settings)
 
     environments = [
         EnvironmentConfig(
@@ -117,7 +117,8 @@ def build_environments(
                 deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
                 blue_green_termination_wait_minutes=30,
             ),
-            edge=edge("api"),
+            # Clients of prod call the API by its own name; dev and staging use the execute-api URL.
+            edge=edge("api", custom_domain_enabled=True, execution_log_retention_days=90),
             observability=ObservabilitySettings(
                 alarm_email=alarm_email,
                 aurora_connections_threshold=200,

@@ -196,11 +196,31 @@ class EdgeSettings:
     # The environment's public Route 53 zone; the API and load balancer names live under it.
     hosted_zone_name: str
     api_subdomain: str
+    # WAF: requests from a country on this list are blocked (empty list: no geo rule).
     blocked_country_codes: tuple[str, ...] = ("KP", "IR", "SY", "CU")
+    # WAF: one client IP over this many requests in any 5 minutes is blocked until it slows down.
     waf_requests_per_five_minutes_per_ip: int = 2000
+    # WAF: AWS's list of IPs known for bots and reconnaissance.
+    waf_ip_reputation_enabled: bool = True
+    # Usage plan of the fraud-api's clients (brief 001): per API key, no quota.
     api_client_rate_limit_per_second: int = 1000
     api_client_burst_limit: int = 2000
+    # Usage plan of the transaction-ingestion clients (brief 004): a daily quota per key, plus a
+    # modest rate so one key cannot spend its day's quota in a second.
     ingestion_client_quota_per_day: int = 1000
+    ingestion_client_rate_limit_per_second: int = 10
+    ingestion_client_burst_limit: int = 20
+    # The stage's default throttle over all clients together (method settings `*/*`); at least
+    # the largest per-key limit, at most the account's regional default (10,000 rps, 5,000 burst).
+    stage_rate_limit_per_second: int = 5000
+    stage_burst_limit: int = 5000
+    # API access logs and WAF logs are the audit trail of every request (PCI DSS 10.5.1: a year).
+    audit_log_retention_days: int = 365
+    # API Gateway execution logs (INFO, no bodies) are operational only.
+    execution_log_retention_days: int = 30
+    # A REGIONAL custom domain `api_domain_name` for the API (alias record in the hosted zone);
+    # off, clients call the stage's execute-api URL.
+    custom_domain_enabled: bool = False
 
     @property
     def api_domain_name(self) -> str:
@@ -435,6 +455,22 @@ def _validate_edge(where: str, edge: EdgeSettings) -> None:
         raise ConfigError(f"{where}: edge needs 1 <= api_client_rate_limit_per_second <= api_client_burst_limit")
     if edge.ingestion_client_quota_per_day < 1:
         raise ConfigError(f"{where}: edge.ingestion_client_quota_per_day must be positive")
+    if not 1 <= edge.ingestion_client_rate_limit_per_second <= edge.ingestion_client_burst_limit:
+        raise ConfigError(f"{where}: edge needs 1 <= ingestion_client_rate_limit_per_second <= ingestion_client_burst_limit")
+    if not max(edge.api_client_rate_limit_per_second, edge.ingestion_client_rate_limit_per_second) <= edge.stage_rate_limit_per_second <= 10_000:
+        raise ConfigError(
+            f"{where}: edge.stage_rate_limit_per_second must be at least every usage plan's rate and at most 10000 "
+            "(API Gateway's regional account limit)"
+        )
+    if not max(edge.api_client_burst_limit, edge.ingestion_client_burst_limit) <= edge.stage_burst_limit <= 5_000:
+        raise ConfigError(
+            f"{where}: edge.stage_burst_limit must be at least every usage plan's burst and at most 5000 "
+            "(API Gateway's regional account limit)"
+        )
+    if len(set(edge.blocked_country_codes)) != len(edge.blocked_country_codes):
+        raise ConfigError(f"{where}: edge.blocked_country_codes lists a country twice")
+    _validate_log_retention(where, "edge.audit_log_retention_days", edge.audit_log_retention_days)
+    _validate_log_retention(where, "edge.execution_log_retention_days", edge.execution_log_retention_days)
 
 
 def _validate_observability(where: str, observability: ObservabilitySettings) -> None:

@@ -128,5 +128,43 @@ class ComputeContract:
 
 
 @dataclass(frozen=True)
+class UsagePlanIds:
+    """One usage plan per kind of consumer (see docs/edge.md)."""
+
+    # fraud-api clients: a per-key rate and burst, no quota.
+    api_clients: str
+    # Transaction ingestion clients: a daily quota and a modest rate.
+    ingestion_clients: str
+
+
+@dataclass(frozen=True)
 class EdgeContract:
+    """What observability needs from the edge layer (see docs/edge.md): the REST API and its
+    stage, the web ACL and its rules' metrics, the VPC link's NLB and the edge log groups."""
+
+    rest_api_id: str
+    # The `ApiName` dimension of AWS/ApiGateway metrics (with `Stage`).
+    rest_api_name: str
+    stage_name: str
+    # The stage's invoke URL, `https://<id>.execute-api.<region>.amazonaws.com/<stage>`.
+    api_endpoint_url: str
+
+    # The `WebACL` dimension of AWS/WAFV2 metrics (with `Region` and `Rule`).
+    web_acl_name: str
+    web_acl_arn: str
+    # The ACL's own metric name (its `Rule` dimension is `ALL` for totals).
+    web_acl_metric_name: str
+    # Every rule's `visibility_config.metric_name`, in rule priority order (plain strings).
+    web_acl_rule_metric_names: tuple[str, ...]
+
+    # The internal NLB behind the VPC link: `net/<name>/<id>` is the `LoadBalancer` dimension of
+    # AWS/NetworkELB metrics, `targetgroup/<name>/<id>` the `TargetGroup` one (the ALB as target).
     vpc_link_load_balancer_arn: str
+    vpc_link_load_balancer_arn_suffix: str
+    vpc_link_target_group_arn_suffix: str
+
+    # API Gateway JSON access logs and WAF logs (`aws-waf-logs-*`), both on the data logs key.
+    access_log_group_name: str
+    waf_log_group_name: str
+
+    usage_plan_ids: UsagePlanIds

@@ -1,0 +1,177 @@
+"""The REST API's definition: two routes, every method behind an API key.
+
+- `POST /transactions` → the transaction processor Lambda (AWS_PROXY), its body validated at the
+  gateway against the same JSON schema the services validate with, so a malformed transaction
+  is answered 400 before it costs an invocation.
+- `ANY /api/{proxy+}` → fraud-api through the VPC link (HTTP_PROXY over HTTPS to the internal ALB).
+
+REST, not HTTP API: usage plans, API keys and WAF exist only for REST APIs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import TerraformResource
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration, ApiGatewayIntegrationTlsConfig
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+from components.naming import ResourceNamer
+
+JSON = "application/json"
+TRANSACTION_MODEL_NAME = "Transaction"
+# The ALB answers 29 s before API Gateway's own REST integration limit would cut the request.
+INTEGRATION_TIMEOUT_MILLISECONDS = 29_000
+
+
+@dataclass(frozen=True)
+class TransactionsRoute:
+    """`POST /transactions`: the Lambda that scores a transaction and the schema its body must meet."""
+
+    function_name: str
+    invoke_arn: str
+    # A draft-04 JSON schema file, read at synth time: the gateway's model IS this file.
+    schema_file: Path
+
+
+@dataclass(frozen=True)
+class FraudApiRoute:
+    """`ANY /api/{proxy+}`: fraud-api behind the internal ALB, reached through `vpc_link_id`.
+
+    `host` is the name in the ALB's certificate: API Gateway sends it as Host and SNI and checks
+    the certificate against it, while the VPC link decides where the connection actually goes.
+    """
+
+    host: str
+    vpc_link_id: str
+
+
+class FraudRestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        transactions: TransactionsRoute,
+        fraud_api: FraudApiRoute,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api = ApiGatewayRestApi(
+            self,
+            "api",
+            name=naming.name("api"),
+            description="Fraud-detection platform: transaction ingestion and the fraud-api, behind API keys and WAF",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            api_key_source="HEADER",
+        )
+        # Every resource, method, integration, model and validator: what a
+        # deployment snapshots, so the stage's deployment is re-created when any of them changes.
+        self.definition: list[TerraformResource] = []
+        self.methods: list[ApiGatewayMethod] = []
+        self._transactions(transactions)
+        self._fraud_api(fraud_api)
+
+    def _transactions(self, route: TransactionsRoute) -> None:
+        schema = route.schema_file.read_text()
+        json.loads(schema)  # a broken schema file stops synth here, not at deploy time
+        self.transaction_model = ApiGatewayModel(
+            self,
+            "transaction-model",
+            rest_api_id=self.api.id,
+            name=TRANSACTION_MODEL_NAME,
+            description=f"Body of POST /transactions ({route.schema_file.name}, shared with the services)",
+            content_type=JSON,
+            schema=schema,
+        )
+        self.body_validator = ApiGatewayRequestValidator(
+            self,
+            "body-validator",
+            rest_api_id=self.api.id,
+            name="body",
+            validate_request_body=True,
+            validate_request_parameters=False,
+        )
+        resource = ApiGatewayResource(
+            self, "transactions", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part="transactions"
+        )
+        method = ApiGatewayMethod(
+            self,
+            "transactions-post",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method="POST",
+            # Callers are identified by API key (usage plans); the method has no other authorizer.
+            authorization="NONE",
+            api_key_required=True,
+            request_validator_id=self.body_validator.id,
+            request_models={JSON: self.transaction_model.name},
+        )
+        integration = ApiGatewayIntegration(
+            self,
+            "transactions-integration",
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="AWS_PROXY",
+            # Lambda is always invoked with POST, whatever the method.
+            integration_http_method="POST",
+            uri=route.invoke_arn,
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
+        )
+        # Only this API's POST /transactions, in any of its stages, may invoke the function.
+        self.invoke_permission = LambdaPermission(
+            self,
+            "transactions-invoke",
+            statement_id="AllowApiGatewayPostTransactions",
+            action="lambda:InvokeFunction",
+            function_name=route.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{self.api.execution_arn}/*/POST/transactions",
+        )
+        self.methods.append(method)
+        self.definition += [self.transaction_model, self.body_validator, resource, method, integration]
+
+    def _fraud_api(self, route: FraudApiRoute) -> None:
+        api_resource = ApiGatewayResource(
+            self, "api-root", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part="api"
+        )
+        proxy_resource = ApiGatewayResource(
+            self, "api-proxy", rest_api_id=self.api.id, parent_id=api_resource.id, path_part="{proxy+}"
+        )
+        method = ApiGatewayMethod(
+            self,
+            "api-proxy-any",
+            rest_api_id=self.api.id,
+            resource_id=proxy_resource.id,
+            http_method="ANY",
+            authorization="NONE",
+            api_key_required=True,
+            request_parameters={"method.request.path.proxy": True},
+        )
+        integration = ApiGatewayIntegration(
+            self,
+            "api-proxy-integration",
+            rest_api_id=self.api.id,
+            resource_id=proxy_resource.id,
+            http_method=method.http_method,
+            type="HTTP_PROXY",
+            integration_http_method="ANY",
+            uri=f"https://{route.host}/api/{{proxy}}",
+            connection_type="VPC_LINK",
+            connection_id=route.vpc_link_id,
+            request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
+            # The ALB's certificate is public ACM for `host`: verify it, never skip.
+            tls_config=ApiGatewayIntegrationTlsConfig(insecure_skip_verification=False),
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
+        )
+        self.methods.append(method)
+        self.definition += [api_resource, proxy_resource, method, integration]

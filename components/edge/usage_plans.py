@@ -1,0 +1,84 @@
+"""Usage plans, one per kind of consumer, each with its own API key.
+
+The two briefs describe two consumers of one API: fraud-api clients at 1000 requests/second per
+key (brief 001) and transaction-ingestion clients at 1000 requests/day per key (brief 004).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from constructs import Construct
+
+from components.naming import ResourceNamer
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    rate_limit_per_second: int
+    burst_limit: int
+    # Requests per key per day; None: no quota, only the rate.
+    quota_per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsumerPlan:
+    """`name` names the plan and its key (`fraud-<name>-<env>`, `fraud-<name>-key-<env>`)."""
+
+    name: str
+    description: str
+    limits: PlanLimits
+
+
+class PlanWithKey(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        plan: ConsumerPlan,
+        rest_api_id: str,
+        stage_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        limits = plan.limits
+        self.usage_plan = ApiGatewayUsagePlan(
+            self,
+            "plan",
+            name=naming.name(plan.name),
+            description=plan.description,
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=rest_api_id, stage=stage_name)],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                rate_limit=limits.rate_limit_per_second, burst_limit=limits.burst_limit
+            ),
+            quota_settings=(
+                ApiGatewayUsagePlanQuotaSettings(limit=limits.quota_per_day, period="DAY")
+                if limits.quota_per_day is not None
+                else None
+            ),
+        )
+        # API Gateway generates the value; it stays in state (encrypted in the state bucket) and
+        # is read with `aws apigateway get-api-key --include-value`, never from an output.
+        self.api_key = ApiGatewayApiKey(
+            self,
+            "key",
+            name=naming.name(plan.name, "key"),
+            description=f"First key of the {plan.name} usage plan",
+            enabled=True,
+        )
+        ApiGatewayUsagePlanKey(
+            self,
+            "plan-key",
+            key_id=self.api_key.id,
+            key_type="API_KEY",
+            usage_plan_id=self.usage_plan.id,
+        )

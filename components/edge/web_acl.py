@@ -1,0 +1,218 @@
+"""The WAF web ACL in front of the API stage and the internal ALB, with its CloudWatch log.
+
+Rules, cheapest and most decisive first: countries on the blocked list, AWS's IP reputation
+list, a per-IP rate limit, then AWS's managed groups for known bad inputs (Log4Shell and the
+like), SQL injection and the common rule set (XSS, oversize bodies, LFI/RFI...).
+
+The same ACL guards the ALB as a second line: whatever reaches the ALB from inside the VPC is
+inspected again. Through the VPC link the ALB sees the NLB's private addresses as the client IP,
+so the rate rule leaves addresses of the VPC alone (it would otherwise count every client's
+traffic as coming from three IPs); API Gateway sees the real client address and is rate limited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import CloudwatchLogResourcePolicy
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.wafv2_ip_set import Wafv2IpSet
+from cdktf_cdktf_provider_aws.wafv2_web_acl import (
+    Wafv2WebAcl,
+    Wafv2WebAclDefaultAction,
+    Wafv2WebAclDefaultActionAllow,
+    Wafv2WebAclRule,
+    Wafv2WebAclRuleAction,
+    Wafv2WebAclRuleActionBlock,
+    Wafv2WebAclRuleOverrideAction,
+    Wafv2WebAclRuleOverrideActionNone,
+    Wafv2WebAclRuleVisibilityConfig,
+    Wafv2WebAclVisibilityConfig,
+)
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
+from constructs import Construct
+
+from components.aws_context import AwsContext
+from components.naming import ResourceNamer
+
+# WAF delivers to CloudWatch Logs only into groups whose name starts with this.
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+# Credentials never reach the WAF log (header names as WAF matches them: lowercase).
+REDACTED_HEADERS = ("authorization", "x-api-key")
+RATE_WINDOW_SECONDS = 300
+LOG_DELIVERY = "delivery.logs.amazonaws.com"
+# The managed groups every environment runs, in the order they are evaluated.
+MANAGED_RULE_GROUPS = (
+    ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ("sqli", "AWSManagedRulesSQLiRuleSet"),
+    ("common", "AWSManagedRulesCommonRuleSet"),
+)
+IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList"
+
+
+@dataclass(frozen=True)
+class WafRules:
+    requests_per_five_minutes_per_ip: int
+    blocked_country_codes: tuple[str, ...]
+    ip_reputation_enabled: bool
+    # Client addresses the rate rule leaves alone: the VPC, whose NLB fronts the ALB.
+    internal_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WafLogging:
+    retention_days: int
+    logs_key_arn: str
+
+
+class WebAcl(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        context: AwsContext,
+        rules: WafRules,
+        logging: WafLogging,
+        protected_resource_arns: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._naming = naming
+        self.name = naming.name("waf")
+        self.metric_name = naming.name("waf")
+        self._internal = Wafv2IpSet(
+            self,
+            "internal-addresses",
+            name=naming.name("waf-internal"),
+            description="The VPC: the NLB in front of the ALB; not rate limited per IP",
+            scope="REGIONAL",
+            ip_address_version="IPV4",
+            addresses=list(rules.internal_cidrs),
+        )
+        self.rules = self._rules(rules)
+        self.acl = Wafv2WebAcl(
+            self,
+            "acl",
+            name=self.name,
+            description="API stage and internal ALB: geo block, IP reputation, rate limit, bad inputs, SQLi, XSS",
+            scope="REGIONAL",
+            default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
+            rule=self.rules,
+            visibility_config=Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=self.metric_name, sampled_requests_enabled=True
+            ),
+        )
+        self.rule_metric_names = tuple(rule.visibility_config.metric_name for rule in self.rules)
+        self.associations = {
+            name: Wafv2WebAclAssociation(self, f"association-{name}", web_acl_arn=self.acl.arn, resource_arn=arn)
+            for name, arn in protected_resource_arns.items()
+        }
+        self.log_group = self._logging(context, logging)
+
+    def _rules(self, rules: WafRules) -> list[Wafv2WebAclRule]:
+        block = Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock())
+        specs: list[tuple[str, dict[str, Any], bool]] = []
+        if rules.blocked_country_codes:
+            specs.append(("geo-block", {"geo_match_statement": {"country_codes": list(rules.blocked_country_codes)}}, False))
+        if rules.ip_reputation_enabled:
+            specs.append(("ip-reputation", _managed(IP_REPUTATION_GROUP), True))
+        specs.append(
+            (
+                "rate-limit-per-ip",
+                {
+                    "rate_based_statement": {
+                        "limit": rules.requests_per_five_minutes_per_ip,
+                        "aggregate_key_type": "IP",
+                        "evaluation_window_sec": RATE_WINDOW_SECONDS,
+                        "scope_down_statement": {
+                            "not_statement": {"statement": {"ip_set_reference_statement": {"arn": self._internal.arn}}}
+                        },
+                    }
+                },
+                False,
+            )
+        )
+        specs += [(name, _managed(group), True) for name, group in MANAGED_RULE_GROUPS]
+        return [
+            Wafv2WebAclRule(
+                name=name,
+                priority=priority,
+                statement=statement,
+                # A managed group's own rules decide (block); ours block on match.
+                override_action=Wafv2WebAclRuleOverrideAction(none=Wafv2WebAclRuleOverrideActionNone()) if managed else None,
+                action=None if managed else block,
+                visibility_config=Wafv2WebAclRuleVisibilityConfig(
+                    cloudwatch_metrics_enabled=True,
+                    metric_name=self._naming.name("waf", name),
+                    sampled_requests_enabled=True,
+                ),
+            )
+            for priority, (name, statement, managed) in enumerate(specs)
+        ]
+
+    def _logging(self, context: AwsContext, logging: WafLogging) -> CloudwatchLogGroup:
+        group = CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"{WAF_LOG_GROUP_PREFIX}{self._naming.name('waf')}",
+            retention_in_days=logging.retention_days,
+            kms_key_id=logging.logs_key_arn,
+        )
+        # WAF delivers through CloudWatch Logs' vended-log service; without this policy WAF
+        # would add an account-wide one of its own on first use.
+        delivery = DataAwsIamPolicyDocument(
+            self,
+            "delivery-policy",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="WafLogDelivery",
+                    effect="Allow",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{group.arn}:*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[LOG_DELIVERY])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="aws:SourceAccount", values=[context.account_id]
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike", variable="aws:SourceArn", values=[context.arn("logs", "*")]
+                        ),
+                    ],
+                )
+            ],
+        )
+        resource_policy = CloudwatchLogResourcePolicy(
+            self, "delivery", policy_name=self._naming.name("waf-log-delivery"), policy_document=delivery.json
+        )
+        Wafv2WebAclLoggingConfiguration(
+            self,
+            "logging",
+            resource_arn=self.acl.arn,
+            log_destination_configs=[group.arn],
+            redacted_fields=[
+                Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header)
+                )
+                for header in REDACTED_HEADERS
+            ],
+            depends_on=[resource_policy],
+        )
+        return group
+
+
+def _managed(group_name: str) -> dict[str, Any]:
+    return {"managed_rule_group_statement": {"name": group_name, "vendor_name": "AWS"}}
+
