@@ -7,17 +7,18 @@ cd "$(dirname "$0")/.."
 
 export CHECKPOINT_DISABLE=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PIP_DISABLE_PIP_VERSION_CHECK=1
 step() { printf '\n==> %s\n' "$*"; }
+# This machine's pip config names local wheel folders that may not exist; their warnings are noise.
+quiet_pip() { "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
 
 step "Python environment (.venv)"
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet ".[services,test]"
+quiet_pip .venv/bin/python -m pip install --quiet ".[services,test]"
 
 step "checkov in its own venv (.cache/checkov-venv: its pinned dependencies clash with pytest's)"
 [ -x .cache/checkov-venv/bin/checkov ] || "$PYTHON" -m venv .cache/checkov-venv
-.cache/checkov-venv/bin/python -m pip install --quiet "checkov==3.3.30"
+quiet_pip .cache/checkov-venv/bin/python -m pip install --quiet "checkov==3.3.30"
 
 step "cdktf-cli (node_modules/.bin/cdktf)"
 [ -x node_modules/.bin/cdktf ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
