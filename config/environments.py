@@ -85,6 +85,7 @@ def build_environments(
                 fraud_api_max_tasks=6,
                 lambda_reserved_concurrency=3,
                 deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
+                fraud_api_log_retention_days=90,
             ),
             edge=edge("api-staging"),
             observability=ObservabilitySettings(alarm_email=alarm_email),
@@ -116,6 +117,7 @@ def build_environments(
                 ),
                 deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
                 blue_green_termination_wait_minutes=30,
+                fraud_api_log_retention_days=365,
             ),
             # Clients of prod call the API by its own name; dev and staging use the execute-api URL.
             edge=edge("api", custom_domain_enabled=True, execution_log_retention_days=90),

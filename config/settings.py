@@ -184,7 +184,10 @@ class ComputeSettings:
     # ALB access logs (PCI DSS 10.5.1: a year of audit history).
     access_log_expiration_days: int = 365
     lambda_reserved_concurrency: int = 2
+    # Lambda and SNS delivery-status logs (the serverless brief fixes 30 days for Lambda logs).
     log_retention_days: int = 30
+    # fraud-api container logs, per environment.
+    fraud_api_log_retention_days: int = 30
     # Write shards of the time-window index; the processor writes and the analyzer reads them.
     time_bucket_shards: int = 4
     # Twice the 5-minute schedule, so each run overlaps the previous one.
@@ -426,6 +429,7 @@ def _validate_compute(where: str, compute: ComputeSettings) -> None:
     if not 1 <= compute.lambda_reserved_concurrency <= 5:
         raise ConfigError(f"{where}: compute.lambda_reserved_concurrency must be 1-5")
     _validate_log_retention(where, "compute.log_retention_days", compute.log_retention_days)
+    _validate_log_retention(where, "compute.fraud_api_log_retention_days", compute.fraud_api_log_retention_days)
     if not 1 <= compute.time_bucket_shards <= 64:
         raise ConfigError(f"{where}: compute.time_bucket_shards must be 1-64")
     if not 5 <= compute.analysis_window_minutes <= 60:

@@ -114,7 +114,7 @@ class ComputeStack(LayerStack):
             ),
             container_port=APPLICATION_PORT,
             desired_count=settings.fraud_api_min_tasks,
-            log_retention_days=settings.log_retention_days,
+            log_retention_days=settings.fraud_api_log_retention_days,
             logs_key_arn=data.logs_key_arn,
             depends_on=load_balancer.routing_rules,
         )

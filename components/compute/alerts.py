@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedr
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import ServiceRole, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 
@@ -64,6 +65,8 @@ class AlertsFanout(Construct):
             )
             for outcome, name in (("success", delivery_prefix), ("failure", f"{delivery_prefix}/Failure"))
         ]
+        for group in self.delivery_log_groups:
+            explain_short_retention(group, log_retention_days, "delivery status of alerts, useful while debugging a delivery")
         # SNS does not document aws:SourceAccount/SourceArn for assuming its feedback role.
         self.delivery_logging_role = ServiceRole(
             self,
@@ -99,7 +102,7 @@ class AlertsFanout(Construct):
             **feedback,
             depends_on=self.delivery_log_groups,
         )
-        self._topic_policy(naming, context)
+        self._topic_policy(context)
 
         self.dead_letter_queue = SqsQueue(
             self,
@@ -142,7 +145,7 @@ class AlertsFanout(Construct):
             depends_on=self.queue_policies,
         )
 
-    def _topic_policy(self, naming: ResourceNamer, context: AwsContext) -> None:
+    def _topic_policy(self, context: AwsContext) -> None:
         document = DataAwsIamPolicyDocument(
             self,
             "topic-policy-document",

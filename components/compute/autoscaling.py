@@ -64,7 +64,7 @@ class ServiceAutoscaling(Construct):
             max_capacity=limits.max_tasks,
         )
         self.cpu_policy = self._policy(
-            naming.name("fraud-api-cpu"),
+            naming.name("api-cpu"),
             "cpu",
             target_value=limits.cpu_target_percent,
             predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
@@ -75,7 +75,7 @@ class ServiceAutoscaling(Construct):
         # to ONE target group, and CodeDeploy moves the live tasks between blue and green on
         # every deployment, which would leave a predefined policy watching an empty group.
         self.requests_policy = self._policy(
-            naming.name("fraud-api-requests"),
+            naming.name("api-requests"),
             "requests",
             target_value=limits.requests_per_task_per_minute,
             customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
@@ -121,14 +121,14 @@ class ServiceAutoscaling(Construct):
             AppautoscalingScheduledAction(
                 self,
                 f"peak-{phase}",
-                name=naming.name("fraud-api-peak", phase),
+                name=naming.name("api-peak", phase),
                 service_namespace=self.target.service_namespace,
                 resource_id=self.target.resource_id,
                 scalable_dimension=self.target.scalable_dimension,
                 schedule=schedule,
                 timezone=peak.timezone,
                 scalable_target_action=AppautoscalingScheduledActionScalableTargetAction(
-                    min_capacity=minimum, max_capacity=self._limits.max_tasks
+                    min_capacity=str(minimum), max_capacity=str(self._limits.max_tasks)
                 ),
             )
             for phase, schedule, minimum in (

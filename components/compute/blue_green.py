@@ -83,12 +83,12 @@ class BlueGreenDeployment(Construct):
             trust=None,
             managed_policy_arns=[f"arn:{context.partition}:iam::aws:policy/AWSCodeDeployRoleForECS"],
         )
-        self.application = CodedeployApp(self, "application", name=naming.name("fraud-api"), compute_platform="ECS")
+        self.application = CodedeployApp(self, "application", name=naming.name("api"), compute_platform="ECS")
         self.deployment_group = CodedeployDeploymentGroup(
             self,
             "deployment-group",
             app_name=self.application.name,
-            deployment_group_name=naming.name("fraud-api"),
+            deployment_group_name=naming.name("api"),
             service_role_arn=self.role.arn,
             deployment_config_name=deployment_config_name,
             deployment_style=CodedeployDeploymentGroupDeploymentStyle(

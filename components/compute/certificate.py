@@ -9,6 +9,8 @@ from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.route53_record import Route53Record
 from constructs import Construct
 
+from components.compliance import skip_check
+
 # Short, so a re-issued certificate's new record is seen quickly.
 VALIDATION_RECORD_TTL_SECONDS = 60
 
@@ -37,6 +39,12 @@ class DnsValidatedCertificate(Construct):
             options=AcmCertificateOptions(certificate_transparency_logging_preference="ENABLED"),
             # A replacement (new name) must be issued before the listener lets the old one go.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        skip_check(
+            self.certificate,
+            "CKV2_AWS_71",
+            "the wildcard is one level under the API's own name (not the zone): it covers the API's internal "
+            "host names, such as the edge's private-integration host, behind the same internal ALB",
         )
         # The name and its wildcard share one validation record; keying by domain gives two
         # entries with the same record, which allow_overwrite makes idempotent.

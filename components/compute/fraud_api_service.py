@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import ServiceRole, TrustConditions, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 
@@ -120,15 +121,16 @@ class FraudApiService(Construct):
         self.log_group = CloudwatchLogGroup(
             self,
             "log-group",
-            name=f"/ecs/{naming.name('fraud-api')}",
+            name=f"/ecs/{naming.name('api')}",
             retention_in_days=log_retention_days,
             kms_key_id=logs_key_arn,
         )
+        explain_short_retention(self.log_group, log_retention_days, "non-production environments keep container logs shorter")
         trust = TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
         self.execution_role = ServiceRole(
             self,
             "execution-role",
-            name=naming.name("fraud-api-execution", max_length=IAM_ROLE_NAME_LIMIT),
+            name=naming.name("api-execution", max_length=IAM_ROLE_NAME_LIMIT),
             description="ECS agent for fraud-api: pull the image, write logs, inject the two secrets",
             service_principal=ECS_TASKS,
             trust=trust,
@@ -137,7 +139,7 @@ class FraudApiService(Construct):
         self.task_role = ServiceRole(
             self,
             "task-role",
-            name=naming.name("fraud-api-task", max_length=IAM_ROLE_NAME_LIMIT),
+            name=naming.name("api-task", max_length=IAM_ROLE_NAME_LIMIT),
             description="fraud-api at run time: re-read the database secret after rotation, send traces",
             service_principal=ECS_TASKS,
             trust=trust,
@@ -147,7 +149,7 @@ class FraudApiService(Construct):
         self.task_definition = EcsTaskDefinition(
             self,
             "task-definition",
-            family=naming.name("fraud-api"),
+            family=naming.name("api"),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(TASK_CPU_UNITS),
@@ -168,7 +170,7 @@ class FraudApiService(Construct):
         self.service = EcsService(
             self,
             "service",
-            name=naming.name("fraud-api"),
+            name=naming.name("api"),
             cluster=placement.cluster_arn,
             task_definition=self.task_definition.arn,
             desired_count=desired_count,

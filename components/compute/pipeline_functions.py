@@ -10,6 +10,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compliance import skip_check
+from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import allow
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
@@ -145,7 +147,7 @@ class PipelineFunctions(Construct):
             # The alerts topic and the dead-letter queue are encrypted with the messaging key.
             allow("UseMessagingKeyThroughMessaging", ["kms:Decrypt", "kms:GenerateDataKey"], [keys.messaging_key_arn], via("sns", "sqs")),
         ]
-        return PythonFunction(
+        built = PythonFunction(
             self,
             function.replace("_", "-"),
             naming=naming,
@@ -172,3 +174,12 @@ class PipelineFunctions(Construct):
             # lands in the function's own dead-letter queue.
             on_failure_destination_arn=dead_letters.arn,
         )
+        explain_short_retention(built.log_group, settings.log_retention_days, "the serverless brief sets 30 days for Lambda logs")
+        skip_check(
+            built.function,
+            "CKV_AWS_116",
+            "failed asynchronous invocations go to the function's SQS dead-letter queue through an on-failure "
+            "destination, the successor of the DLQ setting (it also records the error); both at once would "
+            "deliver every failure twice",
+        )
+        return built
