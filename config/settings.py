@@ -374,6 +374,10 @@ def _validate_data(where: str, data: DataSettings) -> None:
                 f"{where}: data.{label} '{identifier}' must be a lowercase PostgreSQL identifier and not a reserved name"
             )
     _validate_weekly_window(where, "data.preferred_maintenance_window", data.preferred_maintenance_window)
+    if _weekly_overlaps_daily(data.preferred_maintenance_window, data.preferred_backup_window):
+        raise ConfigError(
+            f"{where}: data.preferred_maintenance_window overlaps data.preferred_backup_window; RDS refuses that"
+        )
     if data.performance_insights_retention_days not in (7, 731) and not (
         data.performance_insights_retention_days % 31 == 0 and 31 <= data.performance_insights_retention_days <= 713
     ):
@@ -385,6 +389,26 @@ def _validate_data(where: str, data: DataSettings) -> None:
         raise ConfigError(f"{where}: data.rotation_function_reserved_concurrency must be 1-5")
     if not 0 < data.scoring.review_threshold < data.scoring.decline_threshold <= 1:
         raise ConfigError(f"{where}: data.scoring needs 0 < review_threshold < decline_threshold <= 1")
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekly_overlaps_daily(weekly: str, daily: str) -> bool:
+    """Whether a `ddd:hh:mm-ddd:hh:mm` window overlaps a `hh:mm-hh:mm` window on any day."""
+
+    def minutes(hours_minutes: str) -> int:
+        hours, mins = hours_minutes.split(":")
+        return int(hours) * 60 + int(mins)
+
+    week = 7 * 1440
+    start, end = (_WEEKDAYS.index(part[:3]) * 1440 + minutes(part[4:]) for part in weekly.split("-"))
+    end += week if end <= start else 0
+    daily_start, daily_end = (minutes(part) for part in daily.split("-"))
+    daily_end += 1440 if daily_end <= daily_start else 0
+    return any(
+        day * 1440 + daily_start < end and start < day * 1440 + daily_end for day in range(-1, 8)
+    )
 
 
 def _validate_weekly_window(where: str, label: str, window: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Token
+from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
@@ -94,6 +94,8 @@ class AuroraPostgres(Construct):
             name=naming.name("aurora", f"postgresql{major_version}"),
             family=f"aurora-postgresql{major_version}",
             description="TLS-only connections and audit logging",
+            # A new major version is a new group: build it before the cluster lets go of the old one.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             parameter=[
                 # Static on some engine versions: pending-reboot is accepted for both kinds and a
                 # new cluster boots with it.
