@@ -205,6 +205,8 @@ class EdgeSettings:
     waf_requests_per_five_minutes_per_ip: int = 2000
     # WAF: AWS's list of IPs known for bots and reconnaissance.
     waf_ip_reputation_enabled: bool = True
+    # WAF: AWS's anonymous-IP list (Tor, VPNs, proxies blocked; cloud hosting providers counted).
+    waf_anonymous_ip_enabled: bool = True
     # Usage plan of the fraud-api's clients (brief 001): per API key, no quota.
     api_client_rate_limit_per_second: int = 1000
     api_client_burst_limit: int = 2000

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
+from components.edge.api_gateway_account import ApiGatewayLoggingRole
 from components.security.kms_key import CustomerManagedKey
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 from config.settings import StateSettings
@@ -35,13 +36,14 @@ class StateBucketStack(TerraformStack):
         )
         # Relative to cdktf.out/stacks/bootstrap, so the state survives a re-synth.
         LocalBackend(self, path=BOOTSTRAP_STATE_FILE)
+        context = AwsContext(self, "context")
         key = CustomerManagedKey(
             self,
             "state-key",
             alias=f"{state.bucket}-state",
             description="Encrypts Terraform state of every fraud-detection stack",
             deletion_window_days=30,
-            context=AwsContext(self, "context"),
+            context=context,
             grants=[],
         )
         # S3 server access logs can only be delivered to an SSE-S3 bucket, so the access log of
@@ -64,3 +66,13 @@ class StateBucketStack(TerraformStack):
             lifecycle=LifecycleSettings(transition_to_infrequent_access_days=None, expiration_days=None, noncurrent_version_expiration_days=90),
         )
         TerraformOutput(self, "state_bucket_name", value=bucket.name)
+
+        # API Gateway's CloudWatch role is one setting per account and region, shared by every
+        # environment's stage: an account-level singleton like the state bucket (docs/edge.md).
+        ApiGatewayLoggingRole(
+            self,
+            "api-gateway-logging",
+            role_name=f"{project}-apigateway-cloudwatch-{state.region}",
+            context=context,
+            access_log_group_pattern=f"/{project}/*/api-gateway/*",
+        )

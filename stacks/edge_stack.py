@@ -117,6 +117,7 @@ class EdgeStack(LayerStack):
                 requests_per_five_minutes_per_ip=settings.waf_requests_per_five_minutes_per_ip,
                 blocked_country_codes=settings.blocked_country_codes,
                 ip_reputation_enabled=settings.waf_ip_reputation_enabled,
+                anonymous_ip_enabled=settings.waf_anonymous_ip_enabled,
                 internal_cidrs=(network.vpc_cidr,),
             ),
             logging=WafLogging(retention_days=settings.audit_log_retention_days, logs_key_arn=data.logs_key_arn),

@@ -102,16 +102,10 @@ class PrivateIntegration(Construct):
             load_balancer_arn=self.load_balancer.arn,
             port=HTTPS_PORT,
             protocol="TCP",
+            # TCP pass-through: API Gateway's TLS session ends on the ALB's HTTPS listener (TLS 1.2+,
+            # the API's certificate); an NLB forwards to an alb target group only from TCP.
             default_action=[LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)],
         )
-        for check_id in ("CKV_AWS_2", "CKV_AWS_103"):
-            skip_check(
-                self.listener,
-                check_id,
-                "TCP pass-through of TLS: API Gateway's TLS session ends on the ALB's HTTPS listener (TLS 1.2+ policy, "
-                "ACM certificate); an NLB may forward to an alb target group only from a TCP listener",
-            )
-
         self.vpc_link = ApiGatewayVpcLink(
             self,
             "vpc-link",

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import TerraformResource
+from cdktf import TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration, ApiGatewayIntegrationTlsConfig
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
@@ -27,6 +27,8 @@ from constructs import Construct
 from components.naming import ResourceNamer
 
 JSON = "application/json"
+# API Gateway model names are alphanumeric only, so this one cannot carry the environment
+# suffix; it is scoped to the REST API, whose name does.
 TRANSACTION_MODEL_NAME = "Transaction"
 # The ALB answers 29 s before API Gateway's own REST integration limit would cut the request.
 INTEGRATION_TIMEOUT_MILLISECONDS = 29_000
@@ -72,15 +74,17 @@ class FraudRestApi(Construct):
             description="Fraud-detection platform: transaction ingestion and the fraud-api, behind API keys and WAF",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             api_key_source="HEADER",
+            # A replacement API must exist before the stage, keys and WAF let go of the old one.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         # Every resource, method, integration, model and validator: what a
         # deployment snapshots, so the stage's deployment is re-created when any of them changes.
         self.definition: list[TerraformResource] = []
         self.methods: list[ApiGatewayMethod] = []
-        self._transactions(transactions)
-        self._fraud_api(fraud_api)
+        self._transactions(naming, transactions)
+        self._fraud_api(naming, fraud_api)
 
-    def _transactions(self, route: TransactionsRoute) -> None:
+    def _transactions(self, naming: ResourceNamer, route: TransactionsRoute) -> None:
         schema = route.schema_file.read_text()
         json.loads(schema)  # a broken schema file stops synth here, not at deploy time
         self.transaction_model = ApiGatewayModel(
@@ -96,7 +100,7 @@ class FraudRestApi(Construct):
             self,
             "body-validator",
             rest_api_id=self.api.id,
-            name="body",
+            name=naming.name("validate-body"),
             validate_request_body=True,
             validate_request_parameters=False,
         )
@@ -140,7 +144,16 @@ class FraudRestApi(Construct):
         self.methods.append(method)
         self.definition += [self.transaction_model, self.body_validator, resource, method, integration]
 
-    def _fraud_api(self, route: FraudApiRoute) -> None:
+    def _fraud_api(self, naming: ResourceNamer, route: FraudApiRoute) -> None:
+        # fraud-api validates its own bodies (its OpenAPI document); the gateway checks the path.
+        self.parameters_validator = ApiGatewayRequestValidator(
+            self,
+            "parameters-validator",
+            rest_api_id=self.api.id,
+            name=naming.name("validate-parameters"),
+            validate_request_body=False,
+            validate_request_parameters=True,
+        )
         api_resource = ApiGatewayResource(
             self, "api-root", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part="api"
         )
@@ -155,6 +168,7 @@ class FraudRestApi(Construct):
             http_method="ANY",
             authorization="NONE",
             api_key_required=True,
+            request_validator_id=self.parameters_validator.id,
             request_parameters={"method.request.path.proxy": True},
         )
         integration = ApiGatewayIntegration(
@@ -174,4 +188,4 @@ class FraudRestApi(Construct):
             timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
         self.methods.append(method)
-        self.definition += [api_resource, proxy_resource, method, integration]
+        self.definition += [self.parameters_validator, api_resource, proxy_resource, method, integration]

@@ -151,3 +151,9 @@ class ApiStage(Construct):
                 cache_data_encrypted=True,
             ),
         )
+        skip_check(
+            self.method_settings,
+            "CKV_AWS_225",
+            "no response cache on any method (see the stage): a cached fraud decision would answer another request; "
+            "should caching ever be enabled, cache_data_encrypted is already on",
+        )

@@ -1,8 +1,8 @@
 """The WAF web ACL in front of the API stage and the internal ALB, with its CloudWatch log.
 
 Rules, cheapest and most decisive first: countries on the blocked list, AWS's IP reputation
-list, a per-IP rate limit, then AWS's managed groups for known bad inputs (Log4Shell and the
-like), SQL injection and the common rule set (XSS, oversize bodies, LFI/RFI...).
+and anonymous-IP lists, a per-IP rate limit, then AWS's managed groups for known bad inputs
+(Log4Shell and the like), SQL injection and the common rule set (XSS, oversize bodies, LFI/RFI...).
 
 The same ACL guards the ALB as a second line: whatever reaches the ALB from inside the VPC is
 inspected again. Through the VPC link the ALB sees the NLB's private addresses as the client IP,
@@ -60,6 +60,10 @@ MANAGED_RULE_GROUPS = (
     ("common", "AWSManagedRulesCommonRuleSet"),
 )
 IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList"
+ANONYMOUS_IP_GROUP = "AWSManagedRulesAnonymousIpList"
+# Merchants and processors call from cloud hosts: that rule of the anonymous-IP group only
+# counts (visible in metrics and logs); Tor exits, VPNs and open proxies are blocked.
+ANONYMOUS_IP_COUNTED_RULES = ("HostingProviderIPList",)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class WafRules:
     requests_per_five_minutes_per_ip: int
     blocked_country_codes: tuple[str, ...]
     ip_reputation_enabled: bool
+    anonymous_ip_enabled: bool
     # Client addresses the rate rule leaves alone: the VPC, whose NLB fronts the ALB.
     internal_cidrs: tuple[str, ...]
 
@@ -129,6 +134,8 @@ class WebAcl(Construct):
             specs.append(("geo-block", {"geo_match_statement": {"country_codes": list(rules.blocked_country_codes)}}, False))
         if rules.ip_reputation_enabled:
             specs.append(("ip-reputation", _managed(IP_REPUTATION_GROUP), True))
+        if rules.anonymous_ip_enabled:
+            specs.append(("anonymous-ip", _managed(ANONYMOUS_IP_GROUP, count_only=ANONYMOUS_IP_COUNTED_RULES), True))
         specs.append(
             (
                 "rate-limit-per-ip",
@@ -213,6 +220,9 @@ class WebAcl(Construct):
         return group
 
 
-def _managed(group_name: str) -> dict[str, Any]:
-    return {"managed_rule_group_statement": {"name": group_name, "vendor_name": "AWS"}}
+def _managed(group_name: str, *, count_only: tuple[str, ...] = ()) -> dict[str, Any]:
+    statement: dict[str, Any] = {"name": group_name, "vendor_name": "AWS"}
+    if count_only:
+        statement["rule_action_override"] = [{"name": rule, "action_to_use": {"count": {}}} for rule in count_only]
+    return {"managed_rule_group_statement": statement}
 
