@@ -66,7 +66,8 @@ def build_environments(
                 blue_green_termination_wait_minutes=1,
             ),
             edge=edge("api-dev"),
-            observability=ObservabilitySettings(alarm_email=alarm_email),
+            # Dev traffic is tests and demos: trace every fraud-path request.
+            observability=ObservabilitySettings(alarm_email=alarm_email, fraud_path_sampling_rate=1.0),
         ),
         EnvironmentConfig(
             name="staging",
@@ -124,6 +125,8 @@ def build_environments(
             observability=ObservabilitySettings(
                 alarm_email=alarm_email,
                 aurora_connections_threshold=200,
+                # Production volume: a tenth of the fraud paths still gives thousands of traces an hour.
+                fraud_path_sampling_rate=0.1,
             ),
         ),
     ]

@@ -234,12 +234,22 @@ class EdgeSettings:
 
 @dataclass(frozen=True)
 class ObservabilitySettings:
+    # Every alarm and OK notification of the environment goes here (an SNS e-mail subscription,
+    # which the recipient must confirm once).
     alarm_email: str
+    # The briefs' objective, p99 under 200 ms, held at API Gateway (what clients see) and at the
+    # ALB (fraud-api's own share).
     api_latency_p99_threshold_ms: int = 200
+    # The brief's 80; an environment running more tasks (each with its own pool) sets its own.
     aurora_connections_threshold: int = 80
+    # The serverless brief: more than 1 % of a function's invocations failing over 5 minutes.
     lambda_error_rate_threshold_percent: float = 1.0
+    # Share of requests answered 5xx, at API Gateway and at the ALB's targets.
     http_5xx_rate_threshold_percent: float = 1.0
-    log_retention_days: int = 30
+    # X-Ray sampling of the fraud paths at the gateway: the first `reservoir` requests each second
+    # are traced, then `rate` of the rest (X-Ray's default rule keeps 1/s and 5 %).
+    fraud_path_sampling_rate: float = 0.25
+    fraud_path_sampling_reservoir_per_second: int = 5
 
 
 @dataclass(frozen=True)
@@ -516,7 +526,10 @@ def _validate_observability(where: str, observability: ObservabilitySettings) ->
     ):
         if not 0 < value < 100:
             raise ConfigError(f"{where}: observability.{label} must be a percentage between 0 and 100")
-    _validate_log_retention(where, "observability.log_retention_days", observability.log_retention_days)
+    if not 0 <= observability.fraud_path_sampling_rate <= 1:
+        raise ConfigError(f"{where}: observability.fraud_path_sampling_rate must be a fraction between 0 and 1")
+    if observability.fraud_path_sampling_reservoir_per_second < 0:
+        raise ConfigError(f"{where}: observability.fraud_path_sampling_reservoir_per_second must not be negative")
 
 
 # The values CloudWatch Logs accepts for retention_in_days.

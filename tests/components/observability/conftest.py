@@ -1,0 +1,62 @@
+"""Observability constructs in a bare stack, over a platform of plain names (no upstream stacks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.observability.sources import (
+    MonitoredDatabase,
+    MonitoredFirewall,
+    MonitoredFunction,
+    MonitoredGateway,
+    MonitoredLoadBalancer,
+    MonitoredPlatform,
+    MonitoredQueues,
+    MonitoredService,
+    MonitoredVpcLink,
+)
+
+
+@pytest.fixture
+def bare_stack() -> tuple[Any, Callable[[], dict]]:
+    from cdktf import Testing, TerraformStack
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    stack = TerraformStack(Testing.app(), "bare")
+    AwsProvider(stack, "aws", region="us-east-1")
+    return stack, lambda: json.loads((Path(Testing.full_synth(stack)) / "stacks" / "bare" / "cdk.tf.json").read_text())
+
+
+@pytest.fixture
+def naming():
+    from components.naming import ResourceNamer
+
+    return ResourceNamer(prefix="fraud", suffix="test", path_root="fraud-detection")
+
+
+@pytest.fixture
+def platform() -> MonitoredPlatform:
+    return MonitoredPlatform(
+        gateway=MonitoredGateway(rest_api_name="fraud-api-test", stage_name="test"),
+        load_balancer=MonitoredLoadBalancer(
+            arn_suffix="app/fraud-alb-test/abc", target_group_arn_suffixes=("targetgroup/blue/1", "targetgroup/green/2")
+        ),
+        vpc_link=MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
+        service=MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
+        database=MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
+        functions=(
+            MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),
+            MonitoredFunction(label="pattern-analyzer", function_name="fraud-pattern-analyzer-test"),
+        ),
+        queues=MonitoredQueues(
+            alerts_queue_name="fraud-alerts-test",
+            dead_letter_queue_names=("fraud-alerts-dlq-test", "fraud-processor-dlq-test", "fraud-analyzer-dlq-test"),
+        ),
+        firewall=MonitoredFirewall(web_acl_metric_name="fraud-waf-test", rule_metric_names=("fraud-waf-geo-test", "fraud-waf-rate-test")),
+        nat_gateway_ids=("nat-1", "nat-2", "nat-3"),
+    )
