@@ -16,8 +16,16 @@ NAME_ATTRIBUTES = (
     "alarm_name", "table_name", "topic_name", "queue_name", "stage_name", "role_name", "deployment_group_name",
     "app_name", "api_key_name", "web_acl_name", "log_group_name",
 )
-# Resources whose `name` is not a name of their own (a setting, a header, a child record).
-UNNAMED_BY_DESIGN = {"aws_route53_record", "aws_api_gateway_usage_plan_key", "aws_db_parameter_group", "aws_rds_cluster_parameter_group"}
+# Resources whose `name` is not a name of their own (a setting, a header, a child record), or
+# is scoped by a parent that carries the suffix and admits no delimiter (API Gateway models:
+# letters and digits only, unique within their environment's REST API).
+UNNAMED_BY_DESIGN = {
+    "aws_route53_record",
+    "aws_api_gateway_usage_plan_key",
+    "aws_api_gateway_model",
+    "aws_db_parameter_group",
+    "aws_rds_cluster_parameter_group",
+}
 
 
 def test_every_environment_has_the_five_stacks(synthesis):
