@@ -536,11 +536,3 @@ def test_observability_reads_every_upstream_layer_and_writes_no_name_of_theirs(o
     # Upstream names such as fraud-alerts-dev or fraud-cluster-dev only ever arrive through remote state.
     for literal in (f"fraud-alerts-{config.suffix}", f"fraud-cluster-{config.suffix}", f"fraud-api-{config.suffix}", "targetgroup/"):
         assert literal not in text, literal
-
-
-@pytest.mark.background_scan
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_observability_stack_passes_terraform_validate(synthesis, environment):
-    result = synthesis.validation(stack_id(Layer.OBSERVABILITY, environment))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "The configuration is valid" in result.stdout
