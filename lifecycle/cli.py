@@ -1,0 +1,200 @@
+"""The lifecycle commands: one environment, stack by stack, on the emulator (default) or on AWS.
+
+    scripts/lifecycle.sh up dev                     # emulator: start it, bootstrap, prerequisites, deploy all five layers
+    scripts/lifecycle.sh destroy dev observability edge
+    scripts/lifecycle.sh deploy dev edge observability
+    scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
+    scripts/lifecycle.sh plan dev compute --mock-upstream
+    scripts/lifecycle.sh status dev
+    scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
+
+Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
+4 an account prerequisite is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from config.settings import ConfigError
+from config.targets import DeploymentTarget, EmulatorGapError
+from lifecycle.clients import TargetClients
+from lifecycle.operations import Lifecycle, StackFailed
+from lifecycle.prerequisites import PrerequisiteMissing
+from lifecycle.progress import Progress
+from lifecycle.states import GuardRefusal, S3StateReader
+from lifecycle.synth import REPO_ROOT, SynthMismatch, synthesize, synthesized_images
+from scripts import emulator
+from stacks.layers import DEPLOY_ORDER, Layer
+
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE = 1, 2, 3, 4
+DEFAULT_AWS_WORKDIR = REPO_ROOT / ".cache" / "lifecycle-aws"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--target", choices=("emulator", "aws"), default="emulator",
+                        help="where to deploy: the local emulator (default) or the AWS account of the current credentials")
+    common.add_argument("--workdir", type=Path, help="logs, the emulator and its bootstrap state (default .cache/emulator or .cache/lifecycle-aws)")
+    common.add_argument("--outdir", type=Path, help="the synthesized stacks (default <workdir>/cdktf.out in the emulator, cdktf.out on AWS)")
+    common.add_argument("--skip-synth", action="store_true", help="use the stacks already synthesized in --outdir (e.g. a CI artifact)")
+    common.add_argument("-v", "--verbose", action="store_true", help="stream Terraform's output")
+    common.add_argument("--report", type=Path, help="write each step's outcome and duration to this JSON file")
+
+    parser = argparse.ArgumentParser(prog="scripts/lifecycle.sh", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    up = command("up", "start the emulator if needed, bootstrap the state bucket, ensure account prerequisites, deploy every layer")
+    up.add_argument("environment")
+    down = command("down", "destroy every layer of the environment, in reverse DAG order")
+    down.add_argument("environment")
+    down.add_argument("--stop-emulator", action="store_true", help="stop the emulator afterwards (it forgets everything)")
+    for name, help_text in (("deploy", "deploy the given layers in DAG order (refused while a producer is missing)"),
+                            ("destroy", "destroy the given layers in reverse DAG order (refused while a dependant is deployed)")):
+        sub = command(name, help_text)
+        sub.add_argument("environment")
+        sub.add_argument("layers", nargs="+", metavar="LAYER", help=f"{', '.join(layer.value for layer in Layer)} or all")
+    plan = command("plan", "plan layers; with --mock-upstream, even before their producers were ever deployed")
+    plan.add_argument("environment")
+    plan.add_argument("layers", nargs="*", metavar="LAYER")
+    plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
+    status = command("status", "what is deployed: resources and serial of each layer's state")
+    status.add_argument("environment")
+    bootstrap = command("bootstrap", "step 0: the state bucket the environment's stacks keep their state in")
+    bootstrap.add_argument("environment")
+    prerequisites = command("prerequisites", "what the account must already have: checked on AWS, created in the emulator")
+    prerequisites.add_argument("environment")
+    image = command("image", "check that the synthesized stacks of ENVIRONMENT deploy exactly this fraud-api image")
+    image.add_argument("environment")
+    image.add_argument("expected", help="the image reference promoted from the previous environment, e.g. fraud-api@sha256:<digest>")
+    synth = command("synth", "synthesize for the target (emulator: with the emulator's gaps left out)")
+    synth.add_argument("environments", nargs="*")
+    emulator_command = command("emulator", "start, stop or show the local emulator")
+    emulator_command.add_argument("action", choices=("start", "stop", "status"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = Progress()
+    workdir: Path = args.workdir or (emulator.DEFAULT_RUN_DIR if args.target == "emulator" else DEFAULT_AWS_WORKDIR)
+    try:
+        return _run(args, workdir, progress)
+    except GuardRefusal as refusal:
+        print(f"refused: {refusal}", file=sys.stderr)
+        return EXIT_REFUSED
+    except PrerequisiteMissing as missing:
+        print(f"prerequisite missing: {missing}", file=sys.stderr)
+        return EXIT_PREREQUISITE
+    except StackFailed as failure:
+        progress.summary()
+        print(f"error: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ConfigError, SynthMismatch, EmulatorGapError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if args.report:
+            progress.write_report(args.report)
+
+
+def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
+    if args.command == "emulator":
+        return emulator.main([args.action, "--run-dir", str(workdir)])
+
+    target = _resolve_target(args, workdir, progress)
+    outdir: Path = args.outdir or (workdir / "cdktf.out" if target.is_emulator else REPO_ROOT / "cdktf.out")
+    base_env = dict(os.environ)
+
+    if args.command == "synth":
+        _synth(target, args.environments, outdir, base_env, progress)
+        return 0
+    if args.command == "image":
+        images = synthesized_images(outdir, args.environment)
+        if not any(image == args.expected or image.endswith("/" + args.expected) for image in images):
+            raise ConfigError(f"the synthesized {args.environment} stacks deploy {images or 'no container image'}, not {args.expected}")
+        print(f"{args.environment} deploys {args.expected}")
+        return 0
+
+    import app  # reads and validates the environment's settings (no cdktf bindings)
+
+    (config,) = app.read_environments({**base_env, "FRAUD_ENVIRONMENTS": args.environment})
+    clients = TargetClients(target, config.state.region)
+    lifecycle = Lifecycle(
+        target=target,
+        environment=config,
+        outdir=outdir,
+        workdir=workdir,
+        reader=S3StateReader(config.state.bucket, clients.client("s3")),
+        progress=progress,
+        verbose=args.verbose,
+        base_env=base_env,
+        bootstrap_state=workdir / "bootstrap.tfstate" if target.is_emulator else None,
+    )
+    if args.command == "status":
+        for layer, state in lifecycle.status().items():
+            described = "no state" if state is None else f"{state.managed_resources} resources, serial {state.serial}"
+            print(f"{lifecycle.stack(layer):<22} {'deployed' if state and state.deployed else 'not deployed':<13} {described}")
+        return 0
+
+    if not args.skip_synth:
+        _synth(target, [config.name], outdir, base_env, progress)
+    if args.command == "prerequisites":
+        lifecycle.prerequisites(clients)
+        return 0
+    if args.command in ("up", "bootstrap"):
+        lifecycle.bootstrap(clients)
+        if args.command == "bootstrap":
+            return 0
+        lifecycle.prerequisites(clients)
+        lifecycle.deploy(list(DEPLOY_ORDER))
+    elif args.command == "deploy":
+        lifecycle.deploy(_layers(args.layers))
+    elif args.command == "destroy":
+        lifecycle.destroy(_layers(args.layers))
+    elif args.command == "down":
+        lifecycle.destroy(list(DEPLOY_ORDER))
+    elif args.command == "plan":
+        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+    progress.summary()
+    if getattr(args, "stop_emulator", False) and target.is_emulator:
+        emulator.stop(workdir)
+        progress.note("emulator stopped")
+    return 0
+
+
+def _resolve_target(args: argparse.Namespace, workdir: Path, progress: Progress) -> DeploymentTarget:
+    if args.target == "aws" or args.command == "image":
+        return DeploymentTarget()
+    running = emulator.running(workdir)
+    if running is None and args.command == "up":
+        running = emulator.start(workdir)
+        progress.section(f"emulator started at {running.endpoint} (pid {running.pid}, log {running.log_file})")
+    if running is None:
+        raise ValueError(f"no emulator is running for {workdir}; start one with `up <environment>` or `emulator start`")
+    return DeploymentTarget(emulator_endpoint=running.endpoint)
+
+
+def _synth(target: DeploymentTarget, environments: list[str], outdir: Path, base_env: dict[str, str], progress: Progress) -> None:
+    progress.start("synth", "synth")
+    left_out = synthesize(target, environments, outdir, base_env)
+    progress.done("synth", "synth", detail=f"{outdir}")
+    for stack, addresses in left_out.items():
+        if addresses:
+            progress.note(f"{stack}: left out in the emulator (config/targets.py EMULATOR_GAPS): {', '.join(addresses)}")
+
+
+def _layers(names: list[str]) -> list[Layer]:
+    if "all" in names:
+        return list(DEPLOY_ORDER)
+    try:
+        return [Layer(name) for name in names]
+    except ValueError:
+        raise ConfigError(f"unknown layer in {names}; choose from {', '.join(layer.value for layer in Layer)} or all") from None

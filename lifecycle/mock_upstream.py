@@ -1,0 +1,150 @@
+"""Plan a consumer stack before its producers were ever deployed (Terragrunt's `mock_outputs`).
+
+cdktf turns every cross-stack reference into an output of the producer and a
+`terraform_remote_state` read in the consumer. Planning the consumer before the producer's state
+exists fails ("Unable to find remote state", hashicorp/terraform-cdk#3514, #2157). In mock mode,
+and only there, each remote-state read gets `defaults`: one typed placeholder per output the
+consumer reads. Terraform uses defaults only for outputs the state does not have, so a producer
+that is deployed still supplies its real values.
+
+The transform works on a copy of the synthesized stack under the plan directory, which carries
+a MOCK_UPSTREAM marker: `deploy` only ever runs the untouched synth output, so a mocked value can
+never reach a real apply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MARKER_FILE = "MOCK_UPSTREAM"
+MOCK_ACCOUNT_ID = "000000000000"
+
+_REMOTE_OUTPUT = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+# `${aws_subnet.vpc_data-0_X.id}` or `${data.aws_x.y.attr}`: what a cdktf cross-stack output holds.
+_SIMPLE_REFERENCE = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$")
+
+
+@dataclass(frozen=True)
+class MockedRead:
+    remote_state: str
+    producer_key: str
+    outputs: dict[str, Any]
+
+
+def mock_upstream_defaults(
+    consumer: dict[str, Any],
+    producers: dict[str, dict[str, Any]],
+    *,
+    attribute_type: Any,
+    region: str,
+) -> list[MockedRead]:
+    """Add `defaults` to every remote-state read of `consumer`, in place.
+
+    `producers` maps a state key (`dev/network.tfstate`) to that producer's synthesized config.
+    `attribute_type(resource_type, attribute, data_source)` returns the provider schema's type
+    (a cty type in JSON form such as "string" or ["set", "string"]) or None when unknown.
+    """
+    reads = consumer.get("data", {}).get("terraform_remote_state", {})
+    used: dict[str, set[str]] = {}
+    for name, output in _REMOTE_OUTPUT.findall(json.dumps(consumer)):
+        used.setdefault(name, set()).add(output)
+    mocked = []
+    for name, body in reads.items():
+        key = body["config"]["key"]
+        producer = producers.get(key)
+        if producer is None:
+            raise KeyError(f"remote state {name} reads {key}, which is not one of the synthesized producers {sorted(producers)}")
+        declared = producer.get("output", {})
+        defaults = {}
+        for output in sorted(used.get(name, ())):
+            if output not in declared:
+                raise KeyError(f"{name} reads output {output}, which the producer at {key} does not declare")
+            resource_type, attribute, value_type = _describe(declared[output].get("value"), attribute_type)
+            defaults[output] = placeholder(value_type, output, region=region, resource_type=resource_type, attribute=attribute)
+        body["defaults"] = defaults
+        mocked.append(MockedRead(name, key, defaults))
+    return mocked
+
+
+def placeholder(value_type: Any, output: str, *, region: str, resource_type: str = "", attribute: str = "") -> Any:
+    """A value of `value_type` that looks enough like the real thing to pass plan-time validation."""
+    if isinstance(value_type, list) and value_type and value_type[0] in ("list", "set"):
+        return [placeholder(value_type[1], output, region=region, resource_type=resource_type, attribute=attribute)]
+    if isinstance(value_type, list) and value_type and value_type[0] == "map":
+        return {}
+    if value_type == "number":
+        return 0
+    if value_type == "bool":
+        return False
+    name = (attribute or output).lower()
+    if name == "arn" or name.endswith("_arn") or (not attribute and name.endswith("arn")):
+        service = _service_of(resource_type or output.removeprefix("cross-stack-output-"))
+        return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:mock/{_short(output)}"
+    if name.endswith(("cidr_block", "cidr")):
+        return "10.255.0.0/16"
+    return f"mock-{_short(output)}"
+
+
+def prepare_mock_plan_directory(source: Path, destination: Path) -> Path:
+    """A copy of the synthesized stack to transform; never the synth output itself."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl"))
+    (destination / MARKER_FILE).write_text(
+        "This copy reads placeholder values for upstream outputs. Plan it; never apply it.\n"
+    )
+    return destination
+
+
+def is_mocked(directory: Path) -> bool:
+    return (directory / MARKER_FILE).exists()
+
+
+def schema_lookup(schema: dict[str, Any]):
+    """attribute_type() over `terraform providers schema -json` output."""
+    providers = schema.get("provider_schemas", {})
+
+    def attribute_type(resource_type: str, attribute: str, data_source: bool) -> Any:
+        for provider in providers.values():
+            section = provider.get("data_source_schemas" if data_source else "resource_schemas", {})
+            block = section.get(resource_type, {}).get("block", {})
+            found = block.get("attributes", {}).get(attribute)
+            if found:
+                return found.get("type")
+        return None
+
+    return attribute_type
+
+
+def _describe(value: Any, attribute_type: Any) -> tuple[str, str, Any]:
+    """(resource type, attribute, schema type) of an output's value, as far as it can be told."""
+    match = _SIMPLE_REFERENCE.match(value) if isinstance(value, str) else None
+    if not match:
+        return "", "", None
+    data_prefix, resource_type, _name, attribute = match.groups()
+    return resource_type, attribute, attribute_type(resource_type, attribute, bool(data_prefix))
+
+
+# The ARN service of a resource type, by its longest matching prefix.
+_SERVICES = {
+    "aws_lb": "elasticloadbalancing", "aws_alb": "elasticloadbalancing", "aws_kms": "kms", "aws_s3": "s3",
+    "aws_sns": "sns", "aws_sqs": "sqs", "aws_iam": "iam", "aws_secretsmanager": "secretsmanager",
+    "aws_dynamodb": "dynamodb", "aws_lambda": "lambda", "aws_ssm": "ssm", "aws_cloudwatch_log": "logs",
+    "aws_cloudwatch": "cloudwatch", "aws_ecs": "ecs", "aws_rds": "rds", "aws_db": "rds",
+    "aws_api_gateway": "apigateway", "aws_wafv2": "wafv2", "aws_acm": "acm", "aws_codedeploy": "codedeploy",
+    "aws_xray": "xray", "aws_ec2": "ec2", "aws_vpc": "ec2", "aws_subnet": "ec2", "aws_security_group": "ec2",
+}
+
+
+def _service_of(resource_type: str) -> str:
+    matches = [prefix for prefix in _SERVICES if resource_type.startswith(prefix)]
+    return _SERVICES[max(matches, key=len)] if matches else "mock"
+
+
+def _short(output: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", output.removeprefix("cross-stack-output-").lower()).strip("-")[:60]

@@ -1,0 +1,188 @@
+"""Deploy, tear down, plan and inspect one environment, stack by stack, in the order of the layer DAG."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.settings import EnvironmentConfig
+from config.targets import DeploymentTarget
+from lifecycle.mock_upstream import mock_upstream_defaults, prepare_mock_plan_directory, schema_lookup
+from lifecycle.prerequisites import ensure_prerequisites
+from lifecycle.progress import Progress
+from lifecycle.states import GuardRefusal, StateReader, StateSummary, check_deploy, check_teardown, state_key
+from lifecycle.synth import check_synth_matches
+from lifecycle.terraform import StackDirectory, TerraformFailed
+from scripts.terraform_cli import terraform_env
+from stacks.layers import DEPLOY_ORDER, Layer, stack_id
+
+BOOTSTRAP_STACK = "bootstrap"
+
+
+class StackFailed(Exception):
+    """A stack failed; the message names it. Later stacks were not attempted."""
+
+
+@dataclass
+class Lifecycle:
+    target: DeploymentTarget
+    environment: EnvironmentConfig
+    outdir: Path
+    workdir: Path
+    reader: StateReader
+    progress: Progress = field(default_factory=Progress)
+    verbose: bool = False
+    base_env: dict[str, str] = field(default_factory=dict)
+    # The emulator's bootstrap state lives with the emulator; on AWS, where the stack says.
+    bootstrap_state: Path | None = None
+
+    # --- the environment -------------------------------------------------------------------
+
+    def deploy(self, layers: list[Layer]) -> None:
+        ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
+        stacks = [self.stack(layer) for layer in ordered]
+        check_synth_matches(self.target, self.outdir, stacks)
+        # Refuse before touching anything: every layer's producers are deployed or come earlier in this run.
+        for index, layer in enumerate(ordered):
+            check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
+        self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
+        for index, layer in enumerate(ordered):
+            self._step(layer, "deploy", index, ordered, lambda directory: (directory.init(), directory.apply()))
+
+    def destroy(self, layers: list[Layer]) -> None:
+        ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
+        stacks = [self.stack(layer) for layer in ordered]
+        check_synth_matches(self.target, self.outdir, stacks)
+        for index, layer in enumerate(ordered):
+            check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
+        self.progress.section(f"destroy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
+        for index, layer in enumerate(ordered):
+            state = self.state(layer)
+            if state is None or not state.deployed:
+                self.progress.note(f"{self.stack(layer)}: nothing deployed, skipped")
+                continue
+            # Checked again right before: another run may have deployed a dependant meanwhile.
+            check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
+            self._step(layer, "destroy", index, ordered, lambda directory: (directory.init(), directory.destroy()))
+
+    def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
+        ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
+        stacks = [self.stack(layer) for layer in ordered]
+        check_synth_matches(self.target, self.outdir, stacks)
+        mode = " with mocked upstream outputs" if mock_upstream else ""
+        self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
+        summaries: dict[str, str] = {}
+        schema: dict[str, Any] | None = None
+        for index, layer in enumerate(ordered):
+            name = self.stack(layer)
+            position = f"[{index + 1}/{len(ordered)}] "
+            self.progress.start(name, "plan", position)
+            try:
+                if mock_upstream:
+                    directory = self._directory(prepare_mock_plan_directory(self.outdir / "stacks" / name, self.workdir / "mock-plan" / name))
+                    directory.init()
+                    schema = schema or json.loads(directory.capture("providers", "schema", "-json"))
+                    config_file = directory.directory / "cdk.tf.json"
+                    config = json.loads(config_file.read_text())
+                    mocked = mock_upstream_defaults(
+                        config, self._producer_configs(), attribute_type=schema_lookup(schema), region=self.environment.region
+                    )
+                    config_file.write_text(json.dumps(config, indent=2))
+                    for read in mocked:
+                        self.progress.note(f"{name}: {len(read.outputs)} placeholder outputs for {read.producer_key}")
+                else:
+                    directory = self._directory(self.outdir / "stacks" / name)
+                    directory.init()
+                summaries[name] = directory.plan(lock=not mock_upstream)
+            except TerraformFailed as failure:
+                self._fail(name, "plan", position, failure, [self.stack(other) for other in ordered[index + 1 :]])
+            self.progress.done(name, "plan", position, summaries[name])
+        return summaries
+
+    def status(self) -> dict[Layer, StateSummary | None]:
+        return {layer: self.state(layer) for layer in DEPLOY_ORDER}
+
+    # --- step 0 and the account -------------------------------------------------------------
+
+    def bootstrap(self, clients: Any) -> None:
+        """The state bucket, made once per account (or per emulator): an existing bucket is left alone."""
+        bucket = self.environment.state.bucket
+        if _bucket_exists(clients.client("s3"), bucket):
+            self.progress.note(f"state bucket {bucket} exists: bootstrap already done")
+            return
+        check_synth_matches(self.target, self.outdir, [BOOTSTRAP_STACK])
+        directory = self._directory(self.outdir / "stacks" / BOOTSTRAP_STACK)
+        if self.bootstrap_state is not None:
+            directory.backend_config = {"path": str(self.bootstrap_state)}
+        self.progress.start(BOOTSTRAP_STACK, "bootstrap")
+        try:
+            directory.init()
+            directory.apply()
+        except TerraformFailed as failure:
+            self._fail(BOOTSTRAP_STACK, "bootstrap", "", failure, [self.stack(layer) for layer in DEPLOY_ORDER])
+        self.progress.done(BOOTSTRAP_STACK, "bootstrap", detail=f"state bucket {bucket}")
+
+    def prerequisites(self, clients: Any) -> None:
+        for line in ensure_prerequisites(clients, self.environment, create=self.target.is_emulator):
+            self.progress.note(line)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def stack(self, layer: Layer) -> str:
+        return stack_id(layer, self.environment.name)
+
+    def state(self, layer: Layer) -> StateSummary | None:
+        return self.reader.read(state_key(self.environment.name, layer))
+
+    def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> None:
+        name = self.stack(layer)
+        position = f"[{index + 1}/{len(ordered)}] "
+        self.progress.start(name, action, position)
+        try:
+            run(self._directory(self.outdir / "stacks" / name))
+        except TerraformFailed as failure:
+            self._fail(name, action, position, failure, [self.stack(other) for other in ordered[index + 1 :]])
+        state = self.state(layer)
+        count = state.managed_resources if state else 0
+        self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
+
+    def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str]) -> None:
+        self.progress.failed(name, action, position, failure.excerpt)
+        for line in failure.excerpt.splitlines():
+            self.progress.note(f"  {line}")
+        self.progress.note(f"full log: {failure.log_file}")
+        self.progress.skipped(rest, action, f"{name} failed")
+        raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
+
+    def _directory(self, path: Path) -> StackDirectory:
+        env = terraform_env(self.base_env)
+        env.update(self.target.client_environment())
+        return StackDirectory(path, env, self.workdir / "logs", verbose=self.verbose)
+
+    def _producer_configs(self) -> dict[str, dict[str, Any]]:
+        configs = {}
+        for layer in DEPLOY_ORDER:
+            config_file = self.outdir / "stacks" / self.stack(layer) / "cdk.tf.json"
+            if config_file.exists():
+                configs[state_key(self.environment.name, layer)] = json.loads(config_file.read_text())
+        return configs
+
+    def _where(self) -> str:
+        return f"the emulator at {self.target.emulator_endpoint}" if self.target.is_emulator else "AWS"
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+    return True
+
+
+__all__ = ["GuardRefusal", "Lifecycle", "StackFailed"]

@@ -1,0 +1,86 @@
+"""Synthesize the stacks for one target, and make sure a synth output is used only with its target."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.targets import DeploymentTarget, emulator_settings_in
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MARKER_FILE = "lifecycle-target.json"
+
+
+class SynthMismatch(Exception):
+    """A synth output made for another target (or another emulator) than the one asked for."""
+
+
+def synthesize(target: DeploymentTarget, environments: list[str], outdir: Path, base_env: dict[str, str]) -> dict[str, list[str]]:
+    """Run app.py for `target` into `outdir`; in the emulator, leave out what it cannot serve.
+
+    Returns, per stack, the resource addresses left out (always empty for AWS).
+    """
+    env = {key: value for key, value in base_env.items() if key != "FRAUD_EMULATOR_ENDPOINT"}
+    env.update({"CDKTF_OUTDIR": str(outdir), "FRAUD_TARGET": target.name, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    if environments:
+        env["FRAUD_ENVIRONMENTS"] = ",".join(environments)
+    if target.is_emulator:
+        env["FRAUD_EMULATOR_ENDPOINT"] = str(target.emulator_endpoint)
+    result = subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"synth failed (exit {result.returncode}):\n{_without_node_banner(result.stderr)[-4000:]}")
+    left_out = {}
+    for stack_dir in sorted((outdir / "stacks").iterdir()):
+        config_file = stack_dir / "cdk.tf.json"
+        config = json.loads(config_file.read_text())
+        disabled = target.adapt_synthesized_stack(config)
+        if disabled:
+            config_file.write_text(json.dumps(config, indent=2))
+        left_out[stack_dir.name] = disabled
+    (outdir / MARKER_FILE).write_text(
+        json.dumps({"target": target.name, "emulator_endpoint": target.emulator_endpoint, "left_out": left_out}, indent=2)
+    )
+    return left_out
+
+
+def check_synth_matches(target: DeploymentTarget, outdir: Path, stacks: list[str]) -> None:
+    """Refuse to run Terraform on a synth made for another target: an emulator synth never reaches AWS."""
+    for stack in stacks:
+        config_file = outdir / "stacks" / stack / "cdk.tf.json"
+        if not config_file.exists():
+            raise SynthMismatch(f"{config_file} does not exist; synthesize first (drop --skip-synth)")
+        config = json.loads(config_file.read_text())
+        emulator_only = emulator_settings_in(config)
+        if not target.is_emulator and emulator_only:
+            raise SynthMismatch(
+                f"{stack} in {outdir} was synthesized for the emulator ({emulator_only[0]}); "
+                "refusing to run it against AWS: synthesize with --target aws"
+            )
+        if target.is_emulator:
+            endpoints = [body.get("endpoints", [{}])[0].get("s3") for body in config.get("provider", {}).get("aws", [])]
+            if endpoints != [target.emulator_endpoint] * len(endpoints) or not endpoints:
+                raise SynthMismatch(
+                    f"{stack} in {outdir} was synthesized for {endpoints or 'real AWS'}, not the emulator at "
+                    f"{target.emulator_endpoint}; synthesize again (drop --skip-synth)"
+                )
+
+
+def synthesized_images(outdir: Path, environment: str) -> list[str]:
+    """The container images the environment's synthesized task definitions run (registry interpolations kept)."""
+    images = []
+    for config_file in sorted((outdir / "stacks").glob(f"*-{environment}/cdk.tf.json")):
+        config = json.loads(config_file.read_text())
+        for body in config.get("resource", {}).get("aws_ecs_task_definition", {}).values():
+            images += [container["image"] for container in json.loads(body["container_definitions"])]
+    return images
+
+
+def _without_node_banner(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "!!" not in line)
+
+
+def current_environment() -> dict[str, str]:
+    return dict(os.environ)

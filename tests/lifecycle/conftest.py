@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+EMULATOR_ENDPOINT = "http://127.0.0.1:45999"
+
+
+@pytest.fixture(scope="session")
+def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """dev (and bootstrap) synthesized for the emulator in this process, as the lifecycle deploys them.
+
+    The provider bindings are already loaded by the session's `synthesis`, so a second App is cheap.
+    Returns each stack's config after the emulator's adaptation (config.targets.EMULATOR_GAPS).
+    """
+    from cdktf import App
+
+    from config.environments import build_environments
+    from config.targets import DeploymentTarget
+    from stacks.platform import add_environment, add_state_bucket
+
+    target = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
+    outdir: Path = tmp_path_factory.mktemp("cdktf.emulator.out")
+    dev = build_environments()["dev"]
+    app = App(outdir=str(outdir))
+    add_state_bucket(app, [dev], target)
+    add_environment(app, dev, target)
+    app.synth()
+    configs = {}
+    for stack_dir in sorted((outdir / "stacks").iterdir()):
+        config = json.loads((stack_dir / "cdk.tf.json").read_text())
+        target.adapt_synthesized_stack(config)
+        configs[stack_dir.name] = config
+    return configs

@@ -1,0 +1,117 @@
+"""Deploy walks the DAG, teardown walks it back, and the first failure stops the run naming the stack."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from config.environments import build_environments
+from config.targets import DeploymentTarget
+from lifecycle.operations import Lifecycle, StackFailed
+from lifecycle.progress import Progress
+from lifecycle.synth import SynthMismatch
+from lifecycle.states import GuardRefusal
+from stacks.layers import DEPLOY_ORDER, Layer
+from tests.lifecycle.fakes import FakeStackDirectory, FakeStateReader, write_aws_synth
+
+
+class RecordingLifecycle(Lifecycle):
+    """A Lifecycle whose Terraform is FakeStackDirectory."""
+
+    calls: list[str]
+    fail: str | None = None
+
+    def _directory(self, path):
+        return FakeStackDirectory(path, self.calls, self.reader, self.environment.name, fail=self.fail)
+
+
+@pytest.fixture
+def make_lifecycle(tmp_path):
+    def make(reader: FakeStateReader, fail: str | None = None) -> tuple[RecordingLifecycle, io.StringIO]:
+        write_aws_synth(tmp_path / "out", "dev")
+        out = io.StringIO()
+        lifecycle = RecordingLifecycle(
+            target=DeploymentTarget(),
+            environment=build_environments()["dev"],
+            outdir=tmp_path / "out",
+            workdir=tmp_path / "work",
+            reader=reader,
+            progress=Progress(out=out),
+        )
+        lifecycle.calls = []
+        lifecycle.fail = fail
+        return lifecycle, out
+
+    return make
+
+
+def test_deploy_runs_every_stack_in_dag_order_whatever_order_was_asked(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader())
+    lifecycle.deploy([Layer.OBSERVABILITY, Layer.NETWORK, Layer.EDGE, Layer.DATA, Layer.COMPUTE])
+    applied = [call.split()[1] for call in lifecycle.calls if call.startswith("apply")]
+    assert applied == [f"{layer.value}-dev" for layer in DEPLOY_ORDER]
+    text = out.getvalue()
+    for index, layer in enumerate(DEPLOY_ORDER, start=1):
+        assert f"[{index}/5] {layer.value}-dev" in text
+    assert re.search(r"\[5/5\] observability-dev\s+deployed in \d+\.\d s \(3 resources\)", text), text
+
+
+def test_teardown_runs_in_reverse_dag_order_and_skips_what_is_not_deployed(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader.with_layers("dev", network=40, data=10, compute=20, edge=0, observability=4))
+    lifecycle.destroy(list(Layer))
+    destroyed = [call.split()[1] for call in lifecycle.calls if call.startswith("destroy")]
+    assert destroyed == ["observability-dev", "compute-dev", "data-dev", "network-dev"]
+    assert "edge-dev: nothing deployed, skipped" in out.getvalue()
+    assert re.search(r"network-dev\s+destroyed in \d+\.\d s \(state empty\)", out.getvalue())
+
+
+def test_the_first_failure_stops_the_run_and_names_the_stack(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader(), fail="data-dev")
+    with pytest.raises(StackFailed, match="deploy of data-dev failed"):
+        lifecycle.deploy(list(Layer))
+    assert not any("compute-dev" in call for call in lifecycle.calls)
+    text = out.getvalue()
+    assert re.search(r"\[2/5\] data-dev\s+deploy FAILED after \d+\.\d s", text), text
+    assert "Error: creating thing: InvalidParameter" in text
+    assert "not attempted (data-dev failed): compute-dev, edge-dev, observability-dev" in text
+    outcomes = {result.stack: result.outcome for result in lifecycle.progress.results}
+    assert outcomes == {"network-dev": "done", "data-dev": "failed", "compute-dev": "skipped", "edge-dev": "skipped", "observability-dev": "skipped"}
+
+
+def test_a_refused_teardown_touches_nothing(make_lifecycle):
+    lifecycle, _ = make_lifecycle(FakeStateReader.with_layers("dev", network=40, data=10, compute=20))
+    with pytest.raises(GuardRefusal, match="compute-dev"):
+        lifecycle.destroy([Layer.DATA, Layer.NETWORK])
+    assert lifecycle.calls == []
+
+
+def test_a_refused_deploy_touches_nothing(make_lifecycle):
+    lifecycle, _ = make_lifecycle(FakeStateReader())
+    with pytest.raises(GuardRefusal, match="network-dev, data-dev"):
+        lifecycle.deploy([Layer.COMPUTE])
+    assert lifecycle.calls == []
+
+
+def test_an_emulator_synth_is_never_run_against_aws(make_lifecycle, tmp_path):
+    lifecycle, _ = make_lifecycle(FakeStateReader())
+    config_file = tmp_path / "out" / "stacks" / "network-dev" / "cdk.tf.json"
+    emulator = DeploymentTarget(emulator_endpoint="http://127.0.0.1:4566")
+    config_file.write_text(json.dumps({"provider": {"aws": [{"region": "us-east-1", **emulator.provider_settings()}]}}))
+    with pytest.raises(SynthMismatch, match="synthesized for the emulator"):
+        lifecycle.deploy([Layer.NETWORK])
+    assert lifecycle.calls == []
+
+
+def test_the_summary_lists_each_step_with_its_duration(make_lifecycle, tmp_path):
+    lifecycle, out = make_lifecycle(FakeStateReader())
+    lifecycle.deploy([Layer.NETWORK, Layer.DATA])
+    lifecycle.progress.summary()
+    lifecycle.progress.write_report(tmp_path / "report.json")
+    assert re.search(r"data-dev\s+deploy\s+done\s+\d+\.\d s", out.getvalue())
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [(step["stack"], step["action"], step["outcome"]) for step in report] == [
+        ("network-dev", "deploy", "done"), ("data-dev", "deploy", "done")
+    ]
