@@ -2,7 +2,9 @@
 
 Runs each in fresh processes, alternating, so both see the same machine load; prints the median
 of each, their ratio, and where the platform's time goes (loading the provider bindings,
-building the constructs, writing the JSON). Bounded: `--runs` (default 3) of each, 120 s cap per run.
+building the constructs, writing the JSON), with the provider imported lazily (as app.py does)
+and eagerly, and checks both ways write byte-identical stacks. Bounded: `--runs` (default 3) of
+each, 120 s cap per run.
 
     .venv/bin/python benchmarks/bench_synth.py [--runs 3]
 """
@@ -25,6 +27,8 @@ PYTHON = sys.executable
 PHASES = """
 import json, sys, time
 start = time.perf_counter()
+if sys.argv[2] == "eager":
+    import cdktf_cdktf_provider_aws  # what a plain `import` does: every resource module
 from cdktf import App
 from stacks.platform import add_environment, add_state_bucket
 from config.environments import build_environments
@@ -48,21 +52,31 @@ def _timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def _same_tree(first: Path, second: Path) -> bool:
+    files = sorted(path.relative_to(first) for path in first.rglob("*") if path.is_file())
+    return files == sorted(path.relative_to(second) for path in second.rglob("*") if path.is_file()) and all(
+        (first / name).read_bytes() == (second / name).read_bytes() for name in files
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
-    platform, baseline, phases = [], [], []
+    platform, baseline = [], []
+    phases: dict[str, list[dict[str, float]]] = {"lazy": [], "eager": []}
     with tempfile.TemporaryDirectory() as scratch:
         for run in range(args.runs):
             baseline.append(_timed([PYTHON, "benchmarks/reference/single_stack_ecs.py", f"{scratch}/ref{run}"], env))
             platform.append(_timed([PYTHON, "app.py"], {**env, "CDKTF_OUTDIR": f"{scratch}/app{run}"}))
-            result = subprocess.run(
-                [PYTHON, "-c", PHASES, f"{scratch}/phases{run}"], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True, timeout=120
-            )
-            phases.append(json.loads(result.stdout.strip().splitlines()[-1]))
+            for mode in phases:
+                result = subprocess.run(
+                    [PYTHON, "-c", PHASES, f"{scratch}/{mode}{run}", mode], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True, timeout=120
+                )
+                phases[mode].append(json.loads(result.stdout.strip().splitlines()[-1]))
+        identical = _same_tree(Path(f"{scratch}/lazy0/stacks"), Path(f"{scratch}/eager0/stacks"))
         stacks = len(list(Path(f"{scratch}/app0/stacks").iterdir()))
         resources = sum(
             len(instances)
@@ -75,8 +89,10 @@ def main() -> None:
     print(f"single-stack baseline (1 stack)        : {median_baseline:6.1f} s  (runs {', '.join(f'{t:.1f}' for t in baseline)})")
     print(f"platform, all environments ({stacks} stacks, {resources} resources): {median_platform:6.1f} s  (runs {', '.join(f'{t:.1f}' for t in platform)})")
     print(f"ratio platform / baseline              : {median_platform / median_baseline:6.2f}")
-    for phase in ("import", "build", "synth"):
-        print(f"  platform phase {phase:<6}: {statistics.median(p[phase] for p in phases):5.1f} s")
+    for mode, runs in phases.items():
+        parts = ", ".join(f"{phase} {statistics.median(r[phase] for r in runs):4.1f} s" for phase in ("import", "build", "synth"))
+        print(f"  in-process phases, provider imported {mode:<5}: {parts}")
+    print(f"  lazy and eager imports write identical stacks: {identical}")
 
 
 if __name__ == "__main__":
