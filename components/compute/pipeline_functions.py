@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from components.aws_context import AwsContext
@@ -134,6 +141,7 @@ class PipelineFunctions(Construct):
             message_retention_seconds=settings.dead_letter_retention_seconds,
         )
         self._dead_letter_queues[function] = dead_letters
+        self._refuse_insecure_transport(function, dead_letters)
 
         def via(*services: str) -> tuple[str, str, list[str]]:
             return ("StringEquals", "kms:ViaService", [f"{service}.{context.region}.amazonaws.com" for service in services])
@@ -183,3 +191,24 @@ class PipelineFunctions(Construct):
             "deliver every failure twice",
         )
         return built
+
+    def _refuse_insecure_transport(self, function: str, queue: SqsQueue) -> None:
+        # The failure records carry the whole event (a card transaction): like every other queue
+        # of the platform, this one refuses plain-HTTP requests. Senders are granted by their roles.
+        document = DataAwsIamPolicyDocument(
+            self,
+            f"{function}-dead-letters-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["sqs:*"],
+                    resources=[queue.arn],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+                    ],
+                )
+            ],
+        )
+        SqsQueuePolicy(self, f"{function}-dead-letters-policy", queue_url=queue.url, policy=document.json)

@@ -7,6 +7,7 @@ check that passes, or that checkov never evaluated there, is stale and fails too
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from components.compliance import SKIP_KEY
 
 STACKS = [f"{layer}-{env}" for env in ("dev", "staging", "prod") for layer in ("network", "data", "compute", "edge", "observability")] + ["bootstrap"]
+_CHECK_ID = re.compile(r"^CKV2?_[A-Z]+_\d+$")
 
 
 def _recorded_skips(stack_config: dict) -> dict[str, dict[str, str]]:
@@ -54,3 +56,23 @@ def test_stack_has_no_failed_checkov_check(synthesis, stack_name):
     ]
     assert not stale, "these recorded exceptions no longer match a failing check; remove them:\n" + "\n".join(sorted(stale))
     assert results["passed"], f"checkov evaluated nothing in {stack_name}"
+
+
+def test_every_synthesized_stack_is_in_the_scan_list(synthesis):
+    """A new stack (or a renamed one) must not escape the gate."""
+    synthesized = sorted(directory.name for directory in (synthesis.outdir / "stacks").iterdir())
+    assert synthesized == sorted(STACKS)
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_every_recorded_exception_names_a_check_and_a_reason(synthesis, stack_name):
+    """skip_check() refuses a vague reason; this catches a `//` override written by hand."""
+    for logical_id, checks in _recorded_skips(synthesis.stack_by_name(stack_name).config).items():
+        for check_id, reason in checks.items():
+            assert _CHECK_ID.match(check_id), f"{logical_id}: {check_id!r}"
+            assert isinstance(reason, str) and len(reason.split()) >= 4, f"{logical_id}: {check_id} needs a reason, got {reason!r}"
+
+
+@pytest.mark.background_scan
+def test_checkov_scanned_every_stack(synthesis):
+    assert sorted(synthesis.security_scan()) == sorted(STACKS)
