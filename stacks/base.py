@@ -6,6 +6,7 @@ from cdktf import S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from components.aws_context import AwsContext
 from components.naming import ResourceNamer
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
@@ -52,6 +53,7 @@ class LayerStack(TerraformStack):
         )
         # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
         self.add_override("terraform.backend.s3.use_lockfile", True)
+        self.context = AwsContext(self, "context")
 
     def _default_tags(self) -> dict[str, str]:
         return {

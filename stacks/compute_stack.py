@@ -10,7 +10,6 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS, AlertsFanout
 from components.compute.autoscaling import ScalingLimits, ServiceAutoscaling
 from components.compute.blue_green import BlueGreenDeployment, RollbackThresholds
@@ -57,7 +56,7 @@ class ComputeStack(LayerStack):
     ) -> None:
         super().__init__(scope, layer=Layer.COMPUTE, environment=environment, target=target)
         settings = environment.compute
-        context = AwsContext(self, "context")
+        context = self.context
 
         cluster = EcsCluster(
             self,

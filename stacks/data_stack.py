@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.data.aurora import AuroraPostgres, AuroraSettings
 from components.data.kms_keys import DataKeys
 from components.data.parameters import DataParameters
@@ -32,7 +31,7 @@ class DataStack(LayerStack):
     ) -> None:
         super().__init__(scope, layer=Layer.DATA, environment=environment, target=target)
         settings = environment.data
-        context = AwsContext(self, "context")
+        context = self.context
         scoring_document = settings.scoring.to_document()
 
         keys = DataKeys(self, "keys", naming=self.naming, context=context, deletion_window_days=settings.kms_deletion_window_days)

@@ -13,7 +13,6 @@ from pathlib import Path
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.edge.custom_domain import ApiCustomDomain
 from components.edge.private_integration import AlbTarget, PrivateIntegration
 from components.edge.rest_api import FraudApiRoute, FraudRestApi, TransactionsRoute
@@ -45,7 +44,7 @@ class EdgeStack(LayerStack):
     ) -> None:
         super().__init__(scope, layer=Layer.EDGE, environment=environment, target=target)
         settings = environment.edge
-        context = AwsContext(self, "context")
+        context = self.context
 
         private_path = PrivateIntegration(
             self,

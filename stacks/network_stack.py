@@ -5,7 +5,6 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.network.endpoints import VpcEndpoints
 from components.network.flow_log_archive import FlowLogArchive
 from components.network.security_groups import TierSecurityGroups
@@ -25,7 +24,7 @@ class NetworkStack(LayerStack):
     def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget) -> None:
         super().__init__(scope, layer=Layer.NETWORK, environment=environment, target=target)
         settings = environment.network
-        context = AwsContext(self, "context")
+        context = self.context
 
         network = TieredVpc(
             self,

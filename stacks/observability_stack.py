@@ -11,7 +11,6 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.observability.alarm_topic import AlarmTopic
 from components.observability.alarms import AlarmThresholds, PlatformAlarms
 from components.observability.dashboard import dashboard_body, platform_widgets
@@ -48,7 +47,7 @@ class ObservabilityStack(LayerStack):
     ) -> None:
         super().__init__(scope, layer=Layer.OBSERVABILITY, environment=environment, target=target)
         settings = environment.observability
-        context = AwsContext(self, "context")
+        context = self.context
         platform = _monitored_platform(network, data, compute, edge)
 
         topic = AlarmTopic(
