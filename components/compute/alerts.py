@@ -9,7 +9,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
@@ -24,6 +23,7 @@ from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import ServiceRole, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.policy_statements import allow_service_from_source, deny_insecure_transport
 
 # Dead letters are kept for SQS's maximum, so an incident found late can still be replayed.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -159,16 +159,7 @@ class AlertsFanout(Construct):
                     resources=[self.topic.arn],
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[context.account_root_arn])],
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sns:Publish"],
-                    resources=[self.topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
-                    ],
-                ),
+                deny_insecure_transport(actions=["sns:Publish"], resources=[self.topic.arn]),
             ],
         )
         SnsTopicPolicy(self, "topic-policy", arn=self.topic.arn, policy=document.json)
@@ -178,26 +169,14 @@ class AlertsFanout(Construct):
             self,
             f"{name}-policy-document",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
+                allow_service_from_source(
                     sid="AlertsTopicOnly",
-                    effect="Allow",
+                    service_principal=SNS,
                     actions=["sqs:SendMessage"],
                     resources=[queue.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[SNS])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[self.topic.arn])
-                    ],
+                    source_arn=self.topic.arn,
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sqs:*"],
-                    resources=[queue.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
-                    ],
-                ),
+                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn]),
             ],
         )
         return SqsQueuePolicy(self, f"{name}-policy", queue_url=queue.url, policy=document.json)

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
@@ -22,6 +19,7 @@ from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import allow
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
+from components.security.policy_statements import deny_insecure_transport
 
 # pattern_analyzer's finding markers share the table; their keys start with this
 # (services/pattern_analyzer/alerts.py MARKER_PREFIX), so its writes can be held to them.
@@ -199,16 +197,7 @@ class PipelineFunctions(Construct):
             self,
             f"{function}-dead-letters-policy-document",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sqs:*"],
-                    resources=[queue.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
-                    ],
-                )
+                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn])
             ],
         )
         SqsQueuePolicy(self, f"{function}-dead-letters-policy", queue_url=queue.url, policy=document.json)

@@ -10,9 +10,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
 )
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
@@ -20,6 +17,7 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from components.naming import ResourceNamer
+from components.security.policy_statements import allow_service_from_source, deny_insecure_transport
 
 EVENTS = "events.amazonaws.com"
 # An event older than one schedule period is superseded by the next run (which re-reads the
@@ -91,26 +89,14 @@ class LambdaSchedule(Construct):
             self,
             "dead-letter-policy-document",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
+                allow_service_from_source(
                     sid="ScheduleRuleOnly",
-                    effect="Allow",
+                    service_principal=EVENTS,
                     actions=["sqs:SendMessage"],
                     resources=[queue.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[EVENTS])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[self.rule.arn])
-                    ],
+                    source_arn=self.rule.arn,
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sqs:*"],
-                    resources=[queue.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
-                    ],
-                ),
+                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn]),
             ],
         )
         return SqsQueuePolicy(self, "dead-letter-policy", queue_url=queue.url, policy=document.json)

@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.security.policy_statements import deny_insecure_transport
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 
@@ -76,16 +77,7 @@ class AlarmTopic(Construct):
                         ),
                     ],
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["sns:Publish"],
-                    resources=[self.topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
-                    ],
-                ),
+                deny_insecure_transport(actions=["sns:Publish"], resources=[self.topic.arn]),
             ],
         )
         SnsTopicPolicy(self, "policy", arn=self.topic.arn, policy=self.policy_document.json)

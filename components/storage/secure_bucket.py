@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
@@ -37,6 +35,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S
 from constructs import Construct
 
 from components.compliance import skip_check
+from components.security.policy_statements import deny_insecure_transport
 
 
 @dataclass(frozen=True)
@@ -127,20 +126,9 @@ class SecureBucket(Construct):
         if lifecycle:
             self._add_lifecycle(lifecycle)
 
-        deny_insecure_transport = DataAwsIamPolicyDocumentStatement(
-            sid="DenyInsecureTransport",
-            effect="Deny",
-            actions=["s3:*"],
-            resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-            principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-            condition=[
-                DataAwsIamPolicyDocumentStatementCondition(
-                    test="Bool", variable="aws:SecureTransport", values=["false"]
-                )
-            ],
-        )
+        tls_only = deny_insecure_transport(actions=["s3:*"], resources=[self.bucket.arn, f"{self.bucket.arn}/*"])
         policy = DataAwsIamPolicyDocument(
-            self, "policy-document", statement=[deny_insecure_transport, *(extra_policy_statements(self.arn) if extra_policy_statements else [])]
+            self, "policy-document", statement=[tls_only, *(extra_policy_statements(self.arn) if extra_policy_statements else [])]
         )
         S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
 
