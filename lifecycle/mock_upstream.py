@@ -90,6 +90,25 @@ def placeholder(value_type: Any, output: str, *, region: str, resource_type: str
     return f"mock-{_short(output)}"
 
 
+def read_absent_states_as_empty(consumer: dict[str, Any], absent: set[str], empty_state: Path) -> list[str]:
+    """Point the remote-state reads of producers that have no state object at an empty local state.
+
+    Terraform applies `defaults` only to a state that exists: a missing state object is an error
+    ("Unable to find remote state") whatever the defaults. The real backend is never written to;
+    the empty state is a file next to the mocked copy. Returns the state keys redirected.
+    """
+    redirected = []
+    for body in consumer.get("data", {}).get("terraform_remote_state", {}).values():
+        key = body["config"]["key"]
+        if key in absent:
+            body["backend"] = "local"
+            body["config"] = {"path": str(empty_state)}
+            redirected.append(key)
+    if redirected:
+        empty_state.write_text(json.dumps({"version": 4, "serial": 0, "lineage": "mock-upstream", "outputs": {}, "resources": []}))
+    return redirected
+
+
 def prepare_mock_plan_directory(source: Path, destination: Path) -> Path:
     """A copy of the synthesized stack to transform; never the synth output itself."""
     if destination.exists():

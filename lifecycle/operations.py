@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
-from lifecycle.mock_upstream import mock_upstream_defaults, prepare_mock_plan_directory, schema_lookup
+from lifecycle.mock_upstream import mock_upstream_defaults, prepare_mock_plan_directory, read_absent_states_as_empty, schema_lookup
 from lifecycle.prerequisites import ensure_prerequisites
 from lifecycle.progress import Progress
 from lifecycle.states import GuardRefusal, StateReader, StateSummary, check_deploy, check_teardown, state_key
@@ -19,6 +20,8 @@ from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 BOOTSTRAP_STACK = "bootstrap"
+INIT_WORKERS = 3
+EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 
 class StackFailed(Exception):
@@ -48,8 +51,9 @@ class Lifecycle:
         for index, layer in enumerate(ordered):
             check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
+        inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
         for index, layer in enumerate(ordered):
-            self._step(layer, "deploy", index, ordered, lambda directory: (directory.init(), directory.apply()))
+            self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
 
     def destroy(self, layers: list[Layer]) -> None:
         ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
@@ -58,14 +62,15 @@ class Lifecycle:
         for index, layer in enumerate(ordered):
             check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
         self.progress.section(f"destroy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
+        deployed = [layer for layer in ordered if (state := self.state(layer)) is not None and state.deployed]
+        inits = self._init_all([self.outdir / "stacks" / self.stack(layer) for layer in deployed])
         for index, layer in enumerate(ordered):
-            state = self.state(layer)
-            if state is None or not state.deployed:
+            if layer not in deployed:
                 self.progress.note(f"{self.stack(layer)}: nothing deployed, skipped")
                 continue
             # Checked again right before: another run may have deployed a dependant meanwhile.
             check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
-            self._step(layer, "destroy", index, ordered, lambda directory: (directory.init(), directory.destroy()))
+            self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
 
     def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
@@ -75,26 +80,32 @@ class Lifecycle:
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
         summaries: dict[str, str] = {}
         schema: dict[str, Any] | None = None
+        paths = {
+            self.stack(layer): prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
+            if mock_upstream else self.outdir / "stacks" / self.stack(layer)
+            for layer in ordered
+        }
+        inits = self._init_all(list(paths.values()))
         for index, layer in enumerate(ordered):
             name = self.stack(layer)
             position = f"[{index + 1}/{len(ordered)}] "
             self.progress.start(name, "plan", position)
             try:
+                directory = self._directory(paths[name])
+                inits[paths[name]].result()
                 if mock_upstream:
-                    directory = self._directory(prepare_mock_plan_directory(self.outdir / "stacks" / name, self.workdir / "mock-plan" / name))
-                    directory.init()
                     schema = schema or json.loads(directory.capture("providers", "schema", "-json"))
                     config_file = directory.directory / "cdk.tf.json"
                     config = json.loads(config_file.read_text())
                     mocked = mock_upstream_defaults(
                         config, self._producer_configs(), attribute_type=schema_lookup(schema), region=self.environment.region
                     )
+                    absent = {read.producer_key for read in mocked if self.reader.read(read.producer_key) is None}
+                    read_absent_states_as_empty(config, absent, directory.directory / EMPTY_UPSTREAM_STATE)
                     config_file.write_text(json.dumps(config, indent=2))
                     for read in mocked:
-                        self.progress.note(f"{name}: {len(read.outputs)} placeholder outputs for {read.producer_key}")
-                else:
-                    directory = self._directory(self.outdir / "stacks" / name)
-                    directory.init()
+                        source = "no state yet" if read.producer_key in absent else "its state, where it has them"
+                        self.progress.note(f"{name}: {len(read.outputs)} placeholder outputs for {read.producer_key} ({source})")
                 summaries[name] = directory.plan(lock=not mock_upstream)
             except TerraformFailed as failure:
                 self._fail(name, "plan", position, failure, [self.stack(other) for other in ordered[index + 1 :]])
@@ -156,10 +167,17 @@ class Lifecycle:
         self.progress.skipped(rest, action, f"{name} failed")
         raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
 
-    def _directory(self, path: Path) -> StackDirectory:
+    def _init_all(self, paths: list[Path]) -> dict[Path, Future]:
+        """`terraform init` every stack up front, a few at a time: it is I/O, the applies are not."""
+        executor = ThreadPoolExecutor(max_workers=INIT_WORKERS, thread_name_prefix="terraform-init")
+        futures = {path: executor.submit(self._directory(path, quiet=True).init) for path in paths}
+        executor.shutdown(wait=False)
+        return futures
+
+    def _directory(self, path: Path, *, quiet: bool = False) -> StackDirectory:
         env = terraform_env(self.base_env)
         env.update(self.target.client_environment())
-        return StackDirectory(path, env, self.workdir / "logs", verbose=self.verbose)
+        return StackDirectory(path, env, self.workdir / "logs", verbose=self.verbose and not quiet)
 
     def _producer_configs(self) -> dict[str, dict[str, Any]]:
         configs = {}

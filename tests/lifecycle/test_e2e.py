@@ -10,6 +10,7 @@ the final "nothing is left" check names services, and it asks each one broadly.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from config.environments import build_environments
+import app
 from config.targets import DeploymentTarget
 from lifecycle.states import S3StateReader, StateSummary, state_key
 from scripts import emulator
@@ -38,7 +39,8 @@ class Run:
         self.workdir = workdir
         self.reports: list[tuple[str, list[dict[str, Any]]]] = []
         self.started = time.monotonic()
-        self.config = build_environments()[ENVIRONMENT]
+        # What the lifecycle itself will read (FRAUD_HOSTED_ZONE and friends may be set).
+        (self.config,) = app.read_environments({**os.environ, "FRAUD_ENVIRONMENTS": ENVIRONMENT})
 
     def lifecycle(self, *args: str, expect: int = 0) -> str:
         report = self.workdir / f"report-{len(self.reports)}.json"
@@ -93,7 +95,7 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
 
     # The one command: prerequisites (the hosted zone) and every layer in DAG order.
     output = run.lifecycle("up", ENVIRONMENT, "--skip-synth")
-    assert "public Route 53 hosted zone fraud.example.com.: created" in output
+    assert f"public Route 53 hosted zone {run.config.edge.hosted_zone_name}.: created" in output
     for index, layer in enumerate(DEPLOY_ORDER, start=1):
         assert f"[{index}/{len(DEPLOY_ORDER)}] {stack_id(layer, ENVIRONMENT)}" in output and "deployed in" in output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
@@ -206,7 +208,9 @@ def _what_the_emulator_still_holds(run: Run) -> dict[str, list[Any]]:
         "target_groups": [tg["TargetGroupName"] for tg in run.client("elbv2").describe_target_groups()["TargetGroups"]],
         "kms_keys": [
             key["KeyId"] for key in kms.list_keys()["Keys"]
-            if key["KeyId"] not in bootstrap and kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] not in ("PendingDeletion", "Disabled")
+            if key["KeyId"] not in bootstrap and _still_there(run, key["KeyArn"])
+            # AWS-managed keys (alias/aws/dynamodb, ...) belong to the account, made by a service on first use.
+            and not any(alias["AliasName"].startswith("alias/aws/") for alias in kms.list_aliases(KeyId=key["KeyId"])["Aliases"])
         ],
         "log_groups": [g["logGroupName"] for g in run.client("logs").describe_log_groups()["logGroups"]],
         "topics": [t["TopicArn"] for t in run.client("sns").list_topics()["Topics"]],
@@ -228,10 +232,31 @@ def _what_the_emulator_still_holds(run: Run) -> dict[str, list[Any]]:
         "iam_policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] not in bootstrap],
         "tagged_for_dev": [
             r["ResourceARN"] for r in run.client("resourcegroupstaggingapi").get_resources(TagFilters=[{"Key": "Environment", "Values": [ENVIRONMENT]}])["ResourceTagMappingList"]
-            if ":kms:" not in r["ResourceARN"] and ":task-definition/" not in r["ResourceARN"]
+            if _still_there(run, r["ResourceARN"])
         ],
     }
     return {kind: items for kind, items in found.items() if items}
+
+
+def _still_there(run: Run, arn: str) -> bool:
+    """Whether a resource the tagging API lists is live; deleted ones linger there in moto."""
+    resource = arn.split(":", 5)[5]
+    if ":kms:" in arn:
+        return run.client("kms").describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion")
+    if resource.startswith("natgateway/"):
+        (gateway,) = run.client("ec2").describe_nat_gateways(NatGatewayIds=[resource.split("/")[1]])["NatGateways"]
+        return gateway["State"] not in ("deleted", "deleting")
+    if ":ecs:" in arn and resource.startswith("cluster/"):
+        return any(c["status"] == "ACTIVE" for c in run.client("ecs").describe_clusters(clusters=[arn])["clusters"])
+    if ":ecs:" in arn and resource.startswith("service/"):
+        _, cluster, service = resource.split("/")
+        return any(s["status"] == "ACTIVE" for s in run.client("ecs").describe_services(cluster=cluster, services=[service])["services"])
+    if ":ecs:" in arn and resource.startswith("task-definition/"):
+        return run.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == "ACTIVE"
+    # Automated cluster snapshots go with the cluster on AWS (delete_automated_backups); moto keeps them.
+    if resource.startswith("cluster-snapshot:rds:"):
+        return False
+    return True
 
 
 def _bootstrap_identifiers(state_file: Path) -> set[str]:

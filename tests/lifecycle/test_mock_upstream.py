@@ -13,6 +13,7 @@ from lifecycle.mock_upstream import (
     mock_upstream_defaults,
     placeholder,
     prepare_mock_plan_directory,
+    read_absent_states_as_empty,
     schema_lookup,
 )
 from stacks.layers import LAYER_DEPENDENCIES, Layer
@@ -86,6 +87,18 @@ def test_reading_an_output_the_producer_does_not_declare_is_an_error():
 )
 def test_placeholders_look_like_the_real_values(value_type, output, expected):
     assert placeholder(value_type, output, region="eu-west-1") == expected
+
+
+def test_only_producers_without_a_state_are_read_from_an_empty_local_state(tmp_path):
+    consumer = consumer_reading("cross-stack-output-aws_subnetaid")
+    consumer["data"]["terraform_remote_state"]["db"] = {"backend": "s3", "config": {"bucket": "b", "key": "dev/data.tfstate"}}
+    redirected = read_absent_states_as_empty(consumer, {"dev/network.tfstate"}, tmp_path / "empty.tfstate")
+    assert redirected == ["dev/network.tfstate"]
+    reads = consumer["data"]["terraform_remote_state"]
+    assert reads["net"]["backend"] == "local" and reads["net"]["config"] == {"path": str(tmp_path / "empty.tfstate")}
+    # A producer that has a state keeps reading it: its real outputs win over the placeholders.
+    assert reads["db"] == {"backend": "s3", "config": {"bucket": "b", "key": "dev/data.tfstate"}}
+    assert json.loads((tmp_path / "empty.tfstate").read_text())["outputs"] == {}
 
 
 def test_the_mocked_copy_is_marked_and_the_synth_output_is_untouched(tmp_path):
