@@ -109,6 +109,55 @@ def read_absent_states_as_empty(consumer: dict[str, Any], absent: set[str], empt
     return redirected
 
 
+def mock_data_sources_reading(consumer: dict[str, Any], remote_states: set[str], *, attributes: Any, region: str) -> list[str]:
+    """Replace, in place, the data sources that look values up with placeholders by typed placeholder objects.
+
+    A lookup such as `data.aws_subnet` by a mocked subnet id would fail at plan time (no such
+    subnet), so each data source reading one of `remote_states` (or another replaced data source)
+    becomes a local holding one placeholder per attribute of its schema
+    (`attributes(data_type)` -> {attribute: type}); references move to the local. Policy documents
+    are computed locally by the provider and stay. Returns the replaced addresses.
+    """
+    data = consumer.get("data", {})
+    markers = [f"data.terraform_remote_state.{name}.outputs." for name in remote_states]
+    replaced: dict[str, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for data_type, instances in data.items():
+            if data_type in ("terraform_remote_state", "aws_iam_policy_document"):
+                continue
+            for name, body in instances.items():
+                address = f"data.{data_type}.{name}"
+                text = json.dumps(body)
+                if address not in replaced and any(marker in text for marker in [*markers, *(f"{a}." for a in replaced)]):
+                    replaced[address] = f"mock_{data_type}_{name}"
+                    changed = True
+    if not replaced:
+        return []
+    for address, local in replaced.items():
+        _, data_type, name = address.split(".", 2)
+        del data[data_type][name]
+        consumer.setdefault("locals", {})[local] = {
+            attribute: placeholder(value_type, f"{data_type}-{name}-{attribute}", region=region, resource_type=data_type, attribute=attribute)
+            for attribute, value_type in attributes(data_type).items()
+        }
+    for data_type in [t for t, instances in data.items() if not instances]:
+        del data[data_type]
+    text = json.dumps(consumer)
+    for address, local in replaced.items():
+        text = re.sub(rf"\b{re.escape(address)}\.", f"local.{local}.", text)
+    rewritten = json.loads(text)
+    consumer.clear()
+    consumer.update(rewritten)
+    for section in ("resource", "data"):
+        for instances in consumer.get(section, {}).values():
+            for body in instances.values():
+                if isinstance(body, dict) and "depends_on" in body:
+                    body["depends_on"] = [item for item in body["depends_on"] if item not in replaced]
+    return list(replaced)
+
+
 def prepare_mock_plan_directory(source: Path, destination: Path) -> Path:
     """A copy of the synthesized stack to transform; never the synth output itself."""
     if destination.exists():
@@ -122,6 +171,19 @@ def prepare_mock_plan_directory(source: Path, destination: Path) -> Path:
 
 def is_mocked(directory: Path) -> bool:
     return (directory / MARKER_FILE).exists()
+
+
+def data_source_attributes(schema: dict[str, Any]):
+    """attributes(data_type) -> {attribute: type} over `terraform providers schema -json` output."""
+
+    def attributes(data_type: str) -> dict[str, Any]:
+        for provider in schema.get("provider_schemas", {}).values():
+            block = provider.get("data_source_schemas", {}).get(data_type, {}).get("block", {})
+            if block:
+                return {name: body.get("type") for name, body in block.get("attributes", {}).items()}
+        return {}
+
+    return attributes
 
 
 def schema_lookup(schema: dict[str, Any]):

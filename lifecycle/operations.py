@@ -10,7 +10,14 @@ from typing import Any
 
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
-from lifecycle.mock_upstream import mock_upstream_defaults, prepare_mock_plan_directory, read_absent_states_as_empty, schema_lookup
+from lifecycle.mock_upstream import (
+    data_source_attributes,
+    mock_data_sources_reading,
+    mock_upstream_defaults,
+    prepare_mock_plan_directory,
+    read_absent_states_as_empty,
+    schema_lookup,
+)
 from lifecycle.prerequisites import ensure_prerequisites
 from lifecycle.progress import Progress
 from lifecycle.states import GuardRefusal, StateReader, StateSummary, check_deploy, check_teardown, state_key
@@ -20,7 +27,7 @@ from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 BOOTSTRAP_STACK = "bootstrap"
-INIT_WORKERS = 3
+INIT_WORKERS = 1
 EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 
@@ -102,6 +109,12 @@ class Lifecycle:
                     )
                     absent = {read.producer_key for read in mocked if self.reader.read(read.producer_key) is None}
                     read_absent_states_as_empty(config, absent, directory.directory / EMPTY_UPSTREAM_STATE)
+                    lookups = mock_data_sources_reading(
+                        config, {read.remote_state for read in mocked if read.producer_key in absent},
+                        attributes=data_source_attributes(schema), region=self.environment.region,
+                    )
+                    if lookups:
+                        self.progress.note(f"{name}: placeholder objects for lookups of mocked values: {', '.join(lookups)}")
                     config_file.write_text(json.dumps(config, indent=2))
                     for read in mocked:
                         source = "no state yet" if read.producer_key in absent else "its state, where it has them"
@@ -168,7 +181,7 @@ class Lifecycle:
         raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
 
     def _init_all(self, paths: list[Path]) -> dict[Path, Future]:
-        """`terraform init` every stack up front, a few at a time: it is I/O, the applies are not."""
+        """`terraform init` every stack in the background (one at a time, see StackDirectory.init), overlapping the applies."""
         executor = ThreadPoolExecutor(max_workers=INIT_WORKERS, thread_name_prefix="terraform-init")
         futures = {path: executor.submit(self._directory(path, quiet=True).init) for path in paths}
         executor.shutdown(wait=False)

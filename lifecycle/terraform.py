@@ -6,14 +6,20 @@ the error lines are printed, so a red CI step says what broke without digging.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scripts.terraform_cli import CACHE_DIR
 
 # Terraform's S3 lock file is an object next to the state; another run holding it is waited for.
 LOCK_TIMEOUT = "120s"
 ERROR_LINES_SHOWN = 40
+INIT_LOCK_FILE = CACHE_DIR / "init.lock"
+INIT_ATTEMPTS = 3
 
 
 class TerraformFailed(Exception):
@@ -43,7 +49,20 @@ class StackDirectory:
             args += [f"-backend-config={key}={value}" for key, value in self.backend_config.items()]
         else:
             args.append("-backend=false")
-        self._run(args, "init")
+        # Terraform re-links the shared plugin cache entry on every init, and two inits doing that
+        # at once fail ("failed to create directory ... file exists"): one init at a time per
+        # checkout, and a retry for inits of other tools racing with it.
+        INIT_LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+        with INIT_LOCK_FILE.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for attempt in range(INIT_ATTEMPTS):
+                try:
+                    self._run(args, "init")
+                    return
+                except TerraformFailed as failure:
+                    if "Failed to install provider" not in failure.excerpt or attempt == INIT_ATTEMPTS - 1:
+                        raise
+                    time.sleep(1 + attempt)
 
     def apply(self) -> None:
         self._run(["apply", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}"], "apply")

@@ -13,6 +13,7 @@ from lifecycle.mock_upstream import (
     mock_upstream_defaults,
     placeholder,
     prepare_mock_plan_directory,
+    mock_data_sources_reading,
     read_absent_states_as_empty,
     schema_lookup,
 )
@@ -99,6 +100,22 @@ def test_only_producers_without_a_state_are_read_from_an_empty_local_state(tmp_p
     # A producer that has a state keeps reading it: its real outputs win over the placeholders.
     assert reads["db"] == {"backend": "s3", "config": {"bucket": "b", "key": "dev/data.tfstate"}}
     assert json.loads((tmp_path / "empty.tfstate").read_text())["outputs"] == {}
+
+
+def test_lookups_of_mocked_values_become_typed_placeholder_objects():
+    consumer = consumer_reading("cross-stack-output-aws_subnetaid")
+    consumer["data"]["aws_subnet"] = {"a": {"id": "${data.terraform_remote_state.net.outputs.cross-stack-output-aws_subnetaid}"}}
+    consumer["data"]["aws_route_table"] = {"rt": {"subnet_id": "${data.aws_subnet.a.id}"}}
+    consumer["data"]["aws_region"] = {"here": {}}
+    consumer["resource"]["aws_db_cluster"] = {"db": {"zones": ["${data.aws_subnet.a.availability_zone}"], "depends_on": ["data.aws_subnet.a"]}}
+    attributes = {"aws_subnet": {"id": "string", "availability_zone": "string", "tags": ["map", "string"]}, "aws_route_table": {"id": "string"}}
+    replaced = mock_data_sources_reading(consumer, {"net"}, attributes=lambda data_type: attributes[data_type], region="us-east-1")
+    # Transitively: the route table looks up the mocked subnet; the region lookup reads nothing mocked.
+    assert sorted(replaced) == ["data.aws_route_table.rt", "data.aws_subnet.a"]
+    assert set(consumer["data"]) == {"terraform_remote_state", "aws_region"}
+    assert consumer["locals"]["mock_aws_subnet_a"] == {"id": "mock-aws-subnet-a-id", "availability_zone": "mock-aws-subnet-a-availability-zone", "tags": {}}
+    db = consumer["resource"]["aws_db_cluster"]["db"]
+    assert db["zones"] == ["${local.mock_aws_subnet_a.availability_zone}"] and db["depends_on"] == []
 
 
 def test_the_mocked_copy_is_marked_and_the_synth_output_is_untouched(tmp_path):
