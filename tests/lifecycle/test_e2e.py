@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -83,19 +84,24 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     run.lifecycle("bootstrap", ENVIRONMENT)
     assert run.client("s3").head_bucket(Bucket=run.config.state.bucket)
 
+    # What the account would already have (the hosted zone): created in the emulator.
+    output = run.lifecycle("prerequisites", ENVIRONMENT, "--skip-synth")
+    assert f"public Route 53 hosted zone {run.config.edge.hosted_zone_name}.: created" in output
+
     # Consumers plan before any producer exists, with placeholder upstream outputs.
     consumers = [layer for layer in DEPLOY_ORDER if LAYER_DEPENDENCIES[layer]]
     output = run.lifecycle("plan", ENVIRONMENT, *(layer.value for layer in consumers), "--mock-upstream", "--skip-synth")
     for layer in consumers:
-        assert f"{stack_id(layer, ENVIRONMENT)}" in output and "planned in" in output
+        assert re.search(rf"{stack_id(layer, ENVIRONMENT)}\s+planned in [\d.]+ s \(Plan: [1-9]\d* to add", output), output
     assert all(run.state(layer) is None for layer in DEPLOY_ORDER), "a mocked plan must never write state"
     # ...but deploying a consumer before its producers is refused, naming them.
     refused = run.lifecycle("deploy", ENVIRONMENT, "compute", "--skip-synth", expect=3)
     assert "network-dev, data-dev" in refused
 
-    # The one command: prerequisites (the hosted zone) and every layer in DAG order.
+    # The one command (the emulator, bootstrap and prerequisites are there already): every layer in DAG order.
     output = run.lifecycle("up", ENVIRONMENT, "--skip-synth")
-    assert f"public Route 53 hosted zone {run.config.edge.hosted_zone_name}.: created" in output
+    assert f"state bucket {run.config.state.bucket} exists: bootstrap already done" in output
+    assert f"public Route 53 hosted zone {run.config.edge.hosted_zone_name}.: present" in output
     for index, layer in enumerate(DEPLOY_ORDER, start=1):
         assert f"[{index}/{len(DEPLOY_ORDER)}] {stack_id(layer, ENVIRONMENT)}" in output and "deployed in" in output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
