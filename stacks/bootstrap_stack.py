@@ -12,6 +12,7 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
+from components.security.policy_statements import allow_service_from_source
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
 from components.security.kms_key import CustomerManagedKey
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
@@ -54,6 +55,16 @@ class StateBucketStack(TerraformStack):
             bucket_name=f"{state.bucket}-access-logs",
             kms_key_arn=None,
             lifecycle=LifecycleSettings(transition_to_infrequent_access_days=30, expiration_days=ACCESS_LOG_RETENTION_DAYS),
+            # With ACLs disabled (BucketOwnerEnforced) only a policy can admit S3's log delivery.
+            extra_policy_statements=lambda arn: [
+                allow_service_from_source(
+                    sid="AllowStateBucketAccessLogs",
+                    service_principal="logging.s3.amazonaws.com",
+                    actions=["s3:PutObject"],
+                    resources=[f"{arn}/{state.bucket}/*"],
+                    source_arn=f"arn:{context.partition}:s3:::{state.bucket}",
+                )
+            ],
         )
         skip_check(access_logs.bucket, "CKV_AWS_145", "S3 server access logging delivers only to SSE-S3 buckets")
         bucket = SecureBucket(

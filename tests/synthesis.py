@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -114,12 +115,18 @@ def _checkov_scan(stack_files: list[Path]) -> dict[str, Any]:
     return json.loads(scanner.stdout)
 
 
+# `terraform init` fills the shared plugin cache; two at once can race on it. Validation itself
+# (the slow part, loading the provider schema) runs in parallel.
+_INIT_LOCK = threading.Lock()
+
+
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
     env = terraform_env()
-    init = subprocess.run(
-        ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-        cwd=directory, env=env, capture_output=True, text=True, check=False,
-    )
+    with _INIT_LOCK:
+        init = subprocess.run(
+            ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=directory, env=env, capture_output=True, text=True, check=False,
+        )
     if init.returncode != 0:
         return init
     return subprocess.run(

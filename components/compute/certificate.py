@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformIterator, TerraformResourceLifecycle, Token
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate, AcmCertificateOptions
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
@@ -46,17 +46,17 @@ class DnsValidatedCertificate(Construct):
             "the wildcard is one level under the API's own name (not the zone): it covers the API's internal "
             "host names, such as the edge's private-integration host, behind the same internal ALB",
         )
-        # The name and its wildcard share one validation record; keying by domain gives two
-        # entries with the same record, which allow_overwrite makes idempotent.
-        options = TerraformIterator.from_complex_list(self.certificate.domain_validation_options, "domain_name")
-        records = Route53Record(
+        # The name and its wildcard share one validation record. Not a for_each over the
+        # options: their keys are unknown until the certificate exists, so a first plan fails
+        # ("Invalid for_each argument"); the record's values may be unknown, its count may not.
+        first = f"tolist({self.certificate.fqn}.domain_validation_options)[0]"
+        record = Route53Record(
             self,
             "validation-record",
-            for_each=options,
             zone_id=zone.zone_id,
-            name=options.get_string("resource_record_name"),
-            type=options.get_string("resource_record_type"),
-            records=[options.get_string("resource_record_value")],
+            name=f"${{{first}.resource_record_name}}",
+            type=f"${{{first}.resource_record_type}}",
+            records=[f"${{{first}.resource_record_value}}"],
             ttl=VALIDATION_RECORD_TTL_SECONDS,
             allow_overwrite=True,
         )
@@ -64,6 +64,6 @@ class DnsValidatedCertificate(Construct):
             self,
             "validation",
             certificate_arn=self.certificate.arn,
-            validation_record_fqdns=Token.as_list(TerraformIterator.from_resources(records).pluck_property("fqdn")),
+            validation_record_fqdns=[record.fqdn],
         )
         self.certificate_arn = self.validation.certificate_arn

@@ -85,6 +85,8 @@ class SecureBucket(Construct):
                 bucket=self.bucket.id,
                 target_bucket=access_logs_bucket.bucket.id,
                 target_prefix=f"{bucket_name}/",
+                # S3 checks, when logging is switched on, that the target's policy admits its log delivery.
+                depends_on=[access_logs_bucket.policy],
             )
 
         S3BucketPublicAccessBlock(
@@ -130,7 +132,7 @@ class SecureBucket(Construct):
         policy = DataAwsIamPolicyDocument(
             self, "policy-document", statement=[tls_only, *(extra_policy_statements(self.arn) if extra_policy_statements else [])]
         )
-        S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
+        self.policy = S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
 
     def _add_lifecycle(self, lifecycle: LifecycleSettings) -> None:
         S3BucketLifecycleConfiguration(
