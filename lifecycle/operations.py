@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,14 @@ from lifecycle.mock_upstream import (
 )
 from lifecycle.prerequisites import ensure_prerequisites
 from lifecycle.progress import Progress
-from lifecycle.states import GuardRefusal, StateReader, StateSummary, check_deploy, check_teardown, state_key
+from lifecycle.states import (
+    GuardRefusal,
+    StateReader,
+    StateSummary,
+    check_deploy,
+    check_teardown,
+    state_key,
+)
 from lifecycle.synth import check_synth_matches
 from lifecycle.terraform import StackDirectory, TerraformFailed
 from scripts.terraform_cli import terraform_env
@@ -28,6 +37,8 @@ from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 BOOTSTRAP_STACK = "bootstrap"
 INIT_WORKERS = 1
+# Plans only read state, so they run side by side; more than the machine's two cores only contend.
+PLAN_WORKERS = 2
 EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 
@@ -80,50 +91,67 @@ class Lifecycle:
             self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
 
     def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
+        """Plan every given layer; plans only read, so they run side by side and every failure is reported."""
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
         mode = " with mocked upstream outputs" if mock_upstream else ""
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
-        summaries: dict[str, str] = {}
-        schema: dict[str, Any] | None = None
         paths = {
-            self.stack(layer): prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
+            layer: prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
             if mock_upstream else self.outdir / "stacks" / self.stack(layer)
             for layer in ordered
         }
         inits = self._init_all(list(paths.values()))
-        for index, layer in enumerate(ordered):
-            name = self.stack(layer)
-            position = f"[{index + 1}/{len(ordered)}] "
-            self.progress.start(name, "plan", position)
-            try:
-                directory = self._directory(paths[name])
-                inits[paths[name]].result()
-                if mock_upstream:
-                    schema = schema or json.loads(directory.capture("providers", "schema", "-json"))
-                    config_file = directory.directory / "cdk.tf.json"
-                    config = json.loads(config_file.read_text())
-                    mocked = mock_upstream_defaults(
-                        config, self._producer_configs(), attribute_type=schema_lookup(schema), region=self.environment.region
-                    )
-                    absent = {read.producer_key for read in mocked if self.reader.read(read.producer_key) is None}
-                    read_absent_states_as_empty(config, absent, directory.directory / EMPTY_UPSTREAM_STATE)
-                    lookups = mock_data_sources_reading(
-                        config, {read.remote_state for read in mocked if read.producer_key in absent},
-                        attributes=data_source_attributes(schema), region=self.environment.region,
-                    )
-                    if lookups:
-                        self.progress.note(f"{name}: placeholder objects for lookups of mocked values: {', '.join(lookups)}")
-                    config_file.write_text(json.dumps(config, indent=2))
-                    for read in mocked:
-                        source = "no state yet" if read.producer_key in absent else "its state, where it has them"
-                        self.progress.note(f"{name}: {len(read.outputs)} placeholder outputs for {read.producer_key} ({source})")
-                summaries[name] = directory.plan(lock=not mock_upstream)
-            except TerraformFailed as failure:
-                self._fail(name, "plan", position, failure, [self.stack(other) for other in ordered[index + 1 :]])
-            self.progress.done(name, "plan", position, summaries[name])
+        schema = _Once(lambda directory: json.loads(directory.capture("providers", "schema", "-json")))
+        with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
+            planned = {
+                layer: pool.submit(self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]], schema if mock_upstream else None)
+                for index, layer in enumerate(ordered)
+            }
+        outcomes = {self.stack(layer): future.result() for layer, future in planned.items()}
+        summaries = {name: summary for name, summary in outcomes.items() if summary is not None}
+        failed = [name for name, summary in outcomes.items() if summary is None]
+        if failed:
+            raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}")
         return summaries
+
+    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None) -> str | None:
+        """One stack's plan (with placeholder upstream outputs when `schema` is given); None when it failed."""
+        name = self.stack(layer)
+        self.progress.start(name, "plan", position)
+        try:
+            directory = self._directory(path)
+            init.result()
+            if schema is not None:
+                self._mock_upstream(name, directory, schema(directory))
+            summary = directory.plan(lock=schema is None)
+        except TerraformFailed as failure:
+            self.progress.failed(name, "plan", position, failure.excerpt)
+            for line in failure.excerpt.splitlines():
+                self.progress.note(f"  {line}")
+            self.progress.note(f"full log: {failure.log_file}")
+            return None
+        self.progress.done(name, "plan", position, summary)
+        return summary
+
+    def _mock_upstream(self, name: str, directory: StackDirectory, schema: dict[str, Any]) -> None:
+        """Rewrite a plan copy of the stack so every upstream output it reads has a typed placeholder."""
+        config_file = directory.directory / "cdk.tf.json"
+        config = json.loads(config_file.read_text())
+        mocked = mock_upstream_defaults(config, self._producer_configs(), attribute_type=schema_lookup(schema), region=self.environment.region)
+        absent = {read.producer_key for read in mocked if self.reader.read(read.producer_key) is None}
+        read_absent_states_as_empty(config, absent, directory.directory / EMPTY_UPSTREAM_STATE)
+        lookups = mock_data_sources_reading(
+            config, {read.remote_state for read in mocked if read.producer_key in absent},
+            attributes=data_source_attributes(schema), region=self.environment.region,
+        )
+        if lookups:
+            self.progress.note(f"{name}: placeholder objects for lookups of mocked values: {', '.join(lookups)}")
+        config_file.write_text(json.dumps(config, indent=2))
+        for read in mocked:
+            source = "no state yet" if read.producer_key in absent else "its state, where it has them"
+            self.progress.note(f"{name}: {len(read.outputs)} placeholder outputs for {read.producer_key} ({source})")
 
     def status(self) -> dict[Layer, StateSummary | None]:
         return {layer: self.state(layer) for layer in DEPLOY_ORDER}
@@ -202,6 +230,21 @@ class Lifecycle:
 
     def _where(self) -> str:
         return f"the emulator at {self.target.emulator_endpoint}" if self.target.is_emulator else "AWS"
+
+
+class _Once:
+    """A value computed by the first caller and shared with the rest (the provider schema, ~3 s to read)."""
+
+    def __init__(self, compute: Callable[[StackDirectory], Any]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._value: Any = None
+
+    def __call__(self, directory: StackDirectory) -> Any:
+        with self._lock:
+            if self._value is None:
+                self._value = self._compute(directory)
+            return self._value
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:

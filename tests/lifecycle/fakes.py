@@ -65,6 +65,14 @@ class FakeStackDirectory:
     def destroy(self) -> None:
         self._run("destroy", resources=0)
 
+    def plan(self, *, lock: bool = True) -> str:
+        from lifecycle.terraform import TerraformFailed
+
+        self.calls.append(f"plan {self.name}")
+        if self.name == self.fail:
+            raise TerraformFailed("plan", self.directory / "log", "Error: Reference to undeclared resource")
+        return "Plan: 3 to add, 0 to change, 0 to destroy."
+
     def _run(self, command: str, resources: int) -> None:
         from lifecycle.terraform import TerraformFailed
 

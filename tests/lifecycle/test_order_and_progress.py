@@ -81,6 +81,25 @@ def test_the_first_failure_stops_the_run_and_names_the_stack(make_lifecycle):
     assert outcomes == {"network-dev": "done", "data-dev": "failed", "compute-dev": "skipped", "edge-dev": "skipped", "observability-dev": "skipped"}
 
 
+def test_plans_run_for_every_layer_asked_and_report_their_summaries(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader())
+    summaries = lifecycle.plan([Layer.EDGE, Layer.DATA, Layer.COMPUTE], mock_upstream=False)
+    assert summaries == {f"{name}-dev": "Plan: 3 to add, 0 to change, 0 to destroy." for name in ("data", "compute", "edge")}
+    assert sorted(call for call in lifecycle.calls if call.startswith("plan")) == ["plan compute-dev", "plan data-dev", "plan edge-dev"]
+    assert re.search(r"\[3/3\] edge-dev\s+planned in \d+\.\d s \(Plan: 3 to add", out.getvalue())
+
+
+def test_a_failed_plan_does_not_stop_the_others_and_is_named(make_lifecycle):
+    # Plans only read, so unlike a deploy one failure is no reason to skip the rest.
+    lifecycle, out = make_lifecycle(FakeStateReader(), fail="compute-dev")
+    with pytest.raises(StackFailed, match="plan of compute-dev failed"):
+        lifecycle.plan(list(Layer), mock_upstream=False)
+    assert len([call for call in lifecycle.calls if call.startswith("plan")]) == len(Layer)
+    assert "Error: Reference to undeclared resource" in out.getvalue()
+    outcomes = {result.stack: result.outcome for result in lifecycle.progress.results}
+    assert outcomes == {f"{layer.value}-dev": "failed" if layer is Layer.COMPUTE else "done" for layer in Layer}
+
+
 def test_a_refused_teardown_touches_nothing(make_lifecycle):
     lifecycle, _ = make_lifecycle(FakeStateReader.with_layers("dev", network=40, data=10, compute=20))
     with pytest.raises(GuardRefusal, match="compute-dev"):
