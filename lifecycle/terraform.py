@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scripts.terraform_cli import CACHE_DIR
@@ -18,6 +19,7 @@ from scripts.terraform_cli import CACHE_DIR
 # Terraform's S3 lock file is an object next to the state; another run holding it is waited for.
 LOCK_TIMEOUT = "120s"
 ERROR_LINES_SHOWN = 40
+LOG_SECTION = "==>"
 INIT_LOCK_FILE = CACHE_DIR / "init.lock"
 INIT_ATTEMPTS = 3
 
@@ -89,7 +91,10 @@ class StackDirectory:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.log_dir / f"{self.name}.{label}.log"
         lines: list[str] = []
-        with log_file.open("w") as log, subprocess.Popen(
+        started = time.monotonic()
+        # Appended, one section per run and every line timed, so a slow step can be taken apart later
+        # (benchmarks/e2e_waits.py reads these).
+        with log_file.open("a") as log, subprocess.Popen(
             ["terraform", *args],
             cwd=self.directory,
             env=self.env,
@@ -100,8 +105,9 @@ class StackDirectory:
             bufsize=1,
         ) as process:
             assert process.stdout is not None
+            log.write(f"{LOG_SECTION} terraform {' '.join(args)} at {datetime.now(UTC).isoformat(timespec='seconds')}\n")
             for line in process.stdout:
-                log.write(line)
+                log.write(f"{time.monotonic() - started:+8.1f}s {line}")
                 lines.append(line)
                 if self.verbose:
                     sys.stdout.write(f"    | {line}")
