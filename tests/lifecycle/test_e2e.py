@@ -4,7 +4,7 @@ Driven through the documented commands (`python -m lifecycle ...`, what scripts/
 from the layer DAG rather than a list of resources, so it keeps working as the stacks grow. Only
 the final "nothing is left" check names services, and it asks each one broadly.
 
-    .venv/bin/pytest -m e2e          # about 5-10 minutes; scripts/test.sh runs it after the default suite
+    .venv/bin/pytest -m e2e          # about 12 minutes; scripts/test.sh runs it beside the default suite
 """
 
 from __future__ import annotations
