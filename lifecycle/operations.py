@@ -127,10 +127,7 @@ class Lifecycle:
                 self._mock_upstream(name, directory, schema(directory))
             summary = directory.plan(lock=schema is None)
         except TerraformFailed as failure:
-            self.progress.failed(name, "plan", position, failure.excerpt)
-            for line in failure.excerpt.splitlines():
-                self.progress.note(f"  {line}")
-            self.progress.note(f"full log: {failure.log_file}")
+            self._report_failure(name, "plan", position, failure)
             return None
         self.progress.done(name, "plan", position, summary)
         return summary
@@ -201,12 +198,16 @@ class Lifecycle:
         self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
 
     def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str]) -> None:
+        self._report_failure(name, action, position, failure)
+        self.progress.skipped(rest, action, f"{name} failed")
+        raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
+
+    def _report_failure(self, name: str, action: str, position: str, failure: TerraformFailed) -> None:
+        """The failed step, Terraform's error lines and where its full log is."""
         self.progress.failed(name, action, position, failure.excerpt)
         for line in failure.excerpt.splitlines():
             self.progress.note(f"  {line}")
         self.progress.note(f"full log: {failure.log_file}")
-        self.progress.skipped(rest, action, f"{name} failed")
-        raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
 
     def _init_all(self, paths: list[Path]) -> dict[Path, Future]:
         """`terraform init` every stack in the background (one at a time, see StackDirectory.init), overlapping the applies."""
