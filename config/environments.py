@@ -18,8 +18,8 @@ from config.settings import (
     ObservabilitySettings,
     PeakScaling,
     StateSettings,
-    validate_all,
 )
+from config.validation import validate_all
 
 DEFAULT_REGION = "us-east-1"
 # The organisation's public Route 53 zone. Each environment's API lives in it under its own

@@ -19,19 +19,22 @@ import os
 import sys
 from pathlib import Path
 
+from config.environment_variables import read_environments
 from config.settings import ConfigError
-from config.targets import DeploymentTarget, EmulatorGapError
+from config.targets import DeploymentTarget
 from lifecycle.clients import TargetClients
+from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
 from lifecycle.states import GuardRefusal, S3StateReader
-from lifecycle.synth import REPO_ROOT, SynthMismatch, synthesize, synthesized_images
+from lifecycle.synth import SynthMismatch, synthesize, synthesized_images
 from scripts import emulator
+from scripts.paths import CACHE_ROOT, REPO_ROOT
 from stacks.layers import DEPLOY_ORDER, Layer
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE = 1, 2, 3, 4
-DEFAULT_AWS_WORKDIR = REPO_ROOT / ".cache" / "lifecycle-aws"
+DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,9 +126,7 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         print(f"{args.environment} deploys {args.expected}")
         return 0
 
-    import app  # reads and validates the environment's settings (no cdktf bindings)
-
-    (config,) = app.read_environments({**base_env, "FRAUD_ENVIRONMENTS": args.environment})
+    (config,) = read_environments({**base_env, "FRAUD_ENVIRONMENTS": args.environment})
     clients = TargetClients(target, config.state.region)
     lifecycle = Lifecycle(
         target=target,

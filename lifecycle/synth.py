@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from config.targets import DeploymentTarget, emulator_settings_in
+from config.targets import DeploymentTarget
+from lifecycle.emulator_adaptation import adapt_for_emulator, emulator_settings_in
+from scripts.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKER_FILE = "lifecycle-target.json"
 
 
@@ -36,7 +36,7 @@ def synthesize(target: DeploymentTarget, environments: list[str], outdir: Path, 
     for stack_dir in sorted((outdir / "stacks").iterdir()):
         config_file = stack_dir / "cdk.tf.json"
         config = json.loads(config_file.read_text())
-        disabled = target.adapt_synthesized_stack(config)
+        disabled = adapt_for_emulator(config) if target.is_emulator else []
         if disabled:
             config_file.write_text(json.dumps(config, indent=2))
         left_out[stack_dir.name] = disabled
@@ -81,6 +81,3 @@ def synthesized_images(outdir: Path, environment: str) -> list[str]:
 def _without_node_banner(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if "!!" not in line)
 
-
-def current_environment() -> dict[str, str]:
-    return dict(os.environ)

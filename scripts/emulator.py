@@ -25,8 +25,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUN_DIR = REPO_ROOT / ".cache" / "emulator"
+from scripts.paths import CACHE_ROOT
+
+DEFAULT_RUN_DIR = CACHE_ROOT / "emulator"
 STATE_FILE_NAME = "emulator.json"
 # What the emulator needs to behave like an account (not how the stacks reach it: that is
 # config/targets.py). Managed policies: stacks attach AWS-managed policy ARNs, which must exist.

@@ -16,8 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache" / "terraform"
+from scripts.paths import CACHE_ROOT, REPO_ROOT
+
+CACHE_DIR = CACHE_ROOT / "terraform"
 CLI_CONFIG_FILE = CACHE_DIR / "terraformrc"
 PLUGIN_CACHE_DIR = CACHE_DIR / "plugin-cache"
 MIRROR_ENV = "FRAUD_TERRAFORM_PROVIDER_MIRROR"

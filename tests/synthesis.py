@@ -19,13 +19,14 @@ from typing import Any, Iterator
 from config.environments import build_environments
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
-from scripts.terraform_cli import REPO_ROOT, terraform_env
+from scripts.paths import CACHE_ROOT, REPO_ROOT
+from scripts.terraform_cli import terraform_env
 from stacks.layers import Layer, stack_id
 from stacks.platform import EnvironmentStacks
 
 
 # checkov lives in its own virtualenv (scripts/setup.sh): its pinned dependencies clash with pytest's.
-CHECKOV_PYTHON = REPO_ROOT / ".cache" / "checkov-venv" / "bin" / "python"
+CHECKOV_PYTHON = CACHE_ROOT / "checkov-venv" / "bin" / "python"
 
 
 @dataclass

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-import app
+from scripts.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -38,11 +36,3 @@ def test_bad_input_stops_synth_with_one_line_and_writes_nothing(tmp_path, env, m
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
     assert not outdir.exists()
-
-
-def test_environment_variables_select_and_pin():
-    selected = app.read_environments({"FRAUD_ENVIRONMENTS": "staging", "FRAUD_API_IMAGE": "fraud-api@sha256:" + "a" * 64})
-    assert [config.name for config in selected] == ["staging"]
-    assert selected[0].compute.fraud_api_image.endswith("a" * 64)
-    assert app.read_target({}).is_emulator is False
-    assert app.read_target({"FRAUD_TARGET": "emulator"}).emulator_endpoint == app.DEFAULT_EMULATOR_ENDPOINT

@@ -19,6 +19,7 @@ def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
 
     from config.environments import build_environments
     from config.targets import DeploymentTarget
+    from lifecycle.emulator_adaptation import adapt_for_emulator
     from stacks.platform import add_environment, add_state_bucket
 
     target = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
@@ -31,6 +32,6 @@ def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
     configs = {}
     for stack_dir in sorted((outdir / "stacks").iterdir()):
         config = json.loads((stack_dir / "cdk.tf.json").read_text())
-        target.adapt_synthesized_stack(config)
+        adapt_for_emulator(config)
         configs[stack_dir.name] = config
     return configs

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
-import app
+from config.environment_variables import read_environments
 from config.targets import DeploymentTarget
 from lifecycle.states import S3StateReader, StateSummary, state_key
 from scripts import emulator
@@ -41,7 +41,7 @@ class Run:
         self.reports: list[tuple[str, list[dict[str, Any]]]] = []
         self.started = time.monotonic()
         # What the lifecycle itself will read (FRAUD_HOSTED_ZONE and friends may be set).
-        (self.config,) = app.read_environments({**os.environ, "FRAUD_ENVIRONMENTS": ENVIRONMENT})
+        (self.config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": ENVIRONMENT})
 
     def lifecycle(self, *args: str, expect: int = 0) -> str:
         report = self.workdir / f"report-{len(self.reports)}.json"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 
 import pytest
 
-from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, DeploymentTarget, EmulatorGapError, emulator_settings_in
+from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS
+from lifecycle.emulator_adaptation import EmulatorGapError, adapt_for_emulator, emulator_settings_in
 from tests.lifecycle.conftest import EMULATOR_ENDPOINT
 from tests.synthesis import SynthesizedStack
 
@@ -124,13 +124,6 @@ def test_every_listed_gap_is_something_the_stacks_use(synthesis):
     assert any(map(_unevaluable, statements)), "no bucket policy needs EMULATOR_BUCKET_POLICY_GAPS any more: drop it"
 
 
-def test_adapting_for_aws_changes_nothing(synthesis):
-    for stack in _all_stacks(synthesis):
-        config = copy.deepcopy(stack.config)
-        assert DeploymentTarget().adapt_synthesized_stack(config) == []
-        assert config == stack.config, stack.name
-
-
 def _config_with_xray_group(reference: str) -> dict:
     return {
         "resource": {
@@ -143,8 +136,7 @@ def _config_with_xray_group(reference: str) -> dict:
 
 def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
     config = _config_with_xray_group("${aws_xray_group.fraud.arn}")
-    emulator = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
-    assert emulator.adapt_synthesized_stack(config) == ["aws_xray_group.fraud"]
+    assert adapt_for_emulator(config) == ["aws_xray_group.fraud"]
     assert config["resource"]["aws_xray_group"]["fraud"]["count"] == 0
     assert config["output"]["group"]["value"] == '${"emulator-omitted:aws_xray_group.arn"}'
     board = config["resource"]["aws_cloudwatch_dashboard"]["board"]
@@ -155,4 +147,4 @@ def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
 @pytest.mark.parametrize("reference", ["${aws_xray_group.fraud.insights_configuration[0].insights_enabled}", "${aws_xray_group.fraud.tags.Name}"])
 def test_deeper_reads_of_a_left_out_resource_are_refused(reference):
     with pytest.raises(EmulatorGapError, match="aws_xray_group.fraud"):
-        DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT).adapt_synthesized_stack(_config_with_xray_group(reference))
+        adapt_for_emulator(_config_with_xray_group(reference))

@@ -554,7 +554,8 @@ def test_edge_settings_that_cannot_work_stop_synth(overrides, message):
     from dataclasses import replace
 
     from config.environments import build_environments
-    from config.settings import ConfigError, validate
+    from config.settings import ConfigError
+    from config.validation import validate
 
     config = build_environments()["dev"]
     with pytest.raises(ConfigError, match=message):

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from config.environments import build_environments
-from config.settings import ConfigError, PeakScaling, validate
+from config.settings import ConfigError, PeakScaling
+from config.validation import validate
 
 
 @pytest.fixture

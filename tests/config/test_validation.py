@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from config.environments import build_environments, select_environments
-from config.settings import ConfigError, NatStrategy, validate, validate_all
+from config.settings import ConfigError, NatStrategy
+from config.validation import validate, validate_all
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from config.environments import build_environments
-from config.settings import ConfigError, DataSettings, ScoringSettings, validate
+from config.settings import ConfigError, DataSettings, ScoringSettings
+from config.validation import validate
 from fraud_scoring import ScoringConfig
 
 

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from config.environments import build_environments
-from config.settings import ConfigError, ObservabilitySettings, validate
+from config.settings import ConfigError, ObservabilitySettings
+from config.validation import validate
 
 
 def test_defaults_are_the_briefs_objectives():
