@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import sys
 
-from config.environment_variables import read_environments, read_target
+from config.environment_variables import read_account, read_environments, read_target
 from config.settings import ConfigError
 
 
 def main() -> int:
     try:
+        account = read_account(dict(os.environ))
         environments = read_environments(dict(os.environ))
         target = read_target(dict(os.environ))
     except ConfigError as error:
@@ -25,10 +26,10 @@ def main() -> int:
     # bindings takes seconds, and a bad setting should fail at once.
     from cdktf import App
 
-    from stacks.platform import add_environment, add_state_bucket
+    from stacks.platform import add_account_bootstrap, add_environment
 
     app = App()
-    add_state_bucket(app, environments, target)
+    add_account_bootstrap(app, account, target)
     for environment in environments:
         add_environment(app, environment, target)
     app.synth()

@@ -30,13 +30,13 @@ start = time.perf_counter()
 if sys.argv[2] == "eager":
     import cdktf_cdktf_provider_aws  # what a plain `import` does: every resource module
 from cdktf import App
-from stacks.platform import add_environment, add_state_bucket
-from config.environments import build_environments
+from stacks.platform import add_account_bootstrap, add_environment
+from config.environments import build_account, build_environments
 from config.targets import DeploymentTarget
 imported = time.perf_counter()
 environments = list(build_environments().values())
 app = App(outdir=sys.argv[1])
-add_state_bucket(app, environments, DeploymentTarget())
+add_account_bootstrap(app, build_account(), DeploymentTarget())
 for environment in environments:
     add_environment(app, environment, DeploymentTarget())
 built = time.perf_counter()

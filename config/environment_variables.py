@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from config.environments import DEFAULT_HOSTED_ZONE, DEFAULT_STATE_BUCKET, build_environments, select_environments
-from config.settings import ConfigError, EnvironmentConfig
+from config.environments import DEFAULT_HOSTED_ZONE, DEFAULT_STATE_BUCKET, build_account, build_environments, select_environments
+from config.settings import AccountSettings, ConfigError, EnvironmentConfig
 from config.targets import DeploymentTarget
 from config.validation import validate
 
@@ -42,6 +42,11 @@ def read_environments(env: dict[str, str]) -> list[EnvironmentConfig]:
         for config in selected:
             validate(config)
     return selected
+
+
+def read_account(env: dict[str, str]) -> AccountSettings:
+    """What the environments share (the bootstrap stack's settings); raises ConfigError naming what to fix."""
+    return build_account(state_bucket=env.get("FRAUD_STATE_BUCKET") or DEFAULT_STATE_BUCKET)
 
 
 def read_target(env: dict[str, str]) -> DeploymentTarget:

@@ -8,6 +8,7 @@ all three; what changes is this data.
 from __future__ import annotations
 
 from config.settings import (
+    AccountSettings,
     ComputeSettings,
     ConfigError,
     DataSettings,
@@ -19,7 +20,7 @@ from config.settings import (
     PeakScaling,
     StateSettings,
 )
-from config.validation import validate_all
+from config.validation import validate_account, validate_all
 
 DEFAULT_REGION = "us-east-1"
 # The organisation's public Route 53 zone. Each environment's API lives in it under its own
@@ -33,6 +34,13 @@ _CORE_ENDPOINTS = ("secretsmanager", "ssm", "kms", "logs", "sns")
 _ALL_ENDPOINTS = _CORE_ENDPOINTS + ("ecr.api", "ecr.dkr", "sqs", "sts", "xray", "monitoring")
 
 
+def build_account(*, state_bucket: str = DEFAULT_STATE_BUCKET, region: str = DEFAULT_REGION) -> AccountSettings:
+    """What the environments of the account share (the bootstrap stack's settings)."""
+    account = AccountSettings(region=region, state=StateSettings(bucket=state_bucket, region=region))
+    validate_account(account)
+    return account
+
+
 def build_environments(
     *,
     hosted_zone_name: str = DEFAULT_HOSTED_ZONE,
@@ -41,7 +49,7 @@ def build_environments(
     alarm_email: str = "fraud-platform-oncall@example.com",
 ) -> dict[str, EnvironmentConfig]:
     """Every environment, keyed by name. Arguments are the organisation-wide settings."""
-    state = StateSettings(bucket=state_bucket, region=region)
+    state = build_account(state_bucket=state_bucket, region=region).state
 
     def edge(subdomain: str, **settings) -> EdgeSettings:
         return EdgeSettings(hosted_zone_name=hosted_zone_name, api_subdomain=subdomain, **settings)

@@ -258,6 +258,20 @@ class StateSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """What every environment in one AWS account shares, built once by the bootstrap stack (step 0).
+
+    Its resources serve all environments at once, so they are tagged `Environment=shared` and
+    charged to a cost center of their own.
+    """
+
+    region: str
+    state: StateSettings
+    project: str = "fraud-detection"
+    cost_center: str = "fraud-platform-shared"
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     region: str

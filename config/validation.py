@@ -10,6 +10,7 @@ import ipaddress
 import re
 
 from config.settings import (
+    AccountSettings,
     ComputeSettings,
     ConfigError,
     DataSettings,
@@ -41,8 +42,7 @@ def validate(config: EnvironmentConfig) -> None:
     for label, region in (("region", config.region), ("state.region", config.state.region)):
         if not _REGION.match(region):
             raise ConfigError(f"{where}: {label} '{region}' is not an AWS region name like us-east-1")
-    if not _BUCKET.match(config.state.bucket) or ".." in config.state.bucket:
-        raise ConfigError(f"{where}: state.bucket '{config.state.bucket}' is not a valid S3 bucket name")
+    _validate_state_bucket(where, config.state.bucket)
     if not config.cost_center.strip():
         raise ConfigError(f"{where}: cost_center must not be empty (it is a required tag)")
     _validate_network(where, config.network)
@@ -50,6 +50,20 @@ def validate(config: EnvironmentConfig) -> None:
     _validate_compute(where, config.compute)
     _validate_edge(where, config.edge)
     _validate_observability(where, config.observability)
+
+
+def validate_account(account: AccountSettings) -> None:
+    """Raise ConfigError naming the first account-wide setting that cannot work."""
+    if not _REGION.match(account.region) or not _REGION.match(account.state.region):
+        raise ConfigError(f"account: region '{account.region}' is not an AWS region name like us-east-1")
+    _validate_state_bucket("account", account.state.bucket)
+    if not account.cost_center.strip():
+        raise ConfigError("account: cost_center must not be empty (it is a required tag)")
+
+
+def _validate_state_bucket(where: str, bucket: str) -> None:
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise ConfigError(f"{where}: state.bucket '{bucket}' is not a valid S3 bucket name")
 
 
 def validate_all(configs: list[EnvironmentConfig]) -> None:

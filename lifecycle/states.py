@@ -10,12 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stacks.layers import LAYER_DEPENDENCIES, Layer, dependants, stack_id
-
-
-def state_key(environment: str, layer: Layer) -> str:
-    """Mirrors stacks.base.state_key without importing the cdktf bindings."""
-    return f"{environment}/{layer.value}.tfstate"
+from stacks.layers import LAYER_DEPENDENCIES, Layer, dependants, stack_id, state_key
 
 
 @dataclass(frozen=True)

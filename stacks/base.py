@@ -1,4 +1,8 @@
-"""What every layer stack shares: its AWS provider, its own S3 state, tags and names."""
+"""What every stack of the platform shares: its AWS provider with the platform's tags, and its AWS context.
+
+`PlatformStack` is any stack of the platform (the account bootstrap included); `LayerStack` is
+one layer of one environment, on its own S3 state.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,27 @@ from components.aws_context import AwsContext
 from components.naming import ResourceNamer
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
-from stacks.layers import Layer, stack_id
+from stacks.layers import Layer, stack_id, state_key
 
 NAME_PREFIX = "fraud"
 
 
-def state_key(environment: str, layer: Layer) -> str:
-    """Where a layer keeps its state inside the environment's state bucket."""
-    return f"{environment}/{layer.value}.tfstate"
+class PlatformStack(TerraformStack):
+    """A stack whose every taggable resource carries `tags` (provider default tags)."""
+
+    def __init__(self, scope: Construct, stack_name: str, *, region: str, tags: dict[str, str], target: DeploymentTarget) -> None:
+        super().__init__(scope, stack_name)
+        AwsProvider(
+            self,
+            "aws",
+            region=region,
+            default_tags=[AwsProviderDefaultTags(tags={**tags, "ManagedBy": "cdktf"})],
+            **target.provider_settings(),
+        )
+        self.context = AwsContext(self, "context")
 
 
-class LayerStack(TerraformStack):
+class LayerStack(PlatformStack):
     """A stack that deploys one layer of one environment, on its own state."""
 
     def __init__(
@@ -31,18 +45,22 @@ class LayerStack(TerraformStack):
         environment: EnvironmentConfig,
         target: DeploymentTarget,
     ) -> None:
-        super().__init__(scope, stack_id(layer, environment.name))
+        super().__init__(
+            scope,
+            stack_id(layer, environment.name),
+            region=environment.region,
+            tags={
+                "Environment": environment.name,
+                "Project": environment.project,
+                "CostCenter": environment.cost_center,
+                "Layer": layer.value,
+                **environment.extra_tags,
+            },
+            target=target,
+        )
         self.layer = layer
         self.environment = environment
         self.naming = ResourceNamer(prefix=NAME_PREFIX, suffix=environment.suffix, path_root=environment.project)
-
-        AwsProvider(
-            self,
-            "aws",
-            region=environment.region,
-            default_tags=[AwsProviderDefaultTags(tags=self._default_tags())],
-            **target.provider_settings(),
-        )
         S3Backend(
             self,
             bucket=environment.state.bucket,
@@ -53,14 +71,3 @@ class LayerStack(TerraformStack):
         )
         # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
         self.add_override("terraform.backend.s3.use_lockfile", True)
-        self.context = AwsContext(self, "context")
-
-    def _default_tags(self) -> dict[str, str]:
-        return {
-            "Environment": self.environment.name,
-            "Project": self.environment.project,
-            "CostCenter": self.environment.cost_center,
-            "Layer": self.layer.value,
-            "ManagedBy": "cdktf",
-            **self.environment.extra_tags,
-        }

@@ -1,23 +1,24 @@
-"""Step 0: the S3 bucket that holds every other stack's state.
+"""Step 0: what every environment of the account shares, made once per account and region.
 
-It cannot keep its own state in the bucket it creates, so it uses local state (kept under
-.cache/, outside git). Losing that file loses nothing: the bucket can be imported again.
+The S3 bucket that holds every other stack's state (with its key and access log), and API
+Gateway's account-wide CloudWatch role. It cannot keep its own state in the bucket it creates,
+so it uses local state (kept under .cache/, outside git). Losing that file loses nothing: the
+resources can be imported again.
 """
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf import LocalBackend, TerraformOutput
 from constructs import Construct
 
-from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.security.policy_statements import allow_service_from_source
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
 from components.security.kms_key import CustomerManagedKey
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
-from config.settings import StateSettings
+from config.settings import AccountSettings
 from config.targets import DeploymentTarget
+from stacks.base import PlatformStack
 
 BOOTSTRAP_STACK_ID = "bootstrap"
 BOOTSTRAP_STATE_FILE = "../../../.cache/bootstrap/terraform.tfstate"
@@ -25,19 +26,19 @@ BOOTSTRAP_STATE_FILE = "../../../.cache/bootstrap/terraform.tfstate"
 ACCESS_LOG_RETENTION_DAYS = 400
 
 
-class StateBucketStack(TerraformStack):
-    def __init__(self, scope: Construct, *, state: StateSettings, project: str, target: DeploymentTarget) -> None:
-        super().__init__(scope, BOOTSTRAP_STACK_ID)
-        AwsProvider(
-            self,
-            "aws",
-            region=state.region,
-            default_tags=[AwsProviderDefaultTags(tags={"Project": project, "Layer": "bootstrap", "ManagedBy": "cdktf"})],
-            **target.provider_settings(),
+class AccountBootstrapStack(PlatformStack):
+    def __init__(self, scope: Construct, *, account: AccountSettings, target: DeploymentTarget) -> None:
+        super().__init__(
+            scope,
+            BOOTSTRAP_STACK_ID,
+            region=account.region,
+            tags={"Environment": "shared", "Project": account.project, "CostCenter": account.cost_center, "Layer": "bootstrap"},
+            target=target,
         )
         # Relative to cdktf.out/stacks/bootstrap, so the state survives a re-synth.
         LocalBackend(self, path=BOOTSTRAP_STATE_FILE)
-        context = AwsContext(self, "context")
+        state = account.state
+        context = self.context
         key = CustomerManagedKey(
             self,
             "state-key",
@@ -83,7 +84,7 @@ class StateBucketStack(TerraformStack):
         ApiGatewayLoggingRole(
             self,
             "api-gateway-logging",
-            role_name=f"{project}-apigateway-cloudwatch-{state.region}",
+            role_name=f"{account.project}-apigateway-cloudwatch-{account.region}",
             context=context,
-            access_log_group_pattern=f"/{project}/*/api-gateway/*",
+            access_log_group_pattern=f"/{account.project}/*/api-gateway/*",
         )

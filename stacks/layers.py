@@ -1,8 +1,9 @@
 """The five layers of an environment and the order they depend on each other.
 
-This is the single source of the layer DAG: app.py wires stack dependencies from it, the
-lifecycle scripts deploy in its order and tear down in reverse, and the tests check that the
-synthesized manifest says exactly this.
+This is the single source of the layer DAG: `stacks/platform.py` wires stack dependencies from
+it, the lifecycle commands deploy in its order and tear down in reverse, and the tests check that
+the synthesized manifest says exactly this. It imports nothing of cdktf, so the lifecycle can
+use it without loading the provider bindings.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ DEPLOY_ORDER: tuple[Layer, ...] = tuple(LAYER_DEPENDENCIES)
 def stack_id(layer: Layer, environment: str) -> str:
     """The cdktf stack name, e.g. `compute-staging`: what `cdktf deploy` takes."""
     return f"{layer.value}-{environment}"
+
+
+def state_key(environment: str, layer: Layer) -> str:
+    """Where a layer keeps its state inside the state bucket, e.g. `staging/compute.tfstate`."""
+    return f"{environment}/{layer.value}.tfstate"
 
 
 def dependants(layer: Layer) -> tuple[Layer, ...]:

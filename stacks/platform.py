@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from config.settings import EnvironmentConfig
+from config.settings import AccountSettings, EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.bootstrap_stack import StateBucketStack
+from stacks.bootstrap_stack import AccountBootstrapStack
 from stacks.compute_stack import ComputeStack
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack
@@ -30,23 +30,27 @@ class EnvironmentStacks:
         return {layer: getattr(self, layer.value) for layer in Layer}
 
 
-def add_state_bucket(scope: Construct, environments: list[EnvironmentConfig], target: DeploymentTarget) -> None:
-    """The bootstrap stack for the state bucket the environments share (step 0 of a deploy)."""
-    buckets = {(config.state.bucket, config.state.region) for config in environments}
-    if len(buckets) != 1:
-        raise ValueError(f"the selected environments use several state buckets {sorted(buckets)}; bootstrap them one at a time")
-    StateBucketStack(scope, state=environments[0].state, project=environments[0].project, target=target)
+def add_account_bootstrap(scope: Construct, account: AccountSettings, target: DeploymentTarget) -> AccountBootstrapStack:
+    """The bootstrap stack: what the account's environments share, step 0 of a deploy."""
+    return AccountBootstrapStack(scope, account=account, target=target)
 
 
 def add_environment(scope: Construct, environment: EnvironmentConfig, target: DeploymentTarget) -> EnvironmentStacks:
     """Add the five stacks of `environment` to the app, each reading only its upstream contracts."""
-    common = {"environment": environment, "target": target}
-    network = NetworkStack(scope, **common)
-    data = DataStack(scope, **common, network=network.contract)
-    compute = ComputeStack(scope, **common, network=network.contract, data=data.contract)
-    edge = EdgeStack(scope, **common, network=network.contract, data=data.contract, compute=compute.contract)
+    network = NetworkStack(scope, environment=environment, target=target)
+    data = DataStack(scope, environment=environment, target=target, network=network.contract)
+    compute = ComputeStack(scope, environment=environment, target=target, network=network.contract, data=data.contract)
+    edge = EdgeStack(
+        scope, environment=environment, target=target, network=network.contract, data=data.contract, compute=compute.contract
+    )
     observability = ObservabilityStack(
-        scope, **common, network=network.contract, data=data.contract, compute=compute.contract, edge=edge.contract
+        scope,
+        environment=environment,
+        target=target,
+        network=network.contract,
+        data=data.contract,
+        compute=compute.contract,
+        edge=edge.contract,
     )
     stacks = EnvironmentStacks(network, data, compute, edge, observability)
 

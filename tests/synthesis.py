@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
-from config.environments import build_environments
+from config.environments import build_account, build_environments
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from scripts.paths import CACHE_ROOT, REPO_ROOT
@@ -96,11 +96,11 @@ class Synthesis:
 def synthesize(outdir: Path, target: DeploymentTarget = DeploymentTarget()) -> Synthesis:
     from cdktf import App
 
-    from stacks.platform import add_environment, add_state_bucket
+    from stacks.platform import add_account_bootstrap, add_environment
 
     environments = build_environments()
     app = App(outdir=str(outdir))
-    add_state_bucket(app, list(environments.values()), target)
+    add_account_bootstrap(app, build_account(), target)
     stacks = {name: add_environment(app, config, target) for name, config in environments.items()}
     app.synth()
     return Synthesis(outdir=outdir, environments=environments, stacks_by_environment=stacks)

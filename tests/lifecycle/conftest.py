@@ -17,16 +17,16 @@ def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
     """
     from cdktf import App
 
-    from config.environments import build_environments
+    from config.environments import build_account, build_environments
     from config.targets import DeploymentTarget
     from lifecycle.emulator_adaptation import adapt_for_emulator
-    from stacks.platform import add_environment, add_state_bucket
+    from stacks.platform import add_account_bootstrap, add_environment
 
     target = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
     outdir: Path = tmp_path_factory.mktemp("cdktf.emulator.out")
     dev = build_environments()["dev"]
     app = App(outdir=str(outdir))
-    add_state_bucket(app, [dev], target)
+    add_account_bootstrap(app, build_account(), target)
     add_environment(app, dev, target)
     app.synth()
     configs = {}

@@ -15,11 +15,9 @@ def test_a_state_counts_managed_instances_not_data_sources():
     assert StateSummary.parse(state_document(resources=0)).deployed is False
 
 
-def test_state_keys_match_the_backend_of_the_stacks():
-    from stacks.base import state_key as backend_state_key
-
+def test_state_keys_match_the_backend_of_the_stacks(synthesis):
     for layer in Layer:
-        assert state_key("staging", layer) == backend_state_key("staging", layer)
+        assert synthesis.stack(layer, "staging").config["terraform"]["backend"]["s3"]["key"] == state_key("staging", layer)
 
 
 def test_destroying_a_layer_under_deployed_dependants_is_refused_naming_them():

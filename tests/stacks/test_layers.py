@@ -139,3 +139,20 @@ def test_names_fit_aws_length_limits(synthesis, resource_type, limit):
             value = body.get("name") or body.get("bucket") or ""
             literal = re.sub(r"\$\{[^}]*account_id\}", "123456789012", value)
             assert len(literal) <= limit, f"{stack.name}: {resource_type}.{name} {literal!r} is longer than {limit}"
+
+
+REQUIRED_TAGS = {"Environment", "Project", "CostCenter", "Layer", "ManagedBy"}
+
+
+def test_every_stack_tags_every_resource_with_owner_and_cost(synthesis):
+    stacks = [*synthesis.stacks(), synthesis.stack_by_name("bootstrap")]
+    for stack in stacks:
+        (provider,) = stack.config["provider"]["aws"]
+        (default_tags,) = provider["default_tags"]
+        tags = default_tags["tags"]
+        assert REQUIRED_TAGS <= set(tags), f"{stack.name} lacks {REQUIRED_TAGS - set(tags)}"
+        assert all(str(value).strip() for value in tags.values()), stack.name
+    bootstrap = synthesis.stack_by_name("bootstrap").config["provider"]["aws"][0]["default_tags"][0]["tags"]
+    # The bootstrap serves every environment of the account: charged to no single one.
+    assert bootstrap["Environment"] == "shared"
+    assert bootstrap["CostCenter"] not in {config.cost_center for config in synthesis.environments.values()}
