@@ -3,7 +3,9 @@
 A producer stack builds its contract from its own resources; a consumer receives the contract
 as a constructor argument and never reaches into the producer's constructs. The values are
 Terraform tokens: used in another stack, cdktf turns each into an output of the producer and a
-`terraform_remote_state` read in the consumer.
+`terraform_remote_state` read in the consumer. Every field is read by some consumer
+(`tests/stacks/test_contracts.py`): a value a layer needs is added with its first reader.
+What users read (endpoints, names) are the stacks' `TerraformOutput`s, not contract fields.
 """
 
 from __future__ import annotations
@@ -19,20 +21,16 @@ class SecurityGroupIds:
     application: str
     lambda_functions: str
     database: str
-    endpoints: str
 
 
 @dataclass(frozen=True)
 class NetworkContract:
     vpc_id: str
     vpc_cidr: str
-    public_subnet_ids: tuple[str, ...]
     application_subnet_ids: tuple[str, ...]
     data_subnet_ids: tuple[str, ...]
     nat_gateway_ids: tuple[str, ...]
     security_group_ids: SecurityGroupIds
-    flow_log_bucket_name: str
-    flow_log_bucket_arn: str
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,7 @@ class DataContract:
     logs_key_arn: str
 
     database_cluster_identifier: str
-    # For IAM database authentication: `rds-db:connect` on
-    # arn:<partition>:rds-db:<region>:<account>:dbuser:<database_cluster_resource_id>/<db user>.
-    database_cluster_resource_id: str
     database_writer_endpoint: str
-    database_reader_endpoint: str
     database_port: str
     database_name: str
     # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key.
@@ -72,10 +66,6 @@ class DataContract:
     # SecureString (storage key) holding the scoring configuration JSON the Lambdas read.
     scoring_config_parameter_name: str
     scoring_config_parameter_arn: str
-    # `/fraud-detection/<env>`: every parameter of the environment lives below it.
-    parameter_path_prefix: str
-    # `arn:...:parameter/fraud-detection/<env>/*`, for `ssm:GetParameter*` grants.
-    parameter_path_arn: str
 
 
 @dataclass(frozen=True)
@@ -95,10 +85,6 @@ class ComputeContract:
     load_balancer_arn: str
     # `app/<name>/<id>`: the `LoadBalancer` dimension of AWS/ApplicationELB metrics.
     load_balancer_arn_suffix: str
-    load_balancer_dns_name: str
-    # Production (443) and blue/green test (8443) listeners; CodeDeploy owns their default actions.
-    https_listener_arn: str
-    test_listener_arn: str
     # `targetgroup/<name>/<id>`: the `TargetGroup` dimension; watch both, either may be live.
     target_group_arn_suffixes: BlueGreenPair
 
@@ -111,47 +97,24 @@ class ComputeContract:
     api_domain_name: str
 
     transaction_processor_function_name: str
-    transaction_processor_function_arn: str
     # For the API Gateway `AWS_PROXY` integration URI.
     transaction_processor_invoke_arn: str
     pattern_analyzer_function_name: str
 
-    alerts_topic_arn: str
     alerts_queue_name: str
     # Every dead-letter queue of the layer (alerts redrive, each function's failure queue).
     dead_letter_queue_names: tuple[str, ...]
-    # Every log group of the layer (fraud-api containers, each function).
-    log_group_names: tuple[str, ...]
-
-    codedeploy_application_name: str
-    codedeploy_deployment_group_name: str
-
-
-@dataclass(frozen=True)
-class UsagePlanIds:
-    """One usage plan per kind of consumer (see docs/edge.md)."""
-
-    # fraud-api clients: a per-key rate and burst, no quota.
-    api_clients: str
-    # Transaction ingestion clients: a daily quota and a modest rate.
-    ingestion_clients: str
 
 
 @dataclass(frozen=True)
 class EdgeContract:
-    """What observability needs from the edge layer (see docs/edge.md): the REST API and its
-    stage, the web ACL and its rules' metrics, the VPC link's NLB and the edge log groups."""
+    """What observability needs from the edge layer (see docs/edge.md): the REST API's stage,
+    the web ACL's rule metrics and the VPC link's NLB, each as CloudWatch names it."""
 
-    rest_api_id: str
     # The `ApiName` dimension of AWS/ApiGateway metrics (with `Stage`).
     rest_api_name: str
     stage_name: str
-    # The stage's invoke URL, `https://<id>.execute-api.<region>.amazonaws.com/<stage>`.
-    api_endpoint_url: str
 
-    # The `WebACL` dimension of AWS/WAFV2 metrics (with `Region` and `Rule`).
-    web_acl_name: str
-    web_acl_arn: str
     # The ACL's own metric name (its `Rule` dimension is `ALL` for totals).
     web_acl_metric_name: str
     # Every rule's `visibility_config.metric_name`, in rule priority order (plain strings).
@@ -159,12 +122,7 @@ class EdgeContract:
 
     # The internal NLB behind the VPC link: `net/<name>/<id>` is the `LoadBalancer` dimension of
     # AWS/NetworkELB metrics, `targetgroup/<name>/<id>` the `TargetGroup` one (the ALB as target).
-    vpc_link_load_balancer_arn: str
     vpc_link_load_balancer_arn_suffix: str
     vpc_link_target_group_arn_suffix: str
 
-    # API Gateway JSON access logs and WAF logs (`aws-waf-logs-*`), both on the data logs key.
-    access_log_group_name: str
-    waf_log_group_name: str
 
-    usage_plan_ids: UsagePlanIds

@@ -6,9 +6,10 @@ the API configuration secret with its rotation function, and the parameters the 
 
 from __future__ import annotations
 
+from cdktf import TerraformOutput
 from constructs import Construct
 
-from components.data.aurora import AuroraPostgres, AuroraSettings
+from components.data.aurora import AuroraPostgres
 from components.data.kms_keys import DataKeys
 from components.data.parameters import DataParameters
 from components.data.secrets import RotatedApiConfigSecret, RotationNetwork
@@ -32,7 +33,6 @@ class DataStack(LayerStack):
         super().__init__(scope, layer=Layer.DATA, environment=environment, target=target)
         settings = environment.data
         context = self.context
-        scoring_document = settings.scoring.to_document()
 
         keys = DataKeys(self, "keys", naming=self.naming, context=context, deletion_window_days=settings.kms_deletion_window_days)
 
@@ -40,22 +40,7 @@ class DataStack(LayerStack):
             self,
             "aurora",
             naming=self.naming,
-            settings=AuroraSettings(
-                engine_version=settings.aurora_engine_version,
-                database_name=settings.database_name,
-                master_username=settings.master_username,
-                min_capacity_acu=settings.aurora_min_capacity_acu,
-                max_capacity_acu=settings.aurora_max_capacity_acu,
-                reader_in_second_az=settings.aurora_reader_in_second_az,
-                backup_retention_days=settings.backup_retention_days,
-                backup_window=settings.preferred_backup_window,
-                maintenance_window=settings.preferred_maintenance_window,
-                performance_insights_enabled=settings.performance_insights_enabled,
-                performance_insights_retention_days=settings.performance_insights_retention_days,
-                slow_query_log_ms=settings.slow_query_log_ms,
-                log_retention_days=settings.log_retention_days,
-                master_secret_rotation_days=settings.secret_rotation_days,
-            ),
+            settings=settings,
             subnet_ids=list(network.data_subnet_ids),
             security_group_ids=[network.security_group_ids.database],
             storage_key_arn=keys.storage.arn,
@@ -69,12 +54,9 @@ class DataStack(LayerStack):
             "api-config",
             naming=self.naming,
             context=context,
-            scoring_document=scoring_document,
-            rotation_days=settings.secret_rotation_days,
+            settings=settings,
             storage_key_arn=keys.storage.arn,
             logs_key_arn=keys.logs.arn,
-            log_retention_days=settings.log_retention_days,
-            reserved_concurrency=settings.rotation_function_reserved_concurrency,
             network=RotationNetwork(
                 subnet_ids=list(network.application_subnet_ids),
                 security_group_ids=[network.security_group_ids.lambda_functions],
@@ -87,7 +69,7 @@ class DataStack(LayerStack):
             naming=self.naming,
             context=context,
             storage_key_arn=keys.storage.arn,
-            scoring_document=scoring_document,
+            scoring_document=settings.scoring.to_document(),
             plain_values={
                 ("database", "writer-endpoint"): (database.writer_endpoint, "Aurora writer endpoint"),
                 ("database", "reader-endpoint"): (database.reader_endpoint, "Aurora reader endpoint"),
@@ -102,14 +84,29 @@ class DataStack(LayerStack):
             },
         )
 
+        # Names and ARNs only: secret values are read from Secrets Manager, never from outputs.
+        TerraformOutput(self, "aurora_endpoint", value=database.writer_endpoint, description="Aurora writer endpoint (inside the VPC)")
+        TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint, description="Aurora reader endpoint (inside the VPC)")
+        TerraformOutput(
+            self,
+            "aurora_master_secret_arn",
+            value=database.master_secret_arn,
+            description="Secret holding the RDS-managed master credentials (rotated by RDS)",
+        )
+        TerraformOutput(self, "transactions_table_name", value=transactions.name, description="DynamoDB table of scored transactions")
+        TerraformOutput(
+            self,
+            "api_config_secret_arn",
+            value=api_config.arn,
+            description="Secret holding the API signing key and scoring settings (rotated by the rotation function)",
+        )
+
         self.contract = DataContract(
             storage_key_arn=keys.storage.arn,
             messaging_key_arn=keys.messaging.arn,
             logs_key_arn=keys.logs.arn,
             database_cluster_identifier=database.identifier,
-            database_cluster_resource_id=database.resource_id,
             database_writer_endpoint=database.writer_endpoint,
-            database_reader_endpoint=database.reader_endpoint,
             database_port=database.port,
             database_name=database.database_name,
             database_master_secret_arn=database.master_secret_arn,
@@ -120,6 +117,4 @@ class DataStack(LayerStack):
             time_window_index_name=transactions.time_window_index_name,
             scoring_config_parameter_name=parameters.scoring_config_name,
             scoring_config_parameter_arn=parameters.scoring_config_arn,
-            parameter_path_prefix=parameters.path_prefix,
-            parameter_path_arn=parameters.path_arn,
         )

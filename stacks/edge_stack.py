@@ -16,13 +16,13 @@ from constructs import Construct
 from components.edge.custom_domain import ApiCustomDomain
 from components.edge.private_integration import AlbTarget, PrivateIntegration
 from components.edge.rest_api import FraudApiRoute, FraudRestApi, TransactionsRoute
-from components.edge.stage import ApiStage, StageLogging, StageThrottle
-from components.edge.usage_plans import ConsumerPlan, PlanLimits, PlanWithKey
-from components.edge.web_acl import WafLogging, WafRules, WebAcl
+from components.edge.stage import ApiStage
+from components.edge.usage_plans import ConsumerPlans
+from components.edge.web_acl import WebAcl
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import ComputeContract, DataContract, EdgeContract, NetworkContract, UsagePlanIds
+from stacks.contracts import ComputeContract, DataContract, EdgeContract, NetworkContract
 from stacks.layers import Layer
 
 # The schema the services validate transactions with: the gateway's model is this very file.
@@ -72,54 +72,28 @@ class EdgeStack(LayerStack):
             # The environment's name: one stage per environment, and names carry the suffix.
             stage_name=environment.suffix,
             definition=api.definition,
-            logging=StageLogging(
-                access_log_group_name=self.naming.path("api-gateway", "access"),
-                access_log_retention_days=settings.audit_log_retention_days,
-                execution_log_retention_days=settings.execution_log_retention_days,
-                logs_key_arn=data.logs_key_arn,
-            ),
-            throttle=StageThrottle(
-                rate_limit_per_second=settings.stage_rate_limit_per_second, burst_limit=settings.stage_burst_limit
-            ),
+            settings=settings,
+            access_log_group_name=self.naming.path("api-gateway", "access"),
+            logs_key_arn=data.logs_key_arn,
         )
-        plans = {
-            "api_clients": ConsumerPlan(
-                name="api-clients",
-                description="fraud-api clients: per-key rate and burst, no daily quota",
-                limits=PlanLimits(
-                    rate_limit_per_second=settings.api_client_rate_limit_per_second,
-                    burst_limit=settings.api_client_burst_limit,
-                ),
-            ),
-            "ingestion_clients": ConsumerPlan(
-                name="ingestion-clients",
-                description="Transaction ingestion clients: daily quota per key and a modest rate",
-                limits=PlanLimits(
-                    rate_limit_per_second=settings.ingestion_client_rate_limit_per_second,
-                    burst_limit=settings.ingestion_client_burst_limit,
-                    quota_per_day=settings.ingestion_client_quota_per_day,
-                ),
-            ),
-        }
-        usage = {
-            key: PlanWithKey(
-                self, plan.name, naming=self.naming, plan=plan, rest_api_id=api.api.id, stage_name=stage.stage.stage_name
-            )
-            for key, plan in plans.items()
-        }
+        plans = ConsumerPlans(
+            # "Default" is the one construct id cdktf leaves out of Terraform addresses: the plans
+            # and keys keep the addresses they had before this construct grouped them.
+            self,
+            "Default",
+            naming=self.naming,
+            settings=settings,
+            rest_api_id=api.api.id,
+            stage_name=stage.stage.stage_name,
+        )
         waf = WebAcl(
             self,
             "web-acl",
             naming=self.naming,
             context=context,
-            rules=WafRules(
-                requests_per_five_minutes_per_ip=settings.waf_requests_per_five_minutes_per_ip,
-                blocked_country_codes=settings.blocked_country_codes,
-                ip_reputation_enabled=settings.waf_ip_reputation_enabled,
-                anonymous_ip_enabled=settings.waf_anonymous_ip_enabled,
-                internal_cidrs=(network.vpc_cidr,),
-            ),
-            logging=WafLogging(retention_days=settings.audit_log_retention_days, logs_key_arn=data.logs_key_arn),
+            settings=settings,
+            internal_cidrs=(network.vpc_cidr,),
+            logs_key_arn=data.logs_key_arn,
             protected_resource_arns={"api-stage": stage.stage.arn, "alb": compute.load_balancer_arn},
         )
         if settings.custom_domain_enabled:
@@ -135,34 +109,22 @@ class EdgeStack(LayerStack):
             TerraformOutput(self, "api_custom_domain_url", value=domain.url, description="The API under its own name")
 
         self.contract = EdgeContract(
-            rest_api_id=api.api.id,
             rest_api_name=api.api.name,
             stage_name=stage.stage.stage_name,
-            api_endpoint_url=stage.stage.invoke_url,
-            web_acl_name=waf.acl.name,
-            web_acl_arn=waf.acl.arn,
             web_acl_metric_name=waf.metric_name,
             web_acl_rule_metric_names=waf.rule_metric_names,
-            vpc_link_load_balancer_arn=private_path.load_balancer.arn,
             vpc_link_load_balancer_arn_suffix=private_path.load_balancer.arn_suffix,
             vpc_link_target_group_arn_suffix=private_path.target_group.arn_suffix,
-            access_log_group_name=stage.access_log_group.name,
-            waf_log_group_name=waf.log_group.name,
-            usage_plan_ids=UsagePlanIds(
-                api_clients=usage["api_clients"].usage_plan.id,
-                ingestion_clients=usage["ingestion_clients"].usage_plan.id,
-            ),
         )
 
         # Ids only: a key's value is read with `aws apigateway get-api-key --include-value`.
         TerraformOutput(self, "api_endpoint_url", value=stage.stage.invoke_url, description="Stage invoke URL (send x-api-key)")
-        TerraformOutput(self, "alb_dns_name", value=compute.load_balancer_dns_name, description="Internal ALB (reachable only inside the VPC)")
         TerraformOutput(
             self,
             "usage_plan_ids",
-            value={key: each.usage_plan.id for key, each in usage.items()},
+            value={key: each.usage_plan.id for key, each in plans.by_consumer.items()},
             description="Usage plan per consumer kind",
         )
         TerraformOutput(
-            self, "api_key_ids", value={key: each.api_key.id for key, each in usage.items()}, description="API key ids (not values)"
+            self, "api_key_ids", value={key: each.api_key.id for key, each in plans.by_consumer.items()}, description="API key ids (not values)"
         )

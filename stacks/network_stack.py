@@ -53,7 +53,7 @@ class NetworkStack(LayerStack):
             security_group_id=security_groups.endpoints.id,
             interface_services=settings.interface_endpoint_services,
         )
-        flow_logs = FlowLogArchive(
+        FlowLogArchive(
             self,
             "flow-logs",
             naming=self.naming,
@@ -69,7 +69,6 @@ class NetworkStack(LayerStack):
         self.contract = NetworkContract(
             vpc_id=network.vpc.id,
             vpc_cidr=network.vpc.cidr_block,
-            public_subnet_ids=tuple(subnet.id for subnet in network.public_subnets),
             application_subnet_ids=tuple(subnet.id for subnet in network.application_subnets),
             data_subnet_ids=tuple(subnet.id for subnet in network.data_subnets),
             nat_gateway_ids=tuple(gateway.id for gateway in network.nat_gateways),
@@ -78,9 +77,6 @@ class NetworkStack(LayerStack):
                 application=security_groups.application.id,
                 lambda_functions=security_groups.lambda_functions.id,
                 database=security_groups.database.id,
-                endpoints=security_groups.endpoints.id,
             ),
-            flow_log_bucket_name=flow_logs.bucket.name,
-            flow_log_bucket_arn=flow_logs.bucket.arn,
         )
         TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")

@@ -8,12 +8,11 @@ contracts (see `_monitored_platform`); no name of another layer is written here.
 from __future__ import annotations
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from components.observability.alarm_topic import AlarmTopic
-from components.observability.alarms import AlarmThresholds, PlatformAlarms
-from components.observability.dashboard import dashboard_body, platform_widgets
+from components.observability.alarms import PlatformAlarms
+from components.observability.dashboard import PlatformDashboard
 from components.observability.sources import (
     MonitoredDatabase,
     MonitoredFirewall,
@@ -25,7 +24,7 @@ from components.observability.sources import (
     MonitoredService,
     MonitoredVpcLink,
 )
-from components.observability.tracing import FraudPathTracing, SamplingSettings
+from components.observability.tracing import FraudPathTracing
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
@@ -64,43 +63,23 @@ class ObservabilityStack(LayerStack):
             "alarms",
             naming=self.naming,
             platform=platform,
-            thresholds=AlarmThresholds(
-                latency_p99_ms=settings.api_latency_p99_threshold_ms,
-                min_healthy_tasks=environment.compute.fraud_api_min_tasks,
-                database_connections=settings.aurora_connections_threshold,
-                lambda_error_rate_percent=settings.lambda_error_rate_threshold_percent,
-                http_5xx_rate_percent=settings.http_5xx_rate_threshold_percent,
-            ),
+            settings=settings,
+            min_healthy_tasks=environment.compute.fraud_api_min_tasks,
             topic_arn=topic.arn,
         )
-        FraudPathTracing(
+        FraudPathTracing(self, "tracing", naming=self.naming, gateway=platform.gateway, settings=settings)
+        dashboard = PlatformDashboard(
+            # "Default" is the one construct id cdktf leaves out of Terraform addresses: the
+            # dashboard keeps the address it had before this construct wrapped it.
             self,
-            "tracing",
-            naming=self.naming,
-            gateway=platform.gateway,
-            sampling=SamplingSettings(
-                fixed_rate=settings.fraud_path_sampling_rate,
-                reservoir_per_second=settings.fraud_path_sampling_reservoir_per_second,
-            ),
-        )
-        dashboard = CloudwatchDashboard(
-            self,
-            "dashboard",
-            dashboard_name=self.naming.name("dashboard"),
-            dashboard_body=dashboard_body(
-                platform_widgets(platform, region=context.region, alarm_arns=[alarm.arn for alarm in alarms.alarms])
-            ),
+            "Default",
+            name=self.naming.name("dashboard"),
+            platform=platform,
+            region=context.region,
+            alarm_arns=[alarm.arn for alarm in alarms.alarms],
         )
 
-        TerraformOutput(
-            self,
-            "dashboard_url",
-            value=(
-                f"https://{context.region}.console.aws.amazon.com/cloudwatch/home?region={context.region}"
-                f"#dashboards:name={dashboard.dashboard_name}"
-            ),
-            description="The environment's CloudWatch dashboard",
-        )
+        TerraformOutput(self, "dashboard_url", value=dashboard.url, description="The environment's CloudWatch dashboard")
         TerraformOutput(self, "alarm_topic_arn", value=topic.arn, description="SNS topic every alarm notifies")
 
 

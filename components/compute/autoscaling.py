@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -22,24 +20,16 @@ from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from config.settings import PeakScaling
+from config.settings import ComputeSettings, PeakScaling
 
 ECS_DESIRED_COUNT = "ecs:service:DesiredCount"
 
 
-@dataclass(frozen=True)
-class ScalingLimits:
-    min_tasks: int
-    max_tasks: int
-    cpu_target_percent: int
-    requests_per_task_per_minute: int
-    # Scale out fast (the latency budget is spent in seconds), scale in slowly (a dip between
-    # bursts is not a trend, and a task started costs nothing but money).
-    scale_out_cooldown_seconds: int
-    scale_in_cooldown_seconds: int
-
-
 class ServiceAutoscaling(Construct):
+    """Task limits, targets and cooldowns from the compute settings (`fraud_api_*`): scale out
+    fast (the latency budget is spent in seconds), scale in slowly (a dip between bursts is not a
+    trend, and a task started costs nothing but money)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -49,24 +39,23 @@ class ServiceAutoscaling(Construct):
         cluster_name: str,
         service_name: str,
         load_balancer_arn_suffix: str,
-        limits: ScalingLimits,
-        peak: PeakScaling | None,
+        settings: ComputeSettings,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._limits = limits
+        self._settings = settings
         self.target = AppautoscalingTarget(
             self,
             "target",
             service_namespace="ecs",
             resource_id=f"service/{cluster_name}/{service_name}",
             scalable_dimension=ECS_DESIRED_COUNT,
-            min_capacity=limits.min_tasks,
-            max_capacity=limits.max_tasks,
+            min_capacity=settings.fraud_api_min_tasks,
+            max_capacity=settings.fraud_api_max_tasks,
         )
         self.cpu_policy = self._policy(
             naming.name("api-cpu"),
             "cpu",
-            target_value=limits.cpu_target_percent,
+            target_value=settings.fraud_api_cpu_target_percent,
             predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                 predefined_metric_type="ECSServiceAverageCPUUtilization"
             ),
@@ -77,7 +66,7 @@ class ServiceAutoscaling(Construct):
         self.requests_policy = self._policy(
             naming.name("api-requests"),
             "requests",
-            target_value=limits.requests_per_task_per_minute,
+            target_value=settings.fraud_api_requests_per_target,
             customized_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification(
                 metrics=[
                     _metric("requests", "AWS/ApplicationELB", "RequestCount", "Sum", {"LoadBalancer": load_balancer_arn_suffix}),
@@ -94,7 +83,7 @@ class ServiceAutoscaling(Construct):
                 ]
             ),
         )
-        self.scheduled_actions = self._peak(naming, peak) if peak else []
+        self.scheduled_actions = self._peak(naming, settings.fraud_api_peak) if settings.fraud_api_peak else []
 
     def _policy(self, name: str, construct_id: str, *, target_value: int, **metric) -> AppautoscalingPolicy:
         return AppautoscalingPolicy(
@@ -107,8 +96,8 @@ class ServiceAutoscaling(Construct):
             scalable_dimension=self.target.scalable_dimension,
             target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                 target_value=target_value,
-                scale_out_cooldown=self._limits.scale_out_cooldown_seconds,
-                scale_in_cooldown=self._limits.scale_in_cooldown_seconds,
+                scale_out_cooldown=self._settings.fraud_api_scale_out_cooldown_seconds,
+                scale_in_cooldown=self._settings.fraud_api_scale_in_cooldown_seconds,
                 disable_scale_in=False,
                 **metric,
             ),
@@ -128,12 +117,12 @@ class ServiceAutoscaling(Construct):
                 schedule=schedule,
                 timezone=peak.timezone,
                 scalable_target_action=AppautoscalingScheduledActionScalableTargetAction(
-                    min_capacity=str(minimum), max_capacity=str(self._limits.max_tasks)
+                    min_capacity=str(minimum), max_capacity=str(self._settings.fraud_api_max_tasks)
                 ),
             )
             for phase, schedule, minimum in (
                 ("start", peak.start_schedule, peak.min_tasks),
-                ("end", peak.end_schedule, self._limits.min_tasks),
+                ("end", peak.end_schedule, self._settings.fraud_api_min_tasks),
             )
         ]
 

@@ -8,8 +8,6 @@ cannot feed a compute resource.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.codedeploy_app import CodedeployApp
 from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
@@ -33,19 +31,16 @@ from constructs import Construct
 from components.aws_context import AwsContext
 from components.compute.service_role import ServiceRole
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from config.settings import ComputeSettings
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
 
 
-@dataclass(frozen=True)
-class RollbackThresholds:
-    # 5xx answers from the tasks of one target group within one minute.
-    target_5xx_per_minute: int
-    # Minutes in a row with at least one unhealthy target.
-    unhealthy_minutes: int
-
-
 class BlueGreenDeployment(Construct):
+    """The traffic shift, the old task set's grace period and the rollback alarms' thresholds
+    come from the compute settings (`deployment_config_name`, `blue_green_termination_wait_minutes`,
+    `rollback_*`)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -60,15 +55,13 @@ class BlueGreenDeployment(Construct):
         test_listener_arn: str,
         blue: LbTargetGroup,
         green: LbTargetGroup,
-        deployment_config_name: str,
-        termination_wait_minutes: int,
-        thresholds: RollbackThresholds,
+        settings: ComputeSettings,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms = [
             alarm
             for colour, group in (("blue", blue), ("green", green))
-            for alarm in self._alarms(naming, colour, group, load_balancer_arn_suffix, thresholds)
+            for alarm in self._alarms(naming, colour, group, load_balancer_arn_suffix, settings)
         ]
         # AWSCodeDeployRoleForECS is AWS's own least-privilege policy for this role: exactly the
         # ECS task-set, ELB listener/rule, CloudWatch alarm, SNS and Lambda-hook calls an ECS
@@ -90,7 +83,7 @@ class BlueGreenDeployment(Construct):
             app_name=self.application.name,
             deployment_group_name=naming.name("api"),
             service_role_arn=self.role.arn,
-            deployment_config_name=deployment_config_name,
+            deployment_config_name=settings.deployment_config_name,
             deployment_style=CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
             ),
@@ -102,7 +95,7 @@ class BlueGreenDeployment(Construct):
                 # The old task set stays this long after the shift: a rollback inside it is
                 # instant (traffic moves back, no tasks to start).
                 terminate_blue_instances_on_deployment_success=CodedeployDeploymentGroupBlueGreenDeploymentConfigTerminateBlueInstancesOnDeploymentSuccess(
-                    action="TERMINATE", termination_wait_time_in_minutes=termination_wait_minutes
+                    action="TERMINATE", termination_wait_time_in_minutes=settings.blue_green_termination_wait_minutes
                 ),
             ),
             auto_rollback_configuration=CodedeployDeploymentGroupAutoRollbackConfiguration(
@@ -129,7 +122,7 @@ class BlueGreenDeployment(Construct):
         )
 
     def _alarms(
-        self, naming: ResourceNamer, colour: str, group: LbTargetGroup, load_balancer_arn_suffix: str, thresholds: RollbackThresholds
+        self, naming: ResourceNamer, colour: str, group: LbTargetGroup, load_balancer_arn_suffix: str, settings: ComputeSettings
     ) -> list[CloudwatchMetricAlarm]:
         dimensions = {"LoadBalancer": load_balancer_arn_suffix, "TargetGroup": group.arn_suffix}
         return [
@@ -144,7 +137,8 @@ class BlueGreenDeployment(Construct):
                 statistic="Sum",
                 period=60,
                 evaluation_periods=1,
-                threshold=thresholds.target_5xx_per_minute,
+                # 5xx answers from the tasks of one target group within one minute.
+                threshold=settings.rollback_target_5xx_per_minute,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 # The idle colour has no traffic and so no data; that is healthy, not unknown.
                 treat_missing_data="notBreaching",
@@ -159,7 +153,8 @@ class BlueGreenDeployment(Construct):
                 dimensions=dimensions,
                 statistic="Maximum",
                 period=60,
-                evaluation_periods=thresholds.unhealthy_minutes,
+                # Minutes in a row with at least one unhealthy target.
+                evaluation_periods=settings.rollback_unhealthy_minutes,
                 threshold=1,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 treat_missing_data="notBreaching",

@@ -26,6 +26,7 @@ from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import ServiceRole, TrustConditions, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from config.settings import ComputeSettings
 
 CONTAINER_NAME = "fraud-api"
 XRAY_CONTAINER_NAME = "xray-daemon"
@@ -108,16 +109,16 @@ class FraudApiService(Construct):
         *,
         naming: ResourceNamer,
         context: AwsContext,
-        image: ContainerImage,
+        settings: ComputeSettings,
         secrets: TaskSecrets,
         placement: ServicePlacement,
         container_port: int,
-        desired_count: int,
-        log_retention_days: int,
         logs_key_arn: str,
         depends_on: Sequence[ITerraformDependable],
     ) -> None:
         super().__init__(scope, construct_id)
+        image = ContainerImage.resolve(settings.fraud_api_image, context)
+        log_retention_days = settings.fraud_api_log_retention_days
         self.log_group = CloudwatchLogGroup(
             self,
             "log-group",
@@ -173,7 +174,8 @@ class FraudApiService(Construct):
             name=naming.name("api"),
             cluster=placement.cluster_arn,
             task_definition=self.task_definition.arn,
-            desired_count=desired_count,
+            # The floor of the autoscaler, which owns the count from then on.
+            desired_count=settings.fraud_api_min_tasks,
             launch_type="FARGATE",
             platform_version="LATEST",
             deployment_controller=EcsServiceDeploymentController(type="CODE_DEPLOY"),

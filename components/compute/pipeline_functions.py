@@ -15,11 +15,13 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
+from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS
 from components.compute.log_retention import explain_short_retention
 from components.compute.service_role import allow
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
 from components.security.policy_statements import deny_insecure_transport
+from config.settings import ComputeSettings
 
 # pattern_analyzer's finding markers share the table; their keys start with this
 # (services/pattern_analyzer/alerts.py MARKER_PREFIX), so its writes can be held to them.
@@ -46,16 +48,6 @@ class PipelineKeys:
 
 
 @dataclass(frozen=True)
-class PipelineSettings:
-    reserved_concurrency: int
-    log_retention_days: int
-    time_bucket_shards: int
-    transaction_ttl_days: int
-    analysis_window_minutes: int
-    dead_letter_retention_seconds: int
-
-
-@dataclass(frozen=True)
 class FunctionPlacement:
     subnet_ids: Sequence[str]
     security_group_id: str
@@ -73,7 +65,8 @@ class PipelineFunctions(Construct):
         keys: PipelineKeys,
         alerts_topic_arn: str,
         placement: FunctionPlacement,
-        settings: PipelineSettings,
+        settings: ComputeSettings,
+        transaction_ttl_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self._naming = naming
@@ -94,7 +87,7 @@ class PipelineFunctions(Construct):
             memory_mb=1024,
             environment={
                 "USER_INDEX_NAME": store.user_index_name,
-                "TRANSACTION_TTL_DAYS": str(settings.transaction_ttl_days),
+                "TRANSACTION_TTL_DAYS": str(transaction_ttl_days),
             },
             statements=[
                 # Query on the table is the idempotency look-up by transaction_id (any timestamp).
@@ -136,7 +129,7 @@ class PipelineFunctions(Construct):
             name=naming.name(function, "dlq"),
             kms_master_key_id=keys.messaging_key_arn,
             kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=settings.dead_letter_retention_seconds,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
         )
         self._dead_letter_queues[function] = dead_letters
         self._refuse_insecure_transport(function, dead_letters)
@@ -162,7 +155,7 @@ class PipelineFunctions(Construct):
             description=description,
             timeout_seconds=timeout_seconds,
             memory_mb=memory_mb,
-            reserved_concurrency=settings.reserved_concurrency,
+            reserved_concurrency=settings.lambda_reserved_concurrency,
             environment={
                 "TRANSACTIONS_TABLE_NAME": store.table_name,
                 "ALERTS_TOPIC_ARN": self._alerts_topic_arn,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
@@ -22,30 +20,13 @@ from constructs import Construct
 
 from components.compliance import skip_check
 from components.naming import ResourceNamer
+from config.settings import DataSettings
 
 ENGINE = "aurora-postgresql"
 POSTGRES_PORT = 5432
 SERVERLESS_INSTANCE_CLASS = "db.serverless"
 # Every statement that changes the schema or roles lands in the audit log (PCI DSS 10.2).
 AUDITED_STATEMENTS = "ddl"
-
-
-@dataclass(frozen=True)
-class AuroraSettings:
-    engine_version: str
-    database_name: str
-    master_username: str
-    min_capacity_acu: float
-    max_capacity_acu: float
-    reader_in_second_az: bool
-    backup_retention_days: int
-    backup_window: str
-    maintenance_window: str
-    performance_insights_enabled: bool
-    performance_insights_retention_days: int
-    slow_query_log_ms: int
-    log_retention_days: int
-    master_secret_rotation_days: int
 
 
 class AuroraPostgres(Construct):
@@ -62,7 +43,7 @@ class AuroraPostgres(Construct):
         construct_id: str,
         *,
         naming: ResourceNamer,
-        settings: AuroraSettings,
+        settings: DataSettings,
         subnet_ids: list[str],
         security_group_ids: list[str],
         storage_key_arn: str,
@@ -70,7 +51,7 @@ class AuroraPostgres(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         identifier = naming.name("aurora")
-        major_version = settings.engine_version.split(".")[0]
+        major_version = settings.aurora_engine_version.split(".")[0]
 
         # Created before the cluster so RDS exports into an encrypted group with a retention,
         # instead of creating an unencrypted one that never expires.
@@ -116,7 +97,7 @@ class AuroraPostgres(Construct):
             cluster_identifier=identifier,
             engine=ENGINE,
             engine_mode="provisioned",
-            engine_version=settings.engine_version,
+            engine_version=settings.aurora_engine_version,
             database_name=settings.database_name,
             port=POSTGRES_PORT,
             master_username=settings.master_username,
@@ -124,7 +105,7 @@ class AuroraPostgres(Construct):
             master_user_secret_kms_key_id=storage_key_arn,
             iam_database_authentication_enabled=True,
             serverlessv2_scaling_configuration=RdsClusterServerlessv2ScalingConfiguration(
-                min_capacity=settings.min_capacity_acu, max_capacity=settings.max_capacity_acu
+                min_capacity=settings.aurora_min_capacity_acu, max_capacity=settings.aurora_max_capacity_acu
             ),
             storage_encrypted=True,
             kms_key_id=storage_key_arn,
@@ -133,8 +114,8 @@ class AuroraPostgres(Construct):
             db_cluster_parameter_group_name=self.parameter_group.name,
             enabled_cloudwatch_logs_exports=["postgresql"],
             backup_retention_period=settings.backup_retention_days,
-            preferred_backup_window=settings.backup_window,
-            preferred_maintenance_window=settings.maintenance_window,
+            preferred_backup_window=settings.preferred_backup_window,
+            preferred_maintenance_window=settings.preferred_maintenance_window,
             copy_tags_to_snapshot=True,
             # Every environment must tear down without manual steps (the briefs insist): recovery
             # relies on automated backups and point-in-time restore within the retention period.
@@ -160,7 +141,7 @@ class AuroraPostgres(Construct):
         ]
         self.writer = self._instance("writer", naming.name("aurora", "writer"), zones[0], 0, settings, storage_key_arn)
         self.instances = [self.writer]
-        if settings.reader_in_second_az:
+        if settings.aurora_reader_in_second_az:
             # The first instance of an Aurora cluster becomes its writer: the reader waits for it.
             self.instances.append(
                 self._instance(
@@ -178,7 +159,7 @@ class AuroraPostgres(Construct):
             "master-secret-rotation",
             secret_id=self.master_secret_arn,
             rotation_rules=SecretsmanagerSecretRotationRotationRules(
-                automatically_after_days=settings.master_secret_rotation_days
+                automatically_after_days=settings.secret_rotation_days
             ),
             # RDS has just created the password; the next rotation follows the schedule.
             rotate_immediately=False,
@@ -197,7 +178,7 @@ class AuroraPostgres(Construct):
         identifier: str,
         availability_zone: str,
         promotion_tier: int,
-        settings: AuroraSettings,
+        settings: DataSettings,
         storage_key_arn: str,
         after: RdsClusterInstance | None = None,
     ) -> RdsClusterInstance:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -31,6 +30,7 @@ from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
+from config.settings import DataSettings
 
 SECRETS_MANAGER = "secretsmanager.amazonaws.com"
 ROTATION_FUNCTION = "secret_rotation"
@@ -46,7 +46,7 @@ class RotationNetwork:
 
 
 class RotatedApiConfigSecret(Construct):
-    """A CMK-encrypted secret, rotated every `rotation_days` by `services/secret_rotation`."""
+    """A CMK-encrypted secret, rotated every `settings.secret_rotation_days` by `services/secret_rotation`."""
 
     def __init__(
         self,
@@ -55,12 +55,9 @@ class RotatedApiConfigSecret(Construct):
         *,
         naming: ResourceNamer,
         context: AwsContext,
-        scoring_document: dict[str, Any],
-        rotation_days: int,
+        settings: DataSettings,
         storage_key_arn: str,
         logs_key_arn: str,
-        log_retention_days: int,
-        reserved_concurrency: int,
         network: RotationNetwork,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -81,7 +78,7 @@ class RotatedApiConfigSecret(Construct):
             self,
             "seed",
             secret_id=self.secret.id,
-            secret_string=json.dumps({"scoring": scoring_document}, sort_keys=True),
+            secret_string=json.dumps({"scoring": settings.scoring.to_document()}, sort_keys=True),
             # Rotation moves AWSCURRENT to its own versions; the seed must never be written again.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),
         )
@@ -95,11 +92,11 @@ class RotatedApiConfigSecret(Construct):
             description="Rotates the signing key of the fraud-api configuration secret",
             timeout_seconds=ROTATION_TIMEOUT_SECONDS,
             memory_mb=ROTATION_MEMORY_MB,
-            reserved_concurrency=reserved_concurrency,
+            reserved_concurrency=settings.rotation_function_reserved_concurrency,
             environment={"POWERTOOLS_LOG_LEVEL": "INFO"},
             environment_key_arn=storage_key_arn,
             logs_key_arn=logs_key_arn,
-            log_retention_days=log_retention_days,
+            log_retention_days=settings.log_retention_days,
             subnet_ids=network.subnet_ids,
             security_group_ids=network.security_group_ids,
             policy_statements=self._rotation_statements(context, storage_key_arn),
@@ -127,7 +124,7 @@ class RotatedApiConfigSecret(Construct):
             "rotation",
             secret_id=self.secret.id,
             rotation_lambda_arn=self.rotation_function.function.arn,
-            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=rotation_days),
+            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=settings.secret_rotation_days),
             # The first rotation creates the signing key while this stack deploys, so the API
             # (deployed after this layer) always finds a usable AWSCURRENT.
             rotate_immediately=True,

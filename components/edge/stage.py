@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
@@ -14,6 +13,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
 from components.compliance import skip_check
+from config.settings import EdgeSettings
 
 # One JSON object per request. Identity, timing and outcome only: no body, no query string,
 # no header values (PCI DSS: card data never reaches a log), and the API key's id, never the key.
@@ -44,23 +44,11 @@ ALL_METHODS = "*/*"
 EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
 
 
-@dataclass(frozen=True)
-class StageLogging:
-    access_log_group_name: str
-    access_log_retention_days: int
-    execution_log_retention_days: int
-    logs_key_arn: str
-
-
-@dataclass(frozen=True)
-class StageThrottle:
-    """The stage's default limits over all callers together (usage plans limit each key)."""
-
-    rate_limit_per_second: int
-    burst_limit: int
-
-
 class ApiStage(Construct):
+    """Log retention (`audit_log_retention_days` for access logs, `execution_log_retention_days`)
+    and the stage's default throttle over all callers together (`stage_*`; usage plans limit
+    each key) come from the edge settings."""
+
     def __init__(
         self,
         scope: Construct,
@@ -69,29 +57,30 @@ class ApiStage(Construct):
         rest_api_id: str,
         stage_name: str,
         definition: Sequence[TerraformResource],
-        logging: StageLogging,
-        throttle: StageThrottle,
+        settings: EdgeSettings,
+        access_log_group_name: str,
+        logs_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_log_group = CloudwatchLogGroup(
             self,
             "access-logs",
-            name=logging.access_log_group_name,
-            retention_in_days=logging.access_log_retention_days,
-            kms_key_id=logging.logs_key_arn,
+            name=access_log_group_name,
+            retention_in_days=settings.audit_log_retention_days,
+            kms_key_id=logs_key_arn,
         )
         self.execution_log_group = CloudwatchLogGroup(
             self,
             "execution-logs",
             name=f"{EXECUTION_LOG_GROUP_PREFIX}{rest_api_id}/{stage_name}",
-            retention_in_days=logging.execution_log_retention_days,
-            kms_key_id=logging.logs_key_arn,
+            retention_in_days=settings.execution_log_retention_days,
+            kms_key_id=logs_key_arn,
         )
-        if logging.execution_log_retention_days < 365:
+        if settings.execution_log_retention_days < 365:
             skip_check(
                 self.execution_log_group,
                 "CKV_AWS_338",
-                f"execution logs (INFO, no bodies) are operational and kept {logging.execution_log_retention_days} days; "
+                f"execution logs (INFO, no bodies) are operational and kept {settings.execution_log_retention_days} days; "
                 "the audit trail of every request is the access log and the WAF log, kept a year",
             )
 
@@ -145,8 +134,8 @@ class ApiStage(Construct):
                 logging_level="INFO",
                 # Full request/response logging would write card data into CloudWatch (PCI DSS).
                 data_trace_enabled=False,
-                throttling_rate_limit=throttle.rate_limit_per_second,
-                throttling_burst_limit=throttle.burst_limit,
+                throttling_rate_limit=settings.stage_rate_limit_per_second,
+                throttling_burst_limit=settings.stage_burst_limit,
                 caching_enabled=False,
                 cache_data_encrypted=True,
             ),

@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsageP
 from constructs import Construct
 
 from components.naming import ResourceNamer
+from config.settings import EdgeSettings
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,49 @@ class PlanWithKey(Construct):
             key_type="API_KEY",
             usage_plan_id=self.usage_plan.id,
         )
+
+
+class ConsumerPlans(Construct):
+    """The platform's two kinds of consumer, each with its usage plan and first key (limits from
+    the edge settings): fraud-api clients with a per-key rate and no quota, transaction-ingestion
+    clients with a daily quota and a modest rate."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        naming: ResourceNamer,
+        settings: EdgeSettings,
+        rest_api_id: str,
+        stage_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        plans = (
+            ConsumerPlan(
+                name="api-clients",
+                description="fraud-api clients: per-key rate and burst, no daily quota",
+                limits=PlanLimits(
+                    rate_limit_per_second=settings.api_client_rate_limit_per_second,
+                    burst_limit=settings.api_client_burst_limit,
+                ),
+            ),
+            ConsumerPlan(
+                name="ingestion-clients",
+                description="Transaction ingestion clients: daily quota per key and a modest rate",
+                limits=PlanLimits(
+                    rate_limit_per_second=settings.ingestion_client_rate_limit_per_second,
+                    burst_limit=settings.ingestion_client_burst_limit,
+                    quota_per_day=settings.ingestion_client_quota_per_day,
+                ),
+            ),
+        )
+        self.api_clients, self.ingestion_clients = (
+            PlanWithKey(self, plan.name, naming=naming, plan=plan, rest_api_id=rest_api_id, stage_name=stage_name)
+            for plan in plans
+        )
+
+    @property
+    def by_consumer(self) -> dict[str, PlanWithKey]:
+        """Keyed as the `usage_plan_ids` and `api_key_ids` outputs are."""
+        return {"api_clients": self.api_clients, "ingestion_clients": self.ingestion_clients}

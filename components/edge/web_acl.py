@@ -12,7 +12,7 @@ traffic as coming from three IPs); API Gateway sees the real client address and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -46,6 +46,7 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.naming import ResourceNamer
+from config.settings import EdgeSettings
 
 # WAF delivers to CloudWatch Logs only into groups whose name starts with this.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
@@ -66,23 +67,11 @@ ANONYMOUS_IP_GROUP = "AWSManagedRulesAnonymousIpList"
 ANONYMOUS_IP_COUNTED_RULES = ("HostingProviderIPList",)
 
 
-@dataclass(frozen=True)
-class WafRules:
-    requests_per_five_minutes_per_ip: int
-    blocked_country_codes: tuple[str, ...]
-    ip_reputation_enabled: bool
-    anonymous_ip_enabled: bool
-    # Client addresses the rate rule leaves alone: the VPC, whose NLB fronts the ALB.
-    internal_cidrs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WafLogging:
-    retention_days: int
-    logs_key_arn: str
-
-
 class WebAcl(Construct):
+    """The rules come from the edge settings (`blocked_country_codes`, `waf_*`); the WAF log is an
+    audit log (`audit_log_retention_days`). `internal_cidrs` are the client addresses the per-IP
+    rate rule leaves alone: the VPC, whose NLB fronts the ALB."""
+
     def __init__(
         self,
         scope: Construct,
@@ -90,8 +79,9 @@ class WebAcl(Construct):
         *,
         naming: ResourceNamer,
         context: AwsContext,
-        rules: WafRules,
-        logging: WafLogging,
+        settings: EdgeSettings,
+        internal_cidrs: Sequence[str],
+        logs_key_arn: str,
         protected_resource_arns: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -105,9 +95,9 @@ class WebAcl(Construct):
             description="The VPC: the NLB in front of the ALB; not rate limited per IP",
             scope="REGIONAL",
             ip_address_version="IPV4",
-            addresses=list(rules.internal_cidrs),
+            addresses=list(internal_cidrs),
         )
-        self.rules = self._rules(rules)
+        self.rules = self._rules(settings)
         self.acl = Wafv2WebAcl(
             self,
             "acl",
@@ -125,23 +115,23 @@ class WebAcl(Construct):
             name: Wafv2WebAclAssociation(self, f"association-{name}", web_acl_arn=self.acl.arn, resource_arn=arn)
             for name, arn in protected_resource_arns.items()
         }
-        self.log_group = self._logging(context, logging)
+        self.log_group = self._logging(context, settings.audit_log_retention_days, logs_key_arn)
 
-    def _rules(self, rules: WafRules) -> list[Wafv2WebAclRule]:
+    def _rules(self, settings: EdgeSettings) -> list[Wafv2WebAclRule]:
         block = Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock())
         specs: list[tuple[str, dict[str, Any], bool]] = []
-        if rules.blocked_country_codes:
-            specs.append(("geo-block", {"geo_match_statement": {"country_codes": list(rules.blocked_country_codes)}}, False))
-        if rules.ip_reputation_enabled:
+        if settings.blocked_country_codes:
+            specs.append(("geo-block", {"geo_match_statement": {"country_codes": list(settings.blocked_country_codes)}}, False))
+        if settings.waf_ip_reputation_enabled:
             specs.append(("ip-reputation", _managed(IP_REPUTATION_GROUP), True))
-        if rules.anonymous_ip_enabled:
+        if settings.waf_anonymous_ip_enabled:
             specs.append(("anonymous-ip", _managed(ANONYMOUS_IP_GROUP, count_only=ANONYMOUS_IP_COUNTED_RULES), True))
         specs.append(
             (
                 "rate-limit-per-ip",
                 {
                     "rate_based_statement": {
-                        "limit": rules.requests_per_five_minutes_per_ip,
+                        "limit": settings.waf_requests_per_five_minutes_per_ip,
                         "aggregate_key_type": "IP",
                         "evaluation_window_sec": RATE_WINDOW_SECONDS,
                         "scope_down_statement": {
@@ -170,13 +160,13 @@ class WebAcl(Construct):
             for priority, (name, statement, managed) in enumerate(specs)
         ]
 
-    def _logging(self, context: AwsContext, logging: WafLogging) -> CloudwatchLogGroup:
+    def _logging(self, context: AwsContext, retention_days: int, logs_key_arn: str) -> CloudwatchLogGroup:
         group = CloudwatchLogGroup(
             self,
             "log-group",
             name=f"{WAF_LOG_GROUP_PREFIX}{self._naming.name('waf')}",
-            retention_in_days=logging.retention_days,
-            kms_key_id=logging.logs_key_arn,
+            retention_in_days=retention_days,
+            kms_key_id=logs_key_arn,
         )
         # WAF delivers through CloudWatch Logs' vended-log service; without this policy WAF
         # would add an account-wide one of its own on first use.

@@ -27,6 +27,7 @@ from components.observability.sources import (
     MonitoredLoadBalancer,
     MonitoredPlatform,
 )
+from config.settings import ObservabilitySettings
 
 # Latency: p99 over each minute, alarming when 3 of the last 5 minutes miss the objective. One
 # slow minute (a cold start, a deployment) is noise; three in five is what clients feel.
@@ -62,16 +63,6 @@ class MetricRef:
     name: str
     dimensions: Mapping[str, str]
     stat: str = "Sum"
-
-
-@dataclass(frozen=True)
-class AlarmThresholds:
-    latency_p99_ms: float
-    # The fewest fraud-api tasks the environment runs (autoscaling's floor).
-    min_healthy_tasks: int
-    database_connections: int
-    lambda_error_rate_percent: float
-    http_5xx_rate_percent: float
 
 
 def _alarm(
@@ -296,7 +287,11 @@ def dead_letter_alarm(
 
 
 class PlatformAlarms(Construct):
-    """Every alarm of the environment; `alarms` lists them for the dashboard's status widget."""
+    """Every alarm of the environment; `alarms` lists them for the dashboard's status widget.
+
+    Thresholds come from the observability settings; `min_healthy_tasks` is the fewest fraud-api
+    tasks the environment runs (autoscaling's floor).
+    """
 
     def __init__(
         self,
@@ -305,33 +300,34 @@ class PlatformAlarms(Construct):
         *,
         naming: ResourceNamer,
         platform: MonitoredPlatform,
-        thresholds: AlarmThresholds,
+        settings: ObservabilitySettings,
+        min_healthy_tasks: int,
         topic_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         notify = {"topic_arn": topic_arn}
         self.alarms = [
-            *self._latency(naming, platform.gateway, platform.load_balancer, thresholds.latency_p99_ms, notify),
-            *self._server_errors(naming, platform.gateway, platform.load_balancer, thresholds.http_5xx_rate_percent, notify),
+            *self._latency(naming, platform.gateway, platform.load_balancer, settings.api_latency_p99_threshold_ms, notify),
+            *self._server_errors(naming, platform.gateway, platform.load_balancer, settings.http_5xx_rate_threshold_percent, notify),
             healthy_targets_alarm(
                 self,
                 "ecs-healthy-tasks",
                 name=naming.name("ecs-healthy-tasks"),
-                description=f"Fewer than {thresholds.min_healthy_tasks} healthy fraud-api tasks in the live target group",
+                description=f"Fewer than {min_healthy_tasks} healthy fraud-api tasks in the live target group",
                 load_balancer=platform.load_balancer,
-                minimum=thresholds.min_healthy_tasks,
+                minimum=min_healthy_tasks,
                 **notify,
             ),
             database_connections_alarm(
                 self,
                 "aurora-connections",
                 name=naming.name("aurora-connections"),
-                description=f"More than {thresholds.database_connections} connections to the Aurora cluster",
+                description=f"More than {settings.aurora_connections_threshold} connections to the Aurora cluster",
                 database=platform.database,
-                threshold=thresholds.database_connections,
+                threshold=settings.aurora_connections_threshold,
                 **notify,
             ),
-            *(self._function_errors(naming, function, thresholds.lambda_error_rate_percent, notify) for function in platform.functions),
+            *(self._function_errors(naming, function, settings.lambda_error_rate_threshold_percent, notify) for function in platform.functions),
             *(
                 # Numbered, not named: the queue names are only known to Terraform. The
                 # description names the queue.

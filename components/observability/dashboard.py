@@ -1,7 +1,7 @@
-"""The environment's CloudWatch dashboard, as plain data: small functions that each return one
-widget (a dict in CloudWatch's dashboard-body format), and one that lays them out and serialises
-the body. Terraform tokens (names from upstream contracts) sit inside the strings; cdktf resolves
-them when it writes the stack.
+"""The environment's CloudWatch dashboard: small functions that each return one widget (a dict
+in CloudWatch's dashboard-body format), one that lays them out and serialises the body, and the
+construct that deploys it. Terraform tokens (names from upstream contracts) sit inside the
+strings; cdktf resolves them when it writes the stack.
 """
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from constructs import Construct
 
 from components.observability.sources import (
     MonitoredDatabase,
@@ -325,3 +328,29 @@ def platform_widgets(platform: MonitoredPlatform, *, region: str, alarm_arns: Se
         vpc_link_widget(platform.vpc_link, region=region),
         nat_widget(platform.nat_gateway_ids, region=region),
     ]
+
+
+class PlatformDashboard(Construct):
+    """The environment's dashboard (`platform_widgets`), and the console URL that opens it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        platform: MonitoredPlatform,
+        region: str,
+        alarm_arns: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=name,
+            dashboard_body=dashboard_body(platform_widgets(platform, region=region, alarm_arns=alarm_arns)),
+        )
+        self.url = (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#dashboards:name={self.dashboard.dashboard_name}"
+        )

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from components.naming import ResourceNamer
 from components.observability.sources import MonitoredGateway
+from config.settings import ObservabilitySettings
 
 # X-Ray's limit on sampling rule and group names.
 XRAY_NAME_LIMIT = 32
@@ -43,12 +44,6 @@ FRAUD_PATHS = (
 )
 
 
-@dataclass(frozen=True)
-class SamplingSettings:
-    fixed_rate: float
-    reservoir_per_second: int
-
-
 def fraud_path_filter(service_name: str, paths: Sequence[FraudPath] = FRAUD_PATHS) -> str:
     """The X-Ray filter expression of traces through `service_name` on any of `paths`."""
     requests = " OR ".join(f'(http.method = "{path.http_method}" AND http.url CONTAINS "{path.path}")' for path in paths)
@@ -63,7 +58,7 @@ class FraudPathTracing(Construct):
         *,
         naming: ResourceNamer,
         gateway: MonitoredGateway,
-        sampling: SamplingSettings,
+        settings: ObservabilitySettings,
         paths: Sequence[FraudPath] = FRAUD_PATHS,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -74,8 +69,8 @@ class FraudPathTracing(Construct):
                 rule_name=naming.name("trace", path.label, max_length=XRAY_NAME_LIMIT),
                 priority=FIRST_RULE_PRIORITY + index,
                 version=1,
-                fixed_rate=sampling.fixed_rate,
-                reservoir_size=sampling.reservoir_per_second,
+                fixed_rate=settings.fraud_path_sampling_rate,
+                reservoir_size=settings.fraud_path_sampling_reservoir_per_second,
                 service_name=gateway.xray_service_name,
                 service_type=GATEWAY_SERVICE_TYPE,
                 http_method=path.http_method,

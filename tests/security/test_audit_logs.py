@@ -21,7 +21,7 @@ AUDIT_LOG_GROUPS = {
 }
 AUDIT_LOG_BUCKETS = {
     ("network", "flow-logs/bucket/bucket"): "all VPC traffic (flow logs)",
-    ("compute", "load-balancer/access-logs/bucket"): "every request through the ALB",
+    ("compute", "Default/load-balancer/access-logs/bucket"): "every request through the ALB",
     ("bootstrap", "state-access-logs/bucket"): "every access to Terraform state",
 }
 

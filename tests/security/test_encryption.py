@@ -46,7 +46,7 @@ def applies(resource_type: str, body: dict) -> bool:
 
 # Buckets AWS can only deliver to with SSE-S3 (construct path → why). Everything else uses a CMK.
 SSE_S3_BUCKETS: dict[tuple[str, str], str] = {
-    ("compute", "load-balancer/access-logs/bucket"): "ALB access logs: Elastic Load Balancing delivers only to SSE-S3 (AES256) buckets",
+    ("compute", "Default/load-balancer/access-logs/bucket"): "ALB access logs: Elastic Load Balancing delivers only to SSE-S3 (AES256) buckets",
     (BOOTSTRAP, "state-access-logs/bucket"): "S3 server access logs: S3 log delivery writes only to SSE-S3 target buckets",
 }
 TLS_1_2_POLICIES = {

@@ -664,5 +664,4 @@ def test_contract_carries_every_value_edge_and_observability_read(synthesis):
             values = vars(value).values() if hasattr(value, "__dataclass_fields__") else value if isinstance(value, tuple) else [value]
             assert values and all(isinstance(each, str) and each for each in values), field
         assert len(contract.dead_letter_queue_names) == 4
-        assert len(contract.log_group_names) == 5
         assert contract.api_domain_name == synthesis.environments[environment].edge.api_domain_name

@@ -445,9 +445,7 @@ def test_contract_values_are_the_right_resources_attributes(synthesis, environme
         "messaging_key_arn": resource("keys_messaging_", "aws_kms_key", "arn"),
         "logs_key_arn": resource("keys_logs_", "aws_kms_key", "arn"),
         "database_cluster_identifier": cluster("cluster_identifier"),
-        "database_cluster_resource_id": cluster("cluster_resource_id"),
         "database_writer_endpoint": cluster("endpoint"),
-        "database_reader_endpoint": cluster("reader_endpoint"),
         "database_port": cluster("port"),
         "database_name": cluster("database_name"),
         "database_master_secret_arn": cluster("master_user_secret[0].secret_arn"),
@@ -461,9 +459,3 @@ def test_contract_values_are_the_right_resources_attributes(synthesis, environme
         assert resolved(getattr(contract, field)) == reference, field
     assert contract.user_index_name == "user-timestamp-index"
     assert contract.time_window_index_name == "time-bucket-index"
-    assert contract.parameter_path_prefix == f"/fraud-detection/{environment}"
-    assert re.fullmatch(
-        rf"arn:\$\{{data\.aws_partition\.[^}}]+\}}:ssm:\$\{{data\.aws_region\.[^}}]+\}}:\$\{{data\.aws_caller_identity\.[^}}]+\}}"
-        rf":parameter/fraud-detection/{environment}/\*",
-        resolved(contract.parameter_path_arn),
-    )

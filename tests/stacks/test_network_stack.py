@@ -150,7 +150,7 @@ def test_security_groups_allow_only_the_paths_between_tiers(network):
 
 def test_network_contract_exposes_what_downstream_uses(synthesis):
     contract = synthesis.stacks_by_environment["dev"].network.contract
-    assert len(contract.public_subnet_ids) == len(contract.application_subnet_ids) == len(contract.data_subnet_ids) == 3
+    assert len(contract.application_subnet_ids) == len(contract.data_subnet_ids) == 3
     assert len(contract.nat_gateway_ids) == 1
     assert contract.security_group_ids.database != contract.security_group_ids.application
     assert json.dumps(synthesis.stack(Layer.NETWORK, "dev").config["output"]["vpc_id"]["value"]).count("aws_vpc") == 1

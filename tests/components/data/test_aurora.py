@@ -9,25 +9,11 @@ import cdktf
 import pytest
 from cdktf import App, TerraformStack
 
-from components.data.aurora import AuroraPostgres, AuroraSettings
+from components.data.aurora import AuroraPostgres
 from components.naming import ResourceNamer
+from config.settings import DataSettings
 
-SETTINGS = AuroraSettings(
-    engine_version="16.4",
-    database_name="fraud",
-    master_username="fraud_admin",
-    min_capacity_acu=0.5,
-    max_capacity_acu=4,
-    reader_in_second_az=False,
-    backup_retention_days=7,
-    backup_window="03:00-04:00",
-    maintenance_window="sun:04:30-sun:05:30",
-    performance_insights_enabled=True,
-    performance_insights_retention_days=7,
-    slow_query_log_ms=500,
-    log_retention_days=365,
-    master_secret_rotation_days=30,
-)
+SETTINGS = DataSettings(performance_insights_enabled=True, aurora_reader_in_second_az=False)
 
 
 def _synth(tmp_path, **changes) -> dict:
@@ -47,7 +33,7 @@ def _synth(tmp_path, **changes) -> dict:
 
 def test_reader_only_when_asked_and_created_after_the_writer(tmp_path):
     assert len(_synth(tmp_path)["resource"]["aws_rds_cluster_instance"]) == 1
-    instances = _synth(tmp_path, reader_in_second_az=True)["resource"]["aws_rds_cluster_instance"]
+    instances = _synth(tmp_path, aurora_reader_in_second_az=True)["resource"]["aws_rds_cluster_instance"]
     (writer_name,) = [name for name in instances if "writer" in name]
     (reader,) = [body for name, body in instances.items() if "reader" in name]
     assert reader["depends_on"] == [f"aws_rds_cluster_instance.{writer_name}"]
@@ -65,6 +51,6 @@ def test_performance_insights_key_only_when_enabled(tmp_path, enabled):
 
 
 def test_parameter_group_family_follows_the_major_version(tmp_path):
-    (group,) = _synth(tmp_path, engine_version="15.7")["resource"]["aws_rds_cluster_parameter_group"].values()
+    (group,) = _synth(tmp_path, aurora_engine_version="15.7")["resource"]["aws_rds_cluster_parameter_group"].values()
     assert group["family"] == "aurora-postgresql15"
     assert group["name"] == "fraud-aurora-postgresql15-test"

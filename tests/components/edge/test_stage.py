@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.edge.stage import ApiStage, StageLogging, StageThrottle
+from components.edge.stage import ApiStage
+from config.settings import EdgeSettings
 
 
 def _stage(stack, execution_days: int):
@@ -17,13 +18,16 @@ def _stage(stack, execution_days: int):
         rest_api_id="api",
         stage_name="test",
         definition=parts,
-        logging=StageLogging(
-            access_log_group_name="/fraud-detection/test/api-gateway/access",
-            access_log_retention_days=365,
+        settings=EdgeSettings(
+            hosted_zone_name="example.com",
+            api_subdomain="api",
+            audit_log_retention_days=365,
             execution_log_retention_days=execution_days,
-            logs_key_arn="arn:aws:kms:us-east-1:111122223333:key/logs",
+            stage_rate_limit_per_second=50,
+            stage_burst_limit=100,
         ),
-        throttle=StageThrottle(rate_limit_per_second=50, burst_limit=100),
+        access_log_group_name="/fraud-detection/test/api-gateway/access",
+        logs_key_arn="arn:aws:kms:us-east-1:111122223333:key/logs",
     )
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import pytest
 
 from components.aws_context import AwsContext
-from components.edge.web_acl import WafLogging, WafRules, WebAcl
+from components.edge.web_acl import WebAcl
+from config.settings import EdgeSettings
 
 
 def _acl(stack, naming, **overrides):
-    rules = dict(requests_per_five_minutes_per_ip=500, blocked_country_codes=("KP",), ip_reputation_enabled=True, anonymous_ip_enabled=True, internal_cidrs=("10.0.0.0/16",))
-    rules.update(overrides)
+    settings = dict(waf_requests_per_five_minutes_per_ip=500, blocked_country_codes=("KP",), waf_ip_reputation_enabled=True, waf_anonymous_ip_enabled=True)
+    settings.update(overrides)
     return WebAcl(
         stack,
         "waf",
         naming=naming,
         context=AwsContext(stack, "context"),
-        rules=WafRules(**rules),
-        logging=WafLogging(retention_days=365, logs_key_arn="arn:aws:kms:us-east-1:111122223333:key/logs"),
+        settings=EdgeSettings(hosted_zone_name="example.com", api_subdomain="api", audit_log_retention_days=365, **settings),
+        internal_cidrs=("10.0.0.0/16",),
+        logs_key_arn="arn:aws:kms:us-east-1:111122223333:key/logs",
         protected_resource_arns={"stage": "arn:stage", "alb": "arn:alb"},
     )
 
@@ -27,7 +29,7 @@ def _acl(stack, naming, **overrides):
     [
         ({}, ["geo-block", "ip-reputation", "anonymous-ip", "rate-limit-per-ip", "known-bad-inputs", "sqli", "common"]),
         ({"blocked_country_codes": ()}, ["ip-reputation", "anonymous-ip", "rate-limit-per-ip", "known-bad-inputs", "sqli", "common"]),
-        ({"ip_reputation_enabled": False, "anonymous_ip_enabled": False}, ["geo-block", "rate-limit-per-ip", "known-bad-inputs", "sqli", "common"]),
+        ({"waf_ip_reputation_enabled": False, "waf_anonymous_ip_enabled": False}, ["geo-block", "rate-limit-per-ip", "known-bad-inputs", "sqli", "common"]),
     ],
 )
 def test_rules_follow_the_settings_in_priority_order(bare_stack, naming, overrides, expected):

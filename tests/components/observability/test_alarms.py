@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from components.observability.alarms import AlarmThresholds, PlatformAlarms
+from components.observability.alarms import PlatformAlarms
+from config.settings import ObservabilitySettings
 
-THRESHOLDS = AlarmThresholds(
-    latency_p99_ms=250, min_healthy_tasks=3, database_connections=120, lambda_error_rate_percent=2.5, http_5xx_rate_percent=0.5
+SETTINGS = ObservabilitySettings(
+    alarm_email="oncall@example.com",
+    api_latency_p99_threshold_ms=250,
+    aurora_connections_threshold=120,
+    lambda_error_rate_threshold_percent=2.5,
+    http_5xx_rate_threshold_percent=0.5,
 )
 TOPIC = "arn:aws:sns:us-east-1:111122223333:fraud-alarms-test"
 
@@ -15,7 +20,7 @@ TOPIC = "arn:aws:sns:us-east-1:111122223333:fraud-alarms-test"
 @pytest.fixture
 def alarms(bare_stack, naming, platform):
     stack, synth = bare_stack
-    built = PlatformAlarms(stack, "alarms", naming=naming, platform=platform, thresholds=THRESHOLDS, topic_arn=TOPIC)
+    built = PlatformAlarms(stack, "alarms", naming=naming, platform=platform, settings=SETTINGS, min_healthy_tasks=3, topic_arn=TOPIC)
     resources = synth()["resource"]["aws_cloudwatch_metric_alarm"]
     assert len(built.alarms) == len(resources)
     return {body["alarm_name"]: body for body in resources.values()}

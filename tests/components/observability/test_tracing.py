@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from components.naming import ResourceNamer
 from components.observability.sources import MonitoredGateway
-from components.observability.tracing import XRAY_NAME_LIMIT, FraudPathTracing, SamplingSettings, fraud_path_filter
+from components.observability.tracing import XRAY_NAME_LIMIT, FraudPathTracing, fraud_path_filter
+from config.settings import ObservabilitySettings
 
 
 def test_filter_expression_scopes_to_the_service_and_both_paths():
@@ -22,7 +23,9 @@ def test_names_fit_xray_limits_even_with_the_longest_suffix(bare_stack):
         "tracing",
         naming=naming,
         gateway=MonitoredGateway(rest_api_name="fraud-api-abcdefghij", stage_name="abcdefghij"),
-        sampling=SamplingSettings(fixed_rate=0.5, reservoir_per_second=3),
+        settings=ObservabilitySettings(
+            alarm_email="oncall@example.com", fraud_path_sampling_rate=0.5, fraud_path_sampling_reservoir_per_second=3
+        ),
     )
     resources = synth()["resource"]
     rules = resources["aws_xray_sampling_rule"].values()
