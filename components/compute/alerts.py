@@ -21,9 +21,9 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
-from components.compute.service_role import ServiceRole, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
-from components.security.policy_statements import allow_service_from_source, deny_insecure_transport
+from components.security.policy_statements import allow, allow_service_from_source, deny_insecure_transport
+from components.security.service_role import ServiceRole
 
 # Dead letters are kept for SQS's maximum, so an incident found late can still be replayed.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600

@@ -16,10 +16,9 @@ from constructs import Construct
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.compute.log_retention import explain_short_retention
-from components.compute.service_role import allow
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
-from components.security.policy_statements import deny_insecure_transport
+from components.security.policy_statements import allow, deny_insecure_transport
 
 # pattern_analyzer's finding markers share the table; their keys start with this
 # (services/pattern_analyzer/alerts.py MARKER_PREFIX), so its writes can be held to them.

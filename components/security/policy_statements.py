@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+
+# (test, variable, values), e.g. ("StringEquals", "aws:SourceAccount", [account_id]).
+Condition = tuple[str, str, Sequence[str]]
+
+
+def conditions(*triples: Condition) -> list[DataAwsIamPolicyDocumentStatementCondition] | None:
+    """A statement's conditions, or None (no `condition` block at all) when there are none."""
+    return [
+        DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
+        for test, variable, values in triples
+    ] or None
+
+
+def principals(principal_type: str, *identifiers: str) -> list[DataAwsIamPolicyDocumentStatementPrincipals]:
+    """One principals block: `principals("Service", "sns.amazonaws.com")`, `principals("AWS", root_arn)`."""
+    return [DataAwsIamPolicyDocumentStatementPrincipals(type=principal_type, identifiers=list(identifiers))]
+
+
+def allow(sid: str, actions: Sequence[str], resources: Sequence[str], *condition: Condition) -> DataAwsIamPolicyDocumentStatement:
+    """An Allow statement of an identity policy (a role's own permissions)."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=conditions(*condition)
+    )
 
 
 def deny_insecure_transport(*, actions: list[str], resources: list[str]) -> DataAwsIamPolicyDocumentStatement:
@@ -16,8 +41,8 @@ def deny_insecure_transport(*, actions: list[str], resources: list[str]) -> Data
         effect="Deny",
         actions=actions,
         resources=resources,
-        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-        condition=[DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+        principals=principals("*", "*"),
+        condition=conditions(("Bool", "aws:SecureTransport", ["false"])),
     )
 
 
@@ -30,6 +55,7 @@ def allow_service_from_source(
         effect="Allow",
         actions=actions,
         resources=resources,
-        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service_principal])],
-        condition=[DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[source_arn])],
+        principals=principals("Service", service_principal),
+        condition=conditions(("ArnEquals", "aws:SourceArn", [source_arn])),
     )
+
