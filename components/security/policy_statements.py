@@ -13,6 +13,9 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 # (test, variable, values), e.g. ("StringEquals", "aws:SourceAccount", [account_id]).
 Condition = tuple[str, str, Sequence[str]]
 
+# What AWS's default topic policy lets the owning account's principals do.
+TOPIC_OWNER_ACTIONS = ("sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic")
+
 
 def conditions(*triples: Condition) -> list[DataAwsIamPolicyDocumentStatementCondition] | None:
     """A statement's conditions, or None (no `condition` block at all) when there are none."""
@@ -59,3 +62,15 @@ def allow_service_from_source(
         condition=conditions(("ArnEquals", "aws:SourceArn", [source_arn])),
     )
 
+
+def allow_account_principals_on_topic(*, topic_arn: str, account_root_arn: str) -> DataAwsIamPolicyDocumentStatement:
+    """What AWS's default topic policy grants: this account's principals, as far as their own IAM
+    policies allow (nobody outside the account). A topic policy replaces that default, so a topic
+    with a policy of its own states it again."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid="AccountPrincipals",
+        effect="Allow",
+        actions=list(TOPIC_OWNER_ACTIONS),
+        resources=[topic_arn],
+        principals=principals("AWS", account_root_arn),
+    )
