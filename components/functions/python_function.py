@@ -121,6 +121,9 @@ class PythonFunction(Construct):
             kms_key_id=logs_key_arn,
         )
 
+        # The role and its inline policy are the function's own children (a ServiceRole child would
+        # move their Terraform addresses); `effect=None` keeps the trust document as synthesized
+        # so far (Allow, the document's default, left implicit).
         trust = trust_policy(
             self,
             "trust",
