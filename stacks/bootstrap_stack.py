@@ -46,7 +46,6 @@ class AccountBootstrapStack(PlatformStack):
             description="Encrypts Terraform state of every fraud-detection stack",
             deletion_window_days=30,
             context=context,
-            grants=[],
         )
         # S3 server access logs can only be delivered to an SSE-S3 bucket, so the access log of
         # the state bucket lives in a bucket of its own.

@@ -6,13 +6,7 @@ from __future__ import annotations
 import json
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
@@ -21,9 +15,10 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
-from components.compute.service_role import ServiceRole, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
-from components.security.policy_statements import allow_service_from_source, deny_insecure_transport
+from components.security.policy_statements import allow, allow_service_from_source
+from components.security.resource_policies import queue_policy, topic_policy
+from components.security.service_role import ServiceRole
 
 # Dead letters are kept for SQS's maximum, so an incident found late can still be replayed.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
@@ -102,7 +97,9 @@ class AlertsFanout(Construct):
             **feedback,
             depends_on=self.delivery_log_groups,
         )
-        self._topic_policy(context)
+        # AWS's default access for this account's principals, as their IAM policies allow (the
+        # Lambda roles get sns:Publish on this topic only).
+        topic_policy(self, "topic-policy", topic_arn=self.topic.arn, account_root_arn=context.account_root_arn)
 
         self.dead_letter_queue = SqsQueue(
             self,
@@ -145,38 +142,8 @@ class AlertsFanout(Construct):
             depends_on=self.queue_policies,
         )
 
-    def _topic_policy(self, context: AwsContext) -> None:
-        document = DataAwsIamPolicyDocument(
-            self,
-            "topic-policy-document",
-            statement=[
-                # What AWS's default topic policy grants: this account's principals, as their IAM
-                # policies allow (the Lambda roles get sns:Publish on this topic only).
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountPrincipals",
-                    effect="Allow",
-                    actions=["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
-                    resources=[self.topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[context.account_root_arn])],
-                ),
-                deny_insecure_transport(actions=["sns:Publish"], resources=[self.topic.arn]),
-            ],
-        )
-        SnsTopicPolicy(self, "topic-policy", arn=self.topic.arn, policy=document.json)
-
     def _admit_topic_only(self, name: str, queue: SqsQueue) -> SqsQueuePolicy:
-        document = DataAwsIamPolicyDocument(
-            self,
-            f"{name}-policy-document",
-            statement=[
-                allow_service_from_source(
-                    sid="AlertsTopicOnly",
-                    service_principal=SNS,
-                    actions=["sqs:SendMessage"],
-                    resources=[queue.arn],
-                    source_arn=self.topic.arn,
-                ),
-                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn]),
-            ],
+        sender = allow_service_from_source(
+            sid="AlertsTopicOnly", service_principal=SNS, actions=["sqs:SendMessage"], resources=[queue.arn], source_arn=self.topic.arn
         )
-        return SqsQueuePolicy(self, f"{name}-policy", queue_url=queue.url, policy=document.json)
+        return queue_policy(self, f"{name}-policy", queue=queue, senders=[sender])

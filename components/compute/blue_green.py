@@ -29,8 +29,8 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.compute.service_role import ServiceRole
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.service_role import ServiceRole
 from config.settings import ComputeSettings
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")

@@ -24,8 +24,9 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
-from components.compute.service_role import ServiceRole, TrustConditions, allow
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.policy_statements import allow
+from components.security.service_role import ServiceRole, TrustConditions
 from config.settings import ComputeSettings
 
 CONTAINER_NAME = "fraud-api"

@@ -6,21 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-)
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS
 from components.compute.log_retention import explain_short_retention
-from components.compute.service_role import allow
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
-from components.security.policy_statements import deny_insecure_transport
+from components.security.policy_statements import allow
+from components.security.resource_policies import queue_policy
 from config.settings import ComputeSettings
 
 # pattern_analyzer's finding markers share the table; their keys start with this
@@ -186,11 +182,4 @@ class PipelineFunctions(Construct):
     def _refuse_insecure_transport(self, function: str, queue: SqsQueue) -> None:
         # The failure records carry the whole event (a card transaction): like every other queue
         # of the platform, this one refuses plain-HTTP requests. Senders are granted by their roles.
-        document = DataAwsIamPolicyDocument(
-            self,
-            f"{function}-dead-letters-policy-document",
-            statement=[
-                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn])
-            ],
-        )
-        SqsQueuePolicy(self, f"{function}-dead-letters-policy", queue_url=queue.url, policy=document.json)
+        queue_policy(self, f"{function}-dead-letters-policy", queue=queue)

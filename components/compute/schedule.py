@@ -8,16 +8,14 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetDeadLetterConfig,
     CloudwatchEventTargetRetryPolicy,
 )
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-)
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from components.security.policy_statements import allow_service_from_source, deny_insecure_transport
+from components.security.policy_statements import allow_service_from_source
+from components.security.resource_policies import queue_policy
 
 EVENTS = "events.amazonaws.com"
 # An event older than one schedule period is superseded by the next run (which re-reads the
@@ -85,18 +83,7 @@ class LambdaSchedule(Construct):
         )
 
     def _admit_rule(self, queue: SqsQueue) -> SqsQueuePolicy:
-        document = DataAwsIamPolicyDocument(
-            self,
-            "dead-letter-policy-document",
-            statement=[
-                allow_service_from_source(
-                    sid="ScheduleRuleOnly",
-                    service_principal=EVENTS,
-                    actions=["sqs:SendMessage"],
-                    resources=[queue.arn],
-                    source_arn=self.rule.arn,
-                ),
-                deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn]),
-            ],
+        sender = allow_service_from_source(
+            sid="ScheduleRuleOnly", service_principal=EVENTS, actions=["sqs:SendMessage"], resources=[queue.arn], source_arn=self.rule.arn
         )
-        return SqsQueuePolicy(self, "dead-letter-policy", queue_url=queue.url, policy=document.json)
+        return queue_policy(self, "dead-letter-policy", queue=queue, senders=[sender])

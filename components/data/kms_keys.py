@@ -10,124 +10,11 @@ decrypt the card data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.compliance import skip_check
 from components.naming import ResourceNamer
-from components.security.kms_key import KeyGrant
-
-# What a service needs to encrypt and decrypt with the key on a caller's behalf.
-CALLER_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
-# What a service principal needs to publish into an encrypted topic or queue.
-PUBLISH_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
-# CloudWatch Logs' own list (it never needs kms:CreateGrant).
-LOGS_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
-
-
-@dataclass(frozen=True)
-class CallerAccess:
-    """IAM principals of this account using the key only through `via_services` (e.g. `rds`).
-
-    RDS, DynamoDB, Secrets Manager, SSM, Lambda, SNS and SQS act on a caller's behalf: the caller's
-    identity reaches KMS, so the key policy admits the account's principals with `kms:CallerAccount`
-    and `kms:ViaService`; the principal's own IAM policy still has to allow the key.
-    """
-
-    sid: str
-    via_services: tuple[str, ...]
-
-
-class ServiceKey(Construct):
-    """A rotating CMK with an alias, administered by the account, used by the named services only."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        alias: str,
-        description: str,
-        deletion_window_days: int,
-        context: AwsContext,
-        service_grants: list[KeyGrant],
-        caller_access: CallerAccess | None = None,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        account = [DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[context.account_root_arn])]
-
-        def condition(test: str, variable: str, values: list[str]) -> DataAwsIamPolicyDocumentStatementCondition:
-            return DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=values)
-
-        statements = [
-            # Without this the key can become unmanageable; IAM policies then decide who may
-            # administer it, as in AWS's default key policy. "*" in a key policy means this key.
-            DataAwsIamPolicyDocumentStatement(
-                sid="AccountAdministration", actions=["kms:*"], resources=["*"], principals=account
-            ),
-        ]
-        if caller_access:
-            via = [f"{service}.{context.region}.amazonaws.com" for service in caller_access.via_services]
-            from_this_account = condition("StringEquals", "kms:CallerAccount", [context.account_id])
-            statements += [
-                DataAwsIamPolicyDocumentStatement(
-                    sid=caller_access.sid,
-                    actions=list(CALLER_ACTIONS),
-                    resources=["*"],
-                    principals=account,
-                    condition=[from_this_account, condition("StringEquals", "kms:ViaService", via)],
-                ),
-                # RDS, DynamoDB and Lambda keep using the key through grants; only for AWS resources.
-                DataAwsIamPolicyDocumentStatement(
-                    sid=f"{caller_access.sid}Grants",
-                    actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                    resources=["*"],
-                    principals=account,
-                    condition=[
-                        from_this_account,
-                        condition("StringEquals", "kms:ViaService", via),
-                        condition("Bool", "kms:GrantIsForAWSResource", ["true"]),
-                    ],
-                ),
-            ]
-        statements += [
-            DataAwsIamPolicyDocumentStatement(
-                sid=grant.sid,
-                actions=list(grant.actions),
-                resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[grant.service_principal])],
-                condition=[condition(test, variable, list(values)) for test, variable, values in grant.conditions] or None,
-            )
-            for grant in service_grants
-        ]
-        self.policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
-        for check_id in ("CKV_AWS_109", "CKV_AWS_111", "CKV_AWS_356"):
-            skip_check(
-                self.policy,
-                check_id,
-                "a key policy's Resource '*' is this key only; the account-root statement is AWS's default that keeps "
-                "the key manageable, and every other statement is narrowed by service, account and source conditions",
-            )
-        self.key = KmsKey(
-            self,
-            "key",
-            description=description,
-            enable_key_rotation=True,
-            deletion_window_in_days=deletion_window_days,
-            policy=self.policy.json,
-        )
-        self.alias = KmsAlias(self, "alias", name=f"alias/{alias}", target_key_id=self.key.key_id)
-        self.arn = self.key.arn
+from components.security.kms_key import LOGS_ACTIONS, PUBLISH_ACTIONS, CallerAccess, CustomerManagedKey, KeyGrant
 
 
 class DataKeys(Construct):
@@ -143,64 +30,57 @@ class DataKeys(Construct):
         deletion_window_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        from_this_account = ("StringEquals", "aws:SourceAccount", (context.account_id,))
 
-        def from_resources_of(service: str, resource: str) -> tuple[str, str, tuple[str, ...]]:
-            return ("ArnLike", "aws:SourceArn", (context.arn(service, resource),))
+        def key(purpose: str, description: str, *, service_grants: list[KeyGrant], caller_access: CallerAccess | None) -> CustomerManagedKey:
+            return CustomerManagedKey(
+                self,
+                purpose,
+                alias=naming.name(purpose),
+                description=description,
+                deletion_window_days=deletion_window_days,
+                context=context,
+                service_grants=service_grants,
+                caller_access=caller_access,
+            )
 
-        self.storage = ServiceKey(
-            self,
+        def publisher(sid: str, service: str, source_resources: str) -> KeyGrant:
+            """`service` publishing into encrypted topics or queues for its resources of this account."""
+            return KeyGrant(
+                sid=sid,
+                service_principal=f"{service}.amazonaws.com",
+                actions=PUBLISH_ACTIONS,
+                conditions=(
+                    ("StringEquals", "aws:SourceAccount", (context.account_id,)),
+                    ("ArnLike", "aws:SourceArn", (context.arn(service, source_resources),)),
+                ),
+            )
+
+        self.storage = key(
             "storage",
-            alias=naming.name("storage"),
-            description="Encrypts stored data: Aurora, DynamoDB, secrets, SecureString parameters, Lambda environments",
-            deletion_window_days=deletion_window_days,
-            context=context,
+            "Encrypts stored data: Aurora, DynamoDB, secrets, SecureString parameters, Lambda environments",
             service_grants=[],
             caller_access=CallerAccess(
                 sid="StoredDataServices",
                 via_services=("rds", "dynamodb", "secretsmanager", "ssm", "lambda"),
             ),
         )
-        self.messaging = ServiceKey(
-            self,
+        self.messaging = key(
             "messaging",
-            alias=naming.name("messaging"),
-            description="Encrypts SNS topics and SQS queues",
-            deletion_window_days=deletion_window_days,
-            context=context,
-            # Publishers and consumers (Lambdas, ECS tasks) reach the key through SNS and SQS.
-            caller_access=CallerAccess(sid="MessagingServices", via_services=("sns", "sqs")),
+            "Encrypts SNS topics and SQS queues",
             service_grants=[
                 # SNS delivering into encrypted SQS queues of this account.
-                KeyGrant(
-                    sid="SnsDelivery",
-                    service_principal="sns.amazonaws.com",
-                    actions=PUBLISH_ACTIONS,
-                    conditions=(from_this_account, from_resources_of("sns", "*")),
-                ),
+                publisher("SnsDelivery", "sns", "*"),
                 # CloudWatch alarm actions publishing to encrypted topics.
-                KeyGrant(
-                    sid="CloudWatchAlarms",
-                    service_principal="cloudwatch.amazonaws.com",
-                    actions=PUBLISH_ACTIONS,
-                    conditions=(from_this_account, from_resources_of("cloudwatch", "alarm:*")),
-                ),
+                publisher("CloudWatchAlarms", "cloudwatch", "alarm:*"),
                 # EventBridge rules targeting encrypted topics or queues.
-                KeyGrant(
-                    sid="EventBridgeRules",
-                    service_principal="events.amazonaws.com",
-                    actions=PUBLISH_ACTIONS,
-                    conditions=(from_this_account, from_resources_of("events", "rule/*")),
-                ),
+                publisher("EventBridgeRules", "events", "rule/*"),
             ],
+            # Publishers and consumers (Lambdas, ECS tasks) reach the key through SNS and SQS.
+            caller_access=CallerAccess(sid="MessagingServices", via_services=("sns", "sqs")),
         )
-        self.logs = ServiceKey(
-            self,
+        self.logs = key(
             "logs",
-            alias=naming.name("logs"),
-            description="Encrypts CloudWatch Logs log groups",
-            deletion_window_days=deletion_window_days,
-            context=context,
+            "Encrypts CloudWatch Logs log groups",
             service_grants=[
                 # CloudWatch Logs names the log group in the encryption context: only groups of
                 # this account and region may use the key.
@@ -211,4 +91,5 @@ class DataKeys(Construct):
                     conditions=(("ArnLike", "kms:EncryptionContext:aws:logs:arn", (context.arn("logs", "log-group:*"),)),),
                 ),
             ],
+            caller_access=None,
         )

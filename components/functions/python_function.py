@@ -20,8 +20,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -43,6 +41,7 @@ from constructs import Construct
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.naming import IAM_ROLE_NAME_LIMIT, LAMBDA_FUNCTION_NAME_LIMIT, ResourceNamer
+from components.security.service_role import TrustConditions, trust_policy
 from services.lambda_packaging import LAMBDA_ARCHITECTURE, LAMBDA_FUNCTIONS, LAMBDA_RUNTIME, build_lambda_zip
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
@@ -122,12 +121,23 @@ class PythonFunction(Construct):
             kms_key_id=logs_key_arn,
         )
 
+        # The role and its inline policy are the function's own children (a ServiceRole child would
+        # move their Terraform addresses); `effect=None` keeps the trust document as synthesized
+        # so far (Allow, the document's default, left implicit).
+        trust = trust_policy(
+            self,
+            "trust",
+            service_principal=LAMBDA_SERVICE,
+            trust=TrustConditions(source_account=context.account_id),
+            sid="LambdaInThisAccount",
+            effect=None,
+        )
         self.role = IamRole(
             self,
             "role",
             name=naming.name(function, "lambda", max_length=IAM_ROLE_NAME_LIMIT),
             description=f"Runs the {self.function_name} function",
-            assume_role_policy=self._trust_policy(context).json,
+            assume_role_policy=trust.json,
         )
         self.policy_document = DataAwsIamPolicyDocument(
             self,
@@ -195,24 +205,6 @@ class PythonFunction(Construct):
                     )
                 ),
             )
-
-    def _trust_policy(self, context: AwsContext) -> DataAwsIamPolicyDocument:
-        return DataAwsIamPolicyDocument(
-            self,
-            "trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="LambdaInThisAccount",
-                    actions=["sts:AssumeRole"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[LAMBDA_SERVICE])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[context.account_id]
-                        )
-                    ],
-                )
-            ],
-        )
 
     @staticmethod
     def _runtime_statements(

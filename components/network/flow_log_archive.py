@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from constructs import Construct
 
@@ -14,6 +10,7 @@ from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.naming import ResourceNamer
 from components.security.kms_key import CustomerManagedKey, KeyGrant
+from components.security.policy_statements import conditions, principals
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 
 LOG_DELIVERY = "delivery.logs.amazonaws.com"
@@ -43,7 +40,7 @@ class FlowLogArchive(Construct):
             description="Encrypts the VPC flow log archive",
             deletion_window_days=key_deletion_window_days,
             context=context,
-            grants=[KeyGrant(sid="FlowLogDelivery", service_principal=LOG_DELIVERY, conditions=(from_this_account,))],
+            service_grants=[KeyGrant(sid="FlowLogDelivery", service_principal=LOG_DELIVERY, conditions=(from_this_account,))],
         )
         bucket_name = f"{naming.name('flow-logs', max_length=63 - 13)}-{context.account_id}"
         self.bucket = SecureBucket(
@@ -70,29 +67,24 @@ class FlowLogArchive(Construct):
     def _delivery_statements(context: AwsContext, bucket_arn: str) -> list[DataAwsIamPolicyDocumentStatement]:
         # The statements AWS would add itself on first delivery; declaring them keeps the
         # bucket policy fully managed here (and scoped to this account's log deliveries).
-        delivery = [DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[LOG_DELIVERY])]
-        source = [
-            DataAwsIamPolicyDocumentStatementCondition(test="StringEquals", variable="aws:SourceAccount", values=[context.account_id]),
-            DataAwsIamPolicyDocumentStatementCondition(
-                test="ArnLike", variable="aws:SourceArn", values=[context.arn("logs", "*")]
-            ),
-        ]
+        delivery = principals("Service", LOG_DELIVERY)
+        source = (
+            ("StringEquals", "aws:SourceAccount", [context.account_id]),
+            ("ArnLike", "aws:SourceArn", [context.arn("logs", "*")]),
+        )
         return [
             DataAwsIamPolicyDocumentStatement(
                 sid="AWSLogDeliveryWrite",
                 actions=["s3:PutObject"],
                 resources=[f"{bucket_arn}/AWSLogs/{context.account_id}/*"],
                 principals=delivery,
-                condition=[
-                    DataAwsIamPolicyDocumentStatementCondition(test="StringEquals", variable="s3:x-amz-acl", values=["bucket-owner-full-control"]),
-                    *source,
-                ],
+                condition=conditions(("StringEquals", "s3:x-amz-acl", ["bucket-owner-full-control"]), *source),
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="AWSLogDeliveryAclCheck",
                 actions=["s3:GetBucketAcl"],
                 resources=[bucket_arn],
                 principals=delivery,
-                condition=source,
+                condition=conditions(*source),
             ),
         ]

@@ -8,19 +8,14 @@ it for this account's alarms only, and the messaging key's policy (data layer, s
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.security.policy_statements import deny_insecure_transport
+from components.security.policy_statements import conditions, principals
+from components.security.resource_policies import topic_policy
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 
@@ -49,38 +44,27 @@ class AlarmTopic(Construct):
             signature_version=2,
         )
         self.arn = self.topic.arn
-        self.policy_document = DataAwsIamPolicyDocument(
+        # CloudWatch may publish for this environment's alarms only; the account's own principals
+        # keep AWS's default access (nobody outside the account).
+        topic_policy(
             self,
-            "policy-document",
-            statement=[
-                # What AWS's default topic policy grants: this account's principals, as their IAM
-                # policies allow (nobody outside the account).
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountPrincipals",
-                    effect="Allow",
-                    actions=["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
-                    resources=[self.topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[context.account_root_arn])],
-                ),
+            "policy",
+            topic_arn=self.topic.arn,
+            account_root_arn=context.account_root_arn,
+            publishers=[
                 DataAwsIamPolicyDocumentStatement(
                     sid="CloudWatchAlarmsOfThisEnvironment",
                     effect="Allow",
                     actions=["sns:Publish"],
                     resources=[self.topic.arn],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[CLOUDWATCH])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[context.account_id]
-                        ),
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnLike", variable="aws:SourceArn", values=[context.arn("cloudwatch", f"alarm:{alarm_name_pattern}")]
-                        ),
-                    ],
+                    principals=principals("Service", CLOUDWATCH),
+                    condition=conditions(
+                        ("StringEquals", "aws:SourceAccount", [context.account_id]),
+                        ("ArnLike", "aws:SourceArn", [context.arn("cloudwatch", f"alarm:{alarm_name_pattern}")]),
+                    ),
                 ),
-                deny_insecure_transport(actions=["sns:Publish"], resources=[self.topic.arn]),
             ],
         )
-        SnsTopicPolicy(self, "policy", arn=self.topic.arn, policy=self.policy_document.json)
         # Pending until the recipient confirms; Terraform cannot confirm an e-mail address, and
         # deleting the topic removes the subscription, so teardown needs no confirmation.
         self.email_subscription = SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=email)

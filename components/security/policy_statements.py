@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+
+# (test, variable, values), e.g. ("StringEquals", "aws:SourceAccount", [account_id]).
+Condition = tuple[str, str, Sequence[str]]
+
+# What AWS's default topic policy lets the owning account's principals do.
+TOPIC_OWNER_ACTIONS = ("sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic")
+
+
+def conditions(*triples: Condition) -> list[DataAwsIamPolicyDocumentStatementCondition] | None:
+    """A statement's conditions, or None (no `condition` block at all) when there are none."""
+    return [
+        DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
+        for test, variable, values in triples
+    ] or None
+
+
+def principals(principal_type: str, *identifiers: str) -> list[DataAwsIamPolicyDocumentStatementPrincipals]:
+    """One principals block: `principals("Service", "sns.amazonaws.com")`, `principals("AWS", root_arn)`."""
+    return [DataAwsIamPolicyDocumentStatementPrincipals(type=principal_type, identifiers=list(identifiers))]
+
+
+def allow(sid: str, actions: Sequence[str], resources: Sequence[str], *condition: Condition) -> DataAwsIamPolicyDocumentStatement:
+    """An Allow statement of an identity policy (a role's own permissions)."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=conditions(*condition)
+    )
 
 
 def deny_insecure_transport(*, actions: list[str], resources: list[str]) -> DataAwsIamPolicyDocumentStatement:
@@ -16,8 +44,8 @@ def deny_insecure_transport(*, actions: list[str], resources: list[str]) -> Data
         effect="Deny",
         actions=actions,
         resources=resources,
-        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-        condition=[DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+        principals=principals("*", "*"),
+        condition=conditions(("Bool", "aws:SecureTransport", ["false"])),
     )
 
 
@@ -30,6 +58,19 @@ def allow_service_from_source(
         effect="Allow",
         actions=actions,
         resources=resources,
-        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service_principal])],
-        condition=[DataAwsIamPolicyDocumentStatementCondition(test="ArnEquals", variable="aws:SourceArn", values=[source_arn])],
+        principals=principals("Service", service_principal),
+        condition=conditions(("ArnEquals", "aws:SourceArn", [source_arn])),
+    )
+
+
+def allow_account_principals_on_topic(*, topic_arn: str, account_root_arn: str) -> DataAwsIamPolicyDocumentStatement:
+    """What AWS's default topic policy grants: this account's principals, as far as their own IAM
+    policies allow (nobody outside the account). A topic policy replaces that default, so a topic
+    with a policy of its own states it again."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid="AccountPrincipals",
+        effect="Allow",
+        actions=list(TOPIC_OWNER_ACTIONS),
+        resources=[topic_arn],
+        principals=principals("AWS", account_root_arn),
     )

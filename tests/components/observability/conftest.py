@@ -1,11 +1,7 @@
-"""Observability constructs in a bare stack, over a platform of plain names (no upstream stacks)."""
+"""Observability constructs over a platform of plain names (no upstream stacks); `bare_stack` is
+tests/components/conftest.py's."""
 
 from __future__ import annotations
-
-import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,23 +16,6 @@ from components.observability.sources import (
     MonitoredService,
     MonitoredVpcLink,
 )
-
-
-@pytest.fixture
-def bare_stack() -> tuple[Any, Callable[[], dict]]:
-    from cdktf import Testing, TerraformStack
-    from cdktf_cdktf_provider_aws.provider import AwsProvider
-
-    stack = TerraformStack(Testing.app(), "bare")
-    AwsProvider(stack, "aws", region="us-east-1")
-    return stack, lambda: json.loads((Path(Testing.full_synth(stack)) / "stacks" / "bare" / "cdk.tf.json").read_text())
-
-
-@pytest.fixture
-def naming():
-    from components.naming import ResourceNamer
-
-    return ResourceNamer(prefix="fraud", suffix="test", path_root="fraud-detection")
 
 
 @pytest.fixture
