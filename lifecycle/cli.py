@@ -7,6 +7,8 @@
     scripts/lifecycle.sh plan dev compute --mock-upstream
     scripts/lifecycle.sh status dev
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
+    scripts/lifecycle.sh release dev --target aws   # CodeDeploy blue/green of the revision the compute layer registered
+    scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
 4 an account prerequisite is missing.
@@ -27,6 +29,8 @@ from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
+from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
+from lifecycle.smoke import SmokeFailed, smoke
 from lifecycle.states import GuardRefusal, S3StateReader
 from lifecycle.synth import SynthMismatch, synthesize, synthesized_images
 from scripts import emulator
@@ -77,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     image = command("image", "check that the synthesized stacks of ENVIRONMENT deploy exactly this fraud-api image")
     image.add_argument("environment")
     image.add_argument("expected", help="the image reference promoted from the previous environment, e.g. fraud-api@sha256:<digest>")
+    release_command = command("release", "roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
+    release_command.add_argument("environment")
+    release_command.add_argument("--wait-minutes", type=int, default=DEFAULT_WAIT_MINUTES,
+                                 help="how long to wait beyond the deployment group's own waits (default %(default)s)")
+    release_command.add_argument("--prepare", type=Path, metavar="DIR",
+                                 help="deploy nothing: write the task definition, AppSpec and outputs the workflow's deploy action needs")
+    release_command.add_argument("--image", help="refuse unless the revision runs exactly this image, e.g. fraud-api@sha256:<digest>")
+    smoke_command = command("smoke", "call the deployed API through its public endpoint with a key of each usage plan")
+    smoke_command.add_argument("environment")
+    smoke_command.add_argument("--check-key-separation", action="store_true",
+                               help="also expect each key to be refused (403) on the other plan's route")
     synth = command("synth", "synthesize for the target (emulator: with the emulator's gaps left out)")
     synth.add_argument("environments", nargs="*")
     emulator_command = command("emulator", "start, stop or show the local emulator")
@@ -98,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PREREQUISITE
     except StackFailed as failure:
         progress.summary()
+        print(f"error: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ReleaseFailed, SmokeFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     except (ConfigError, SynthMismatch, EmulatorGapError, ValueError) as error:
@@ -143,6 +161,12 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         for layer, state in lifecycle.status().items():
             described = "no state" if state is None else f"{state.managed_resources} resources, serial {state.serial}"
             print(f"{lifecycle.stack(layer):<22} {'deployed' if state and state.deployed else 'not deployed':<13} {described}")
+        return 0
+    if args.command == "release":
+        release(lifecycle, clients, prepare=args.prepare, image=args.image, wait_minutes=args.wait_minutes)
+        return 0
+    if args.command == "smoke":
+        smoke(lifecycle, clients, check_key_separation=args.check_key_separation)
         return 0
 
     if not args.skip_synth:

@@ -1,7 +1,9 @@
-"""The GitHub workflows: actionlint-clean, OIDC-only, promoting one image through the environments in order."""
+"""The GitHub workflows: actionlint-clean, OIDC-only, building one image and promoting it through the environments in order:
+plan, apply, release through CodeDeploy, smoke test; the next environment only after the smoke test."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,12 +56,48 @@ def test_no_workflow_holds_long_lived_aws_keys():
         assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text, path.name
 
 
-def test_promotion_runs_test_synth_then_each_environment_in_order_with_the_previous_image():
+ENVIRONMENTS = list(build_environments())
+CONFIGURE_CREDENTIALS = "aws-actions/configure-aws-credentials@"
+DEPLOY_ACTION = "aws-actions/amazon-ecs-deploy-task-definition@v2"
+# The action's inputs (its action.yml at v2): actionlint knows the Docker actions' inputs but not this one's.
+DEPLOY_ACTION_INPUTS = {
+    "task-definition", "desired-count", "service", "cluster", "wait-for-service-stability", "wait-for-minutes",
+    "codedeploy-appspec", "codedeploy-application", "codedeploy-deployment-group", "codedeploy-deployment-description",
+    "force-new-deployment", "run-task", "enable-ecs-managed-tags", "propagate-tags",
+}
+
+
+def steps_named(job: dict) -> dict[str, dict]:
+    return {step["name"]: step for step in job["steps"] if "name" in step}
+
+
+def index_of(job: dict, predicate) -> int:
+    (index,) = [position for position, step in enumerate(job["steps"]) if predicate(step)]
+    return index
+
+
+# A lifecycle command on AWS; `synth` and `image` only write or read files.
+LIFECYCLE_ON_AWS = re.compile(r"(\$LIFECYCLE|python -m lifecycle) (?!synth |image )\w+ .*--target aws")
+AWS_CLI = re.compile(r"(^|\$\(|\|\s*)aws [a-z0-9-]+ ", re.MULTILINE)
+
+
+def is_aws_step(step: dict) -> bool:
+    """A step that calls AWS: an AWS action, a push to ECR, the AWS CLI or the lifecycle on AWS."""
+    uses, run = step.get("uses", ""), step.get("run", "")
+    return bool(
+        (uses.startswith("aws-actions/") and not uses.startswith(CONFIGURE_CREDENTIALS))
+        or (uses.startswith("docker/build-push-action@") and str(step.get("with", {}).get("push")).lower() == "true")
+        or LIFECYCLE_ON_AWS.search(run)
+        or AWS_CLI.search(run)
+    )
+
+
+def test_promotion_builds_and_tests_synthesizes_once_then_each_environment_in_order():
     jobs = load("promote.yml")["jobs"]
-    assert jobs["synth"]["needs"] == "test"
-    environments = list(build_environments())
+    assert jobs["build"]["uses"] == "./.github/workflows/build-image.yml"
+    assert sorted(jobs["synth"]["needs"]) == ["build", "test"]
     previous = "synth"
-    for environment in environments:
+    for environment in ENVIRONMENTS:
         job = jobs[f"deploy-{environment}"]
         assert job["needs"] == previous
         assert job["uses"] == "./.github/workflows/deploy-environment.yml"
@@ -72,27 +110,136 @@ def test_promotion_runs_test_synth_then_each_environment_in_order_with_the_previ
     assert uploads and uploads[0]["with"]["name"] == "cdktf-out"
 
 
-def test_each_environment_deploys_with_its_own_oidc_role_behind_its_github_environment():
+def test_the_image_is_built_after_the_services_own_tests_and_handed_over_by_digest():
+    workflow = load("build-image.yml")
+    jobs = workflow["jobs"]
+    assert jobs["image"]["needs"] == "service-tests"
+    tests = next(step["run"] for step in jobs["service-tests"]["steps"] if "pytest" in step.get("run", ""))
+    assert "tests/services/fraud_api" in tests
+    build = next(step for step in jobs["image"]["steps"] if step.get("uses", "").startswith("docker/build-push-action@"))
+    assert build["with"]["file"] == "services/fraud_api/Dockerfile" and build["with"]["context"] == "services"
+    assert build["with"]["cache-from"].startswith("type=gha") and build["with"]["cache-to"].startswith("type=gha")
+    assert index_of(jobs["image"], lambda step: step.get("uses", "").startswith("docker/setup-buildx-action@")) < index_of(jobs["image"], lambda step: step is build)
+    # The output is the digest the build reported (or the one this commit's tag already has), as fraud-api@sha256:...
+    assert workflow["on"]["workflow_call"]["outputs"]["image"]["value"] == "${{ jobs.image.outputs.image }}"
+    assert jobs["image"]["outputs"]["image"] == "${{ steps.pinned.outputs.image }}"
+    pinned = steps_named(jobs["image"])["The image promotion deploys, pinned by digest"]
+    assert pinned["env"]["BUILT"] == f"${{{{ steps.{build['id']}.outputs.digest }}}}"
+    assert 'echo "image=$REPOSITORY@$digest"' in pinned["run"] and workflow["env"]["REPOSITORY"] == "fraud-api"
+
+
+def test_each_environment_plans_then_applies_behind_its_environment_then_releases_then_smoke_tests():
     workflow = load("deploy-environment.yml")
-    job = workflow["jobs"]["deploy"]
-    assert job["environment"] == "${{ inputs.environment }}"
-    assert job["permissions"]["id-token"] == "write"
-    (credentials,) = [step for step in job["steps"] if step.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
-    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    names = [step.get("name") for step in job["steps"]]
-    # Stack by stack in DAG order, each its own step, after the artifact's image is checked.
+    jobs = workflow["jobs"]
+    assert list(jobs) == ["plan", "apply", "smoke"]
+    assert jobs["apply"]["needs"] == "plan" and jobs["smoke"]["needs"] == "apply"
+    # The apply job is the one in the protected environment (staging and prod reviewers); plan and smoke only read.
+    assert jobs["apply"]["environment"] == "${{ inputs.environment }}"
+    assert jobs["plan"]["environment"] == jobs["smoke"]["environment"] == "${{ inputs.environment }}-readonly"
+    # The saved-plan mechanics are marked for the lead to wire (lifecycle plan --save / apply --plans).
+    assert any(step["name"].startswith("Plan every layer") and "TODO" in step["name"] for step in jobs["plan"]["steps"] if "name" in step)
+    assert any(step["name"].startswith("TODO apply the saved plans") for step in jobs["apply"]["steps"] if "name" in step)
+
+    apply = jobs["apply"]
+    names = [step.get("name") for step in apply["steps"]]
     layer_steps = [name for name in names if name in {layer.value for layer in Layer}]
     assert layer_steps == [layer.value for layer in DEPLOY_ORDER]
-    assert names.index("The artifact deploys the image that passed the previous environment") < names.index(DEPLOY_ORDER[0].value)
-    for step in job["steps"]:
+    for step in apply["steps"]:
         if step.get("name") in layer_steps:
-            assert f'deploy "${{{{ inputs.environment }}}}" {step["name"]} --target aws --skip-synth' in step["run"]
+            assert f'deploy "$ENVIRONMENT" {step["name"]} --target aws --skip-synth' in step["run"]
+    release = steps_named(apply)["What to release"]
+    deploy = next(step for step in apply["steps"] if step.get("uses") == DEPLOY_ACTION)
+    assert names.index("The artifact deploys the image built for this promotion") < names.index(DEPLOY_ORDER[0].value)
+    assert names.index(DEPLOY_ORDER[-1].value) < apply["steps"].index(release) < apply["steps"].index(deploy)
+    assert 'release "$ENVIRONMENT" --image "$IMAGE" --prepare .cache/release --target aws' in release["run"]
+    # CodeDeploy blue/green through the action, only when there is something to release.
+    assert deploy["if"] == f"steps.{release['id']}.outputs.changed == 'true'"
+    assert set(deploy["with"]) <= DEPLOY_ACTION_INPUTS
+    assert deploy["with"]["codedeploy-appspec"] == ".cache/release/appspec.json"
+    for name in ("cluster", "service", "codedeploy-application", "codedeploy-deployment-group"):
+        assert deploy["with"][name] == f"${{{{ steps.{release['id']}.outputs.{name} }}}}"
+    assert str(deploy["with"]["wait-for-service-stability"]).lower() == "true"
+    failed = steps_named(apply)["Why the release failed"]
+    assert failed["if"].startswith("failure()") and "aws deploy get-deployment" in failed["run"]
+
+    smoke = steps_named(jobs["smoke"])["Smoke test through the public endpoint, a key of each usage plan"]
+    assert smoke["run"] == '$LIFECYCLE smoke "$ENVIRONMENT" --target aws'
+
+
+def test_the_released_image_is_the_built_digest():
+    promote = load("promote.yml")["jobs"]
+    # synth pins what the build produced ...
+    picked = steps_named(promote["synth"])["The image to promote is the one just built, by digest"]
+    assert picked["env"]["BUILT"] == "${{ needs.build.outputs.image }}"
+    synthesize = steps_named(promote["synth"])["Synthesize every environment for AWS, once"]
+    assert synthesize["env"]["FRAUD_API_IMAGE"] == f"${{{{ steps.{picked['id']}.outputs.image }}}}"
+    assert promote["synth"]["outputs"]["image"] == f"${{{{ steps.{picked['id']}.outputs.image }}}}"
+    # ... every environment gets it (test_promotion_...: each from the previous one) ...
+    apply = load("deploy-environment.yml")["jobs"]["apply"]
+    checked = steps_named(apply)["The artifact deploys the image built for this promotion"]
+    assert checked["env"]["IMAGE"] == "${{ inputs.image }}" and '$LIFECYCLE image "$ENVIRONMENT" "$IMAGE"' in checked["run"]
+    # ... and the release refuses a revision that runs anything else, then ships the file it wrote.
+    release = steps_named(apply)["What to release"]
+    assert release["env"]["IMAGE"] == "${{ inputs.image }}" and '--image "$IMAGE"' in release["run"]
+    deploy = next(step for step in apply["steps"] if step.get("uses") == DEPLOY_ACTION)
+    assert deploy["with"]["task-definition"] == ".cache/release/task-definition.json"
+    prerequisites = next(step for step in apply["steps"] if "prerequisites" in step.get("run", ""))
+    assert prerequisites["env"]["FRAUD_API_IMAGE"] == "${{ inputs.image }}"  # the ECR check looks for this digest
+
+
+def test_prod_cannot_start_before_stagings_smoke_test_passed():
+    promote = load("promote.yml")["jobs"]
+    assert promote["deploy-prod"]["needs"] == "deploy-staging"
+    assert "if" not in promote["deploy-prod"]  # no always(): a failed staging stops prod
+    assert promote["deploy-prod"]["with"]["image"] == "${{ needs.deploy-staging.outputs.image }}"
+    workflow = load("deploy-environment.yml")
+    # The called workflow's image is set by its smoke job only, after the smoke test step.
+    assert workflow["on"]["workflow_call"]["outputs"]["image"]["value"] == "${{ jobs.smoke.outputs.image }}"
+    smoke = workflow["jobs"]["smoke"]
+    assert smoke["outputs"]["image"] == "${{ steps.passed.outputs.image }}"
+    names = [step.get("name") for step in smoke["steps"]]
+    assert names.index("Smoke test through the public endpoint, a key of each usage plan") < names.index("Promote")
+    # Nothing in an environment's promotion may fail quietly.
+    for name, job in workflow["jobs"].items():
+        assert not job.get("continue-on-error") and "if" not in job, name
+        assert not any(step.get("continue-on-error") for step in job["steps"]), name
+
+
+def test_every_aws_step_runs_with_an_oidc_role():
+    calling_aws = set()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        workflow = load(path.name)
+        for name, job in workflow["jobs"].items():
+            where = f"{path.name}:{name}"
+            if "uses" in job:  # a reusable workflow: its caller must let it ask for an OIDC token
+                assert job.get("permissions", {}).get("id-token") == "write", where
+                continue
+            steps = job["steps"]
+            aws_steps = [index for index, step in enumerate(steps) if is_aws_step(step)]
+            if not aws_steps:
+                continue
+            calling_aws.add(where)
+            assert job.get("permissions", {}).get("id-token") == "write", where
+            credentials = [index for index, step in enumerate(steps) if step.get("uses", "").startswith(CONFIGURE_CREDENTIALS)]
+            assert credentials and credentials[0] < aws_steps[0], f"{where}: an AWS step runs before the OIDC role is assumed"
+            for index in credentials:
+                settings = steps[index]["with"]
+                assert settings["role-to-assume"].startswith("${{ vars.AWS_") and settings["role-to-assume"].endswith("_ROLE_ARN }}"), where
+                assert not {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} & set(settings), where
+    assert calling_aws == {
+        "build-image.yml:image", "deploy-environment.yml:plan", "deploy-environment.yml:apply", "deploy-environment.yml:smoke", "teardown.yml:teardown",
+    }
+    # The detector does see them.
+    assert is_aws_step({"run": '$LIFECYCLE release "$ENVIRONMENT" --target aws'}) and is_aws_step({"uses": DEPLOY_ACTION})
+    assert is_aws_step({"run": "  digest=$(aws ecr describe-images --repository-name x)"})
+    assert not is_aws_step({"run": ".venv/bin/python -m lifecycle synth --target aws --outdir cdktf.out"})
+    assert not is_aws_step({"run": "echo the aws target is fine"})
 
 
 def test_teardown_is_manual_per_environment_and_layer_and_goes_through_the_guard():
     workflow = load("teardown.yml")
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
-    assert inputs["environment"]["options"] == list(build_environments())
+    assert inputs["environment"]["options"] == ENVIRONMENTS
     assert set(inputs["layer"]["options"]) == {layer.value for layer in Layer} | {"all"}
     job = workflow["jobs"]["teardown"]
     assert job["environment"] == "${{ inputs.environment }}"
@@ -101,5 +248,5 @@ def test_teardown_is_manual_per_environment_and_layer_and_goes_through_the_guard
     assert 'lifecycle destroy "$ENVIRONMENT" "$LAYER" --target aws' in run
     assert 'lifecycle down "$ENVIRONMENT" --target aws' in run
     # Deploys and teardowns of an environment share one concurrency group.
-    deploy = load("deploy-environment.yml")["jobs"]["deploy"]
-    assert job["concurrency"]["group"] == deploy["concurrency"]["group"] == "lifecycle-${{ inputs.environment }}"
+    apply = load("deploy-environment.yml")["jobs"]["apply"]
+    assert job["concurrency"]["group"] == apply["concurrency"]["group"] == "lifecycle-${{ inputs.environment }}"
