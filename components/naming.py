@@ -1,6 +1,6 @@
 """One naming rule for every named AWS resource of the platform.
 
-Names follow the briefs' `{resource-type}-{environment_suffix}` pattern, prefixed with the
+Names follow the `{resource-type}-{environment_suffix}` pattern (docs/requirements.md R9.4), prefixed with the
 product so environments and other products can share an account without clashes. Names that
 would break a service's length limit are shortened with a stable hash, so they stay unique.
 """

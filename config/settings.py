@@ -181,7 +181,7 @@ class ComputeSettings:
     # ALB access logs (PCI DSS 10.5.1: a year of audit history).
     access_log_expiration_days: int = 365
     lambda_reserved_concurrency: int = 2
-    # Lambda and SNS delivery-status logs (the serverless brief fixes 30 days for Lambda logs).
+    # Lambda and SNS delivery-status logs (30 days for Lambda logs: docs/requirements.md R6.9).
     log_retention_days: int = 30
     # fraud-api container logs, per environment.
     fraud_api_log_retention_days: int = 30
@@ -204,10 +204,10 @@ class EdgeSettings:
     waf_ip_reputation_enabled: bool = True
     # WAF: AWS's anonymous-IP list (Tor, VPNs, proxies blocked; cloud hosting providers counted).
     waf_anonymous_ip_enabled: bool = True
-    # Usage plan of the fraud-api's clients (brief 001): per API key, no quota.
+    # Usage plan of the fraud-api's clients (docs/requirements.md R5.6): per API key, no quota.
     api_client_rate_limit_per_second: int = 1000
     api_client_burst_limit: int = 2000
-    # Usage plan of the transaction-ingestion clients (brief 004): a daily quota per key, plus a
+    # Usage plan of the transaction-ingestion clients (R5.7): a daily quota per key, plus a
     # modest rate so one key cannot spend its day's quota in a second.
     ingestion_client_quota_per_day: int = 1000
     ingestion_client_rate_limit_per_second: int = 10
@@ -234,12 +234,12 @@ class ObservabilitySettings:
     # Every alarm and OK notification of the environment goes here (an SNS e-mail subscription,
     # which the recipient must confirm once).
     alarm_email: str
-    # The briefs' objective, p99 under 200 ms, held at API Gateway (what clients see) and at the
+    # The objective, p99 under 200 ms (docs/requirements.md R6.3), held at API Gateway (what clients see) and at the
     # ALB (fraud-api's own share).
     api_latency_p99_threshold_ms: int = 200
-    # The brief's 80; an environment running more tasks (each with its own pool) sets its own.
+    # 80 by default (R6.5); an environment running more tasks (each with its own pool) sets its own.
     aurora_connections_threshold: int = 80
-    # The serverless brief: more than 1 % of a function's invocations failing over 5 minutes.
+    # R6.6: more than 1 % of a function's invocations failing over 5 minutes.
     lambda_error_rate_threshold_percent: float = 1.0
     # Share of requests answered 5xx, at API Gateway and at the ALB's targets.
     http_5xx_rate_threshold_percent: float = 1.0
@@ -291,5 +291,5 @@ class EnvironmentConfig:
 
     @property
     def suffix(self) -> str:
-        """The environment suffix every resource name carries (the briefs insist)."""
+        """The environment suffix every resource name carries (docs/requirements.md R9.4)."""
         return self.name

@@ -210,7 +210,7 @@ def _validate_compute(where: str, compute: ComputeSettings) -> None:
         raise ConfigError(f"{where}: compute.rollback_target_5xx_per_minute and rollback_unhealthy_minutes must be positive")
     if compute.access_log_expiration_days < 90:
         raise ConfigError(f"{where}: compute.access_log_expiration_days must be at least 90 (PCI DSS keeps 3 months at hand)")
-    # The briefs ask for 1-5 so deployments never exhaust the account's concurrency pool.
+    # 1-5 (docs/requirements.md R4.4) so deployments never exhaust the account's concurrency pool.
     if not 1 <= compute.lambda_reserved_concurrency <= 5:
         raise ConfigError(f"{where}: compute.lambda_reserved_concurrency must be 1-5")
     _validate_log_retention(where, "compute.log_retention_days", compute.log_retention_days)

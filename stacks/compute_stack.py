@@ -132,7 +132,7 @@ class ComputeStack(LayerStack):
             ),
         )
 
-        # The names the first single-stack README promised its users (requirements/002).
+        # The names users of the first, single-stack version relied on (docs/requirements.md R8.9, R8.12).
         TerraformOutput(self, "alb_dns_name", value=load_balancer.load_balancer.dns_name, description="Internal ALB DNS name (reachable inside the VPC)")
         TerraformOutput(self, "ecs_cluster_name", value=fraud_api.cluster.name, description="ECS cluster running fraud-api")
         TerraformOutput(self, "ecs_service_name", value=fraud_api.service.service_name, description="fraud-api ECS service (CodeDeploy-controlled)")

@@ -1,7 +1,8 @@
-"""Baseline for the synth benchmark: the ECS brief as a typical single-stack attempt.
+"""Baseline for the synth benchmark: the fraud-api as a typical single-stack attempt would build it.
 
-Not part of the platform. It mirrors the shape of the single-stack attempts the briefs came
-with (one stack, one constructor, every resource of brief 001 for one environment) so
+Not part of the platform. It mirrors the shape of a single-stack attempt at the fraud-api
+requirements (docs/requirements.md R1-R3, R5, R6): one stack, one constructor, every resource
+for one environment, so
 `benchmarks/bench_synth.py` can compare synthesizing all 15 platform stacks against
 synthesizing that one stack, on the same machine, in the same run.
 

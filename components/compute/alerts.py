@@ -26,7 +26,7 @@ ALERT_RETENTION_SECONDS = 4 * 24 * 3600
 # Receives before a message that keeps failing its consumer moves to the dead-letter queue.
 MAX_RECEIVES = 5
 ALERT_VISIBILITY_TIMEOUT_SECONDS = 60
-# Protocols whose deliveries SNS logs (the brief's SQS/Lambda/HTTP); every failure is logged,
+# Protocols whose deliveries SNS logs (SQS, Lambda and HTTP: docs/requirements.md R4.6); every failure is logged,
 # successes are sampled.
 LOGGED_PROTOCOLS = ("sqs", "lambda", "http")
 SUCCESS_SAMPLE_PERCENT = 100

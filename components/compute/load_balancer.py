@@ -103,7 +103,7 @@ class InternalLoadBalancer(Construct):
             desync_mitigation_mode="strictest",
             enable_http2=True,
             idle_timeout=60,
-            # Every environment must be destroyable without manual steps (the briefs insist).
+            # Every environment must be destroyable without manual steps (docs/requirements.md R8.2).
             enable_deletion_protection=False,
             access_logs=LbAccessLogs(bucket=self.access_logs.name, prefix=ACCESS_LOG_PREFIX, enabled=True),
             # ELB writes a test object when access logs are enabled; the policy must exist first.
@@ -112,7 +112,7 @@ class InternalLoadBalancer(Construct):
         skip_check(
             self.load_balancer,
             "CKV_AWS_150",
-            "deletion protection is off: every environment must be destroyable without manual steps (briefs)",
+            "deletion protection is off: every environment must be destroyable without manual steps (R8.2)",
         )
 
         self.target_groups = {

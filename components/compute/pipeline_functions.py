@@ -169,7 +169,7 @@ class PipelineFunctions(Construct):
             # lands in the function's own dead-letter queue.
             on_failure_destination_arn=dead_letters.arn,
         )
-        explain_short_retention(built.log_group, settings.log_retention_days, "the serverless brief sets 30 days for Lambda logs")
+        explain_short_retention(built.log_group, settings.log_retention_days, "Lambda logs are kept 30 days (R6.9)")
         skip_check(
             built.function,
             "CKV_AWS_116",

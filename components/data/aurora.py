@@ -117,7 +117,7 @@ class AuroraPostgres(Construct):
             preferred_backup_window=settings.preferred_backup_window,
             preferred_maintenance_window=settings.preferred_maintenance_window,
             copy_tags_to_snapshot=True,
-            # Every environment must tear down without manual steps (the briefs insist): recovery
+            # Every environment must tear down without manual steps (docs/requirements.md R8.2): recovery
             # relies on automated backups and point-in-time restore within the retention period.
             deletion_protection=False,
             skip_final_snapshot=True,
@@ -127,12 +127,12 @@ class AuroraPostgres(Construct):
             self.cluster,
             "CKV2_AWS_8",
             "recovery is Aurora's automated backups and point-in-time restore (retention per environment); an AWS Backup "
-            "vault would hold recovery points that block tearing the environment down, which the briefs forbid",
+            "vault would hold recovery points that block tearing the environment down, which R8.2 forbids",
         )
         skip_check(
             self.cluster,
             "CKV_AWS_139",
-            "deletion protection is off because every environment must be destroyable by the pipeline (the briefs insist)",
+            "deletion protection is off because every environment must be destroyable by the pipeline (R8.2)",
         )
 
         zones = [

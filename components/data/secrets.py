@@ -68,7 +68,7 @@ class RotatedApiConfigSecret(Construct):
             description="fraud-api signing key and scoring thresholds; rotated by the secret-rotation function",
             kms_key_id=storage_key_arn,
             # No recovery window: the environment must be destroyable and re-creatable under the
-            # same name at once (the briefs insist); the key itself keeps its deletion window.
+            # same name at once (docs/requirements.md R8.2); the key itself keeps its deletion window.
             recovery_window_in_days=0,
         )
         self.arn = self.secret.arn

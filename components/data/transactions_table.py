@@ -77,7 +77,7 @@ class TransactionsTable(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             ttl=DynamodbTableTtl(attribute_name=EXPIRES_AT, enabled=True),
             stream_enabled=False,
-            # Every environment must tear down without manual steps (the briefs insist); PITR
+            # Every environment must tear down without manual steps (docs/requirements.md R8.2); PITR
             # keeps 35 days of restorable history while the table exists.
             deletion_protection_enabled=False,
         )

@@ -58,7 +58,7 @@ class PrivateIntegration(Construct):
         skip_check(
             self.load_balancer,
             "CKV_AWS_150",
-            "deletion protection is off: every environment must be destroyable without manual steps (briefs)",
+            "deletion protection is off: every environment must be destroyable without manual steps (R8.2)",
         )
         skip_check(
             self.load_balancer,

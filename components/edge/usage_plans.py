@@ -1,7 +1,7 @@
 """Usage plans, one per kind of consumer, each with its own API key.
 
-The two briefs describe two consumers of one API: fraud-api clients at 1000 requests/second per
-key (brief 001) and transaction-ingestion clients at 1000 requests/day per key (brief 004).
+The platform has two kinds of consumer of one API: fraud-api clients at 1000 requests/second per
+key (docs/requirements.md R5.6) and transaction-ingestion clients at 1000 requests/day per key (R5.7).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ HEALTH_EVALUATION_PERIODS = 3
 # Connections: five consecutive minutes above the threshold (a deploy briefly doubles the pools).
 DATABASE_PERIOD_SECONDS = 60
 DATABASE_EVALUATION_PERIODS = 5
-# Error rates: one 5-minute window, the serverless brief's "1 % over 5 minutes".
+# Error rates: one 5-minute window, "1 % over 5 minutes" (docs/requirements.md R6.6).
 RATE_PERIOD_SECONDS = 300
 RATE_EVALUATION_PERIODS = 1
 # Dead letters: any message at all, within 5 minutes of it arriving.

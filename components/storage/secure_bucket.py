@@ -51,7 +51,7 @@ class SecureBucket(Construct):
     """A bucket for logs and artefacts.
 
     `force_destroy` is on because every environment must tear down without manual steps (the
-    briefs insist); versioning still protects against overwrites while the bucket exists.
+    docs/requirements.md R8.2); versioning still protects against overwrites while the bucket exists.
     `extra_policy_statements` (given the bucket ARN) let a caller admit a delivery service next
     to the TLS-only rule.
     """

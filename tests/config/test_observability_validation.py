@@ -1,4 +1,4 @@
-"""The observability settings: the briefs' objectives by default, bad values refused by name."""
+"""The observability settings: the required objectives by default (docs/requirements.md R6.3-R6.6), bad values refused by name."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Audit trails exist and are kept a year (PCI DSS 10.2, 10.5.1); no log is kept forever by accident.
 
 Operational logs (Lambda, container, SNS delivery status, API Gateway execution logs) keep less
-where the briefs or cost say so; each such group records why on its resource (checkov CKV_AWS_338,
+where the requirements (docs/requirements.md) or cost say so; each such group records why on its resource (checkov CKV_AWS_338,
 listed in docs/security.md). The audit trail of every request and connection is below.
 """
 
