@@ -269,6 +269,10 @@ class AccountSettings:
     state: StateSettings
     project: str = "fraud-detection"
     cost_center: str = "fraud-platform-shared"
+    # The ECR repository fraud-api is built into; `compute.fraud_api_image` names images in it.
+    image_repository: str = "fraud-api"
+    # Images kept: a build per merge to main, so a few months of rollback targets.
+    images_kept: int = 200
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 # Every AWS service the stacks call; the emulator serves them all on one endpoint.
 EMULATED_SERVICES = (
-    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecs",
+    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecr", "ecs",
     "elbv2", "events", "iam", "kms", "lambda", "logs", "rds", "route53", "s3", "secretsmanager",
     "sns", "sqs", "ssm", "sts", "wafv2", "xray",
 )

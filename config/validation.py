@@ -59,6 +59,10 @@ def validate_account(account: AccountSettings) -> None:
     _validate_state_bucket("account", account.state.bucket)
     if not account.cost_center.strip():
         raise ConfigError("account: cost_center must not be empty (it is a required tag)")
+    if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*", account.image_repository):
+        raise ConfigError(f"account: image_repository '{account.image_repository}' is not an ECR repository name like fraud-api")
+    if not 1 <= account.images_kept <= 10_000:
+        raise ConfigError("account: images_kept must be 1-10000 (ECR lifecycle rules count images)")
 
 
 def _validate_state_bucket(where: str, bucket: str) -> None:

@@ -1,7 +1,8 @@
 """Step 0: what every environment of the account shares, made once per account and region.
 
-The S3 bucket that holds every other stack's state (with its key and access log), and API
-Gateway's account-wide CloudWatch role. It cannot keep its own state in the bucket it creates,
+The S3 bucket that holds every other stack's state (with its key and access log), the ECR
+repository fraud-api images are built into and promoted from, and API Gateway's account-wide
+CloudWatch role. It cannot keep its own state in the bucket it creates,
 so it uses local state (kept under .cache/, outside git). Losing that file loses nothing: the
 resources can be imported again.
 """
@@ -12,9 +13,10 @@ from cdktf import LocalBackend, TerraformOutput
 from constructs import Construct
 
 from components.compliance import skip_check
-from components.security.policy_statements import allow_service_from_source
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
-from components.security.kms_key import CustomerManagedKey
+from components.security.policy_statements import allow_service_from_source
+from components.security.kms_key import CallerAccess, CustomerManagedKey
+from components.storage.image_repository import ImageRepository
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 from config.settings import AccountSettings
 from config.targets import DeploymentTarget
@@ -76,7 +78,21 @@ class AccountBootstrapStack(PlatformStack):
             # Current state is never expired; only superseded versions are, after a recovery window.
             lifecycle=LifecycleSettings(transition_to_infrequent_access_days=None, expiration_days=None, noncurrent_version_expiration_days=90),
         )
-        TerraformOutput(self, "state_bucket_name", value=bucket.name)
+        TerraformOutput(self, "state_bucket_name", value=bucket.name, description="The bucket every stack keeps its state in")
+
+        images_key = CustomerManagedKey(
+            self,
+            "images-key",
+            alias=f"{account.project}-images",
+            description="Encrypts the fraud-api images in ECR",
+            deletion_window_days=30,
+            context=context,
+            caller_access=CallerAccess(sid="ContainerRegistry", via_services=("ecr",)),
+        )
+        images = ImageRepository(
+            self, "fraud-api-images", name=account.image_repository, kms_key_arn=images_key.arn, images_kept=account.images_kept
+        )
+        TerraformOutput(self, "image_repository_url", value=images.url, description="ECR repository the fraud-api image is pushed to")
 
         # API Gateway's CloudWatch role is one setting per account and region, shared by every
         # environment's stage: an account-level singleton like the state bucket (docs/edge.md).

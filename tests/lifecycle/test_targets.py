@@ -22,7 +22,7 @@ SERVICE_OF_TYPE_PREFIX = {
     "aws_lb": "elbv2", "aws_alb": "elbv2", "aws_s3": "s3", "aws_kms": "kms", "aws_iam": "iam",
     "aws_cloudwatch_log": "logs", "aws_cloudwatch_metric_alarm": "cloudwatch", "aws_cloudwatch_composite_alarm": "cloudwatch",
     "aws_cloudwatch_dashboard": "cloudwatch", "aws_cloudwatch_event": "events", "aws_db": "rds", "aws_rds": "rds",
-    "aws_dynamodb": "dynamodb", "aws_secretsmanager": "secretsmanager", "aws_ssm": "ssm", "aws_ecs": "ecs",
+    "aws_dynamodb": "dynamodb", "aws_secretsmanager": "secretsmanager", "aws_ssm": "ssm", "aws_ecs": "ecs", "aws_ecr": "ecr",
     "aws_lambda": "lambda", "aws_sns": "sns", "aws_sqs": "sqs", "aws_appautoscaling": "appautoscaling",
     "aws_codedeploy": "codedeploy", "aws_acm": "acm", "aws_route53": "route53", "aws_api_gateway": "apigateway",
     "aws_wafv2": "wafv2", "aws_xray": "xray", "aws_caller_identity": "sts", "aws_partition": None, "aws_region": None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -38,3 +40,35 @@ def test_every_bootstrap_bucket_denies_insecure_transport(bootstrap):
     ]
     assert len(deny) == len(bootstrap.resources("aws_s3_bucket")) == 2
     assert all(statement["condition"][0]["variable"] == "aws:SecureTransport" for statement in deny)
+
+
+def test_the_image_repository_keeps_promoted_images_immutable_scanned_and_encrypted(bootstrap, synthesis):
+    from config.environments import build_account
+
+    account = build_account()
+    (repository,) = bootstrap.resources("aws_ecr_repository").values()
+    assert repository["name"] == account.image_repository
+    assert repository["image_tag_mutability"] == "IMMUTABLE"
+    assert repository["image_scanning_configuration"] == {"scan_on_push": True}
+    (encryption,) = repository["encryption_configuration"]
+    assert encryption["encryption_type"] == "KMS"
+    key_id = encryption["kms_key"].split(".")[1]
+    key_policy = bootstrap.data_sources("aws_iam_policy_document")[bootstrap.resources("aws_kms_key")[key_id]["policy"].split(".")[2]]
+    # The account's principals use the key only through ECR (pushes, pulls), never directly.
+    via = [c["values"] for s in key_policy["statement"] for c in s.get("condition", []) if c["variable"] == "kms:ViaService"]
+    assert via and all(len(values) == 1 and values[0].startswith("ecr.") for values in via)
+
+    (lifecycle,) = bootstrap.resources("aws_ecr_lifecycle_policy").values()
+    rules = sorted(json.loads(lifecycle["policy"])["rules"], key=lambda rule: rule["rulePriority"])
+    # ECR evaluates a `tagStatus: any` rule only as the last one.
+    assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged", "any"]
+    assert rules[-1]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": account.images_kept}
+    assert "image_repository_url" in bootstrap.config["output"]
+
+
+def test_the_fraud_api_image_names_the_bootstrap_repository(synthesis):
+    from config.environments import build_account
+
+    for config in synthesis.environments.values():
+        reference = config.compute.fraud_api_image
+        assert reference.split("@")[0].split(":")[0] == build_account().image_repository, config.name
