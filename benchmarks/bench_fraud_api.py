@@ -220,7 +220,7 @@ def main() -> int:
         server = subprocess.Popen([sys.executable, "-m", "fraud_api"], env=env, stdout=server_log, stderr=subprocess.STDOUT)
         try:
             wait_healthy(port, server)
-            seed(postgres.tcp_dsn(database.user, database.password, database.name))
+            seed(database.owner_dsn())  # seeding and VACUUM are the owner's; the server serves as the application role
             print(f"fraud-api on 127.0.0.1:{port}, {SEED_ROWS} seeded transactions, {os.cpu_count()} CPUs", flush=True)
             results = asyncio.run(run_rates(port, rates, args.seconds))
         finally:

@@ -7,7 +7,8 @@
    time, median of 5), the way Lambda's init phase imports it: no bytecode for our code or the
    vendored packages, the runtime's boto3. Also what Powertools Tracer would add.
 2. Warm invocations of the transaction processor against moto (in-process AWS fakes), and how
-   often the SSM parameter was fetched.
+   often the SSM parameter was fetched; then how long it takes to refuse hostile amounts
+   (exponents of every size, thousands of digits), which must not grow with the input.
 3. The pattern analyzer: (a) against moto, with 100x more items outside the window than inside:
    what DynamoDB reports it read; (b) a 100k-transaction window, too big for moto, against a
    fake DynamoDB endpoint that answers each Query with prebuilt JSON pages after a simulated
@@ -209,6 +210,8 @@ def warm_processor(invocations: int) -> None:
         processor.scoring_config.invalidate()
         context = FakeLambdaContext()
         now_ms = int(time.time() * 1000)
+        # Inside the 5-minute timestamp window (fraud_scoring.timestamps), oldest first.
+        spacing_ms = min(1_000, 250_000 // invocations)
 
         timings, statuses = [], []
         for i in range(invocations):
@@ -219,7 +222,7 @@ def warm_processor(invocations: int) -> None:
                 "currency": "EUR",
                 "merchant_id": f"merchant-{i % 40}",
                 "country": "DE" if i % 7 else "FR",
-                "timestamp": now_ms - (invocations - i) * 1_000,
+                "timestamp": now_ms - (invocations - i) * spacing_ms,
             }
             event = api_gateway_event(body)
             started = time.perf_counter()
@@ -234,6 +237,34 @@ def warm_processor(invocations: int) -> None:
     print(f"   SSM GetParameter calls: {ssm_calls[0]} for {invocations} invocations")
     print(f"   DynamoDB calls per invocation: {dynamodb_calls[0] / invocations:.1f} (lookup, history, conditional put)")
     print("   (moto answers in-process: this is the function's own overhead plus moto, not network time)")
+    hostile_refusals(processor, context, repeats=20 if invocations < 100 else 200)
+
+
+HOSTILE_AMOUNTS = {
+    **{f"1e-{10**power}": f"1e-{10**power}" for power in (1, 3, 9, 18)},
+    **{f"1e{10**power}": f"1e{10**power}" for power in (1, 3, 9, 18)},
+    "1e99999999999999999999999999": "1e99999999999999999999999999",
+    "4000 nines": "9" * 4_000,
+    "0. + 10000 zeros + 1": "0." + "0" * 10_000 + "1",
+}
+
+
+def hostile_refusals(processor: Any, context: Any, repeats: int) -> None:
+    """Median time to refuse each hostile amount (a 400 before any AWS call)."""
+    from tests.services.aws_fixtures import api_gateway_event
+
+    print(f"   refusing hostile amounts, median of {repeats}:")
+    template = json.dumps(
+        {"transaction_id": "hostile", "user_id": "u", "amount": "@", "currency": "EUR", "merchant_id": "m", "country": "DE"}
+    )
+    for name, literal in HOSTILE_AMOUNTS.items():
+        event = api_gateway_event(template.replace('"@"', literal), raw=True)
+        timings, statuses = [], set()
+        for _ in range(repeats):
+            started = time.perf_counter()
+            statuses.add(processor.handler(event, context)["statusCode"])
+            timings.append((time.perf_counter() - started) * 1_000_000)
+        print(f"     {name[:32]:<32} {statistics.median(timings):8.0f} us   status {sorted(statuses)}")
 
 
 def _count_calls(client: Any, operation: str) -> list[int]:

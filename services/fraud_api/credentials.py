@@ -1,9 +1,14 @@
-"""Database credentials and their refresh after a Secrets Manager rotation.
+"""How the service logs in to PostgreSQL: an IAM token per connection, or a password.
 
-ECS injects the RDS-managed secret into `DB_CREDENTIALS` once, when the task starts. The secret
-rotates every 30 days, after which new connections with the injected password fail. The store
-keeps the credentials the pool connects with and, on an authentication failure, re-reads the
-secret by ARN, so a running task survives rotation without a restart.
+`DB_AUTH=iam` (deployed): every new connection logs in as `DB_USER` with a fresh IAM
+authentication token, signed locally with the task role's credentials (no network call, valid
+15 minutes, only for logging in). There is no password anywhere, so nothing to rotate or leak;
+the task role's `rds-db:connect` permission on that one database user is the whole grant.
+
+`DB_AUTH=password` (local runs and tests; or a dedicated, rotated secret): the credentials come
+from `DB_CREDENTIALS` and/or the secret `DB_SECRET_ARN`. After a rotation, new logins with the
+old password fail; the store then re-reads the secret by ARN, so a running process survives
+rotation without a restart.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class CredentialsError(ValueError):
@@ -43,6 +48,16 @@ class DbCredentials:
 
 
 CredentialsFetcher = Callable[[], DbCredentials]
+
+
+class Login(Protocol):
+    """What each new pooled connection logs in with."""
+
+    async def credentials(self) -> DbCredentials:
+        """The credentials for the next login."""
+
+    async def after_rejection(self, rejected: DbCredentials) -> DbCredentials | None:
+        """Other credentials to retry a rejected login with once, or None to give up."""
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +110,15 @@ class CredentialStore:
     def can_refresh(self) -> bool:
         return self._fetcher is not None
 
+    async def credentials(self) -> DbCredentials:
+        return self._current
+
+    async def after_rejection(self, rejected: DbCredentials) -> DbCredentials | None:
+        if not self.can_refresh:
+            return None
+        refreshed = await self.refresh(rejected)
+        return None if refreshed == rejected else refreshed
+
     async def refresh(self, rejected: DbCredentials) -> DbCredentials:
         """Return credentials newer than `rejected`, fetching them if nobody has yet."""
         if self._fetcher is None:
@@ -112,3 +136,31 @@ class CredentialStore:
                 extra={"username": self._current.username, "changed": self._current != rejected},
             )
             return self._current
+
+
+class IamTokenLogin:
+    """Logs in as `user` with an RDS IAM authentication token, a new one per connection."""
+
+    def __init__(self, *, host: str, port: int, user: str, region: str, rds_client: Any = None) -> None:
+        if rds_client is None:
+            import boto3
+
+            rds_client = boto3.client("rds", region_name=region)
+        self._client = rds_client
+        self._host, self._port, self._user, self._region = host, port, user, region
+
+    async def credentials(self) -> DbCredentials:
+        # Signing is local, but the first call (and each credential refresh) fetches the task
+        # role's credentials from the ECS agent: off the event loop.
+        token = await asyncio.to_thread(
+            self._client.generate_db_auth_token,
+            DBHostname=self._host,
+            Port=self._port,
+            DBUsername=self._user,
+            Region=self._region,
+        )
+        return DbCredentials(username=self._user, password=token)
+
+    async def after_rejection(self, rejected: DbCredentials) -> DbCredentials | None:
+        # A fresh token would be rejected for the same reason (no rds_iam grant, no permission).
+        return None

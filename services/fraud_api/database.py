@@ -3,10 +3,10 @@
 One async pool per process (psycopg_pool.AsyncConnectionPool): the event loop never blocks on
 the database, and connections stay warm, so a request pays only its own round trips.
 
-Rotation: a password change does not affect established sessions, only new logins. Each new
-connection logs in with the CredentialStore's current credentials; when PostgreSQL rejects
-them, the store re-reads the secret and the login is retried once. The pool itself is never torn
-down, so in-flight requests on healthy connections are not disturbed.
+Logins (credentials.py): each new connection asks the Login for credentials, an IAM token or the
+current password. A password change does not affect established sessions, only new logins; when
+PostgreSQL rejects a password, the store re-reads the secret and the login is retried once. The
+pool itself is never torn down, so in-flight requests on healthy connections are not disturbed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
-from fraud_api.credentials import CredentialStore
+from fraud_api.credentials import Login
 from fraud_api.settings import DatabaseSettings
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def conninfo_for(settings: DatabaseSettings) -> str:
         port=settings.port,
         dbname=settings.name,
         sslmode=settings.sslmode,
-        application_name="fraud-api",
+        application_name=settings.application_name,
         connect_timeout=settings.connect_timeout_s,
         # Set at login, so no per-connection SET round trip: a stuck query fails the request
         # instead of holding a pooled connection indefinitely.
@@ -51,34 +51,34 @@ def conninfo_for(settings: DatabaseSettings) -> str:
     )
 
 
-def connection_class_for(store: CredentialStore) -> type[AsyncConnection[Any]]:
-    """An AsyncConnection whose `connect` logs in with the store's credentials."""
+def connection_class_for(login: Login) -> type[AsyncConnection[Any]]:
+    """An AsyncConnection whose `connect` logs in with the Login's credentials."""
 
-    class RotatingCredentialsConnection(AsyncConnection[Any]):
+    class LoginConnection(AsyncConnection[Any]):
         @classmethod
-        async def connect(cls, conninfo: str = "", **kwargs: Any) -> "RotatingCredentialsConnection":  # type: ignore[override]
-            credentials = store.current
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> "LoginConnection":  # type: ignore[override]
+            credentials = await login.credentials()
             try:
                 return await super().connect(
                     conninfo, user=credentials.username, password=credentials.password, **kwargs
                 )
             except psycopg.OperationalError as exc:
-                if not (store.can_refresh and is_authentication_failure(exc)):
+                if not is_authentication_failure(exc):
                     raise
-                refreshed = await store.refresh(rejected=credentials)
-                if refreshed == credentials:
+                retry_with = await login.after_rejection(credentials)
+                if retry_with is None:
                     raise
                 return await super().connect(
-                    conninfo, user=refreshed.username, password=refreshed.password, **kwargs
+                    conninfo, user=retry_with.username, password=retry_with.password, **kwargs
                 )
 
-    return RotatingCredentialsConnection
+    return LoginConnection
 
 
-def create_pool(settings: DatabaseSettings, store: CredentialStore) -> AsyncConnectionPool:
+def create_pool(settings: DatabaseSettings, login: Login) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         conninfo_for(settings),
-        connection_class=connection_class_for(store),
+        connection_class=connection_class_for(login),
         # Autocommit: each statement is its own transaction, which is all the request path
         # needs, and it saves the BEGIN/COMMIT round trips. Statements are prepared on first
         # use because the service runs the same three queries all day.

@@ -1,16 +1,24 @@
-"""Versioned schema migrations, applied at start-up by every task.
+"""Versioned schema migrations, applied by the migration step (`python -m fraud_api.migrate`).
 
-Several tasks start together on every deploy and scale-out, so the whole check-and-apply runs
-in one transaction holding a transaction-scoped advisory lock: the first task applies what is
-missing, the others wait on the lock, then see the recorded versions and apply nothing. A task
-that dies mid-migration rolls back and releases the lock with its connection, so no half-applied
-version is ever recorded. Migrations are append-only: never edit a released one, add the next.
+Never by the serving process: it logs in as the application role, which cannot change the
+schema (privileges.py); it only checks that the schema is at least at the version it was built
+for (`schema_version`). The step runs before a deployment shifts traffic, so migrations must
+keep the previous release working: add, never rename or drop what it still reads.
+
+The whole check-and-apply runs in one transaction holding a transaction-scoped advisory lock, so
+two runs at once (a retried pipeline) apply each version once: the second waits on the lock,
+then sees the recorded versions. A run that dies mid-migration rolls back and releases the lock
+with its connection, so no half-applied version is ever recorded. Migrations are append-only:
+never edit a released one, add the next.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 
 # Any 64-bit constant unique within the database; derived from the name so it reads as intent.
@@ -62,10 +70,20 @@ _CREATE_LEDGER = """
 """
 
 
+REQUIRED_VERSION = max(migration.version for migration in MIGRATIONS)
+
+
 async def apply_migrations(
-    conn: AsyncConnection, migrations: tuple[Migration, ...] = MIGRATIONS
+    conn: AsyncConnection[Any],
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    *,
+    then: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = None,
 ) -> list[int]:
-    """Apply the migrations not yet recorded; return the versions this call applied."""
+    """Apply the migrations not yet recorded; return the versions this call applied.
+
+    `then` runs in the same transaction, under the same lock, once the schema is current (the
+    migration step provisions the application role there).
+    """
     applied_now: list[int] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -82,4 +100,19 @@ async def apply_migrations(
                 (migration.version, migration.name),
             )
             applied_now.append(migration.version)
+        if then is not None:
+            await then(conn)
     return applied_now
+
+
+async def schema_version(conn: AsyncConnection[Any]) -> int | None:
+    """The highest applied version; None when the database has no schema yet.
+
+    Raises psycopg.errors.InsufficientPrivilege when the role may not read the ledger.
+    """
+    try:
+        cursor = await conn.execute("SELECT max(version) FROM schema_migrations")
+    except psycopg.errors.UndefinedTable:
+        return None
+    row = await cursor.fetchone()
+    return None if row is None else row[0]

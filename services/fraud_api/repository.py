@@ -27,9 +27,13 @@ _HISTORY = """
     LIMIT %(max_items)s
 """
 
+# What a replay is compared with (fraud_scoring.replays) and answered from.
+_OUTCOME_COLUMNS = """score, decision, reasons, transaction_id, user_id, amount, currency, merchant_id,
+    merchant_category, country, card_fingerprint, ts"""
+
 # Data-modifying CTEs run against the statement's snapshot, so `stored` cannot see the row
 # `inserted` adds: exactly one branch returns a row, and a replay never overwrites anything.
-_INSERT_OR_FETCH = """
+_INSERT_OR_FETCH = f"""
     WITH inserted AS (
         INSERT INTO transactions (
             transaction_id, user_id, amount, currency, merchant_id, merchant_category,
@@ -40,16 +44,16 @@ _INSERT_OR_FETCH = """
             %(decision)s, %(reasons)s
         )
         ON CONFLICT (transaction_id) DO NOTHING
-        RETURNING score, decision, reasons
+        RETURNING {_OUTCOME_COLUMNS}
     )
-    SELECT true, score, decision, reasons FROM inserted
+    SELECT true, {_OUTCOME_COLUMNS} FROM inserted
     UNION ALL
-    SELECT false, score, decision, reasons FROM transactions
+    SELECT false, {_OUTCOME_COLUMNS} FROM transactions
     WHERE transaction_id = %(transaction_id)s AND NOT EXISTS (SELECT FROM inserted)
 """
 
-_STORED_RESULT = """
-    SELECT false, score, decision, reasons FROM transactions WHERE transaction_id = %s
+_STORED_OUTCOME = f"""
+    SELECT false, {_OUTCOME_COLUMNS} FROM transactions WHERE transaction_id = %s
 """
 
 _BY_ID = """
@@ -62,10 +66,11 @@ _BY_ID = """
 
 @dataclass(frozen=True)
 class StoredOutcome:
-    """The result stored for a transaction, and whether this call stored it."""
+    """The result stored for a transaction, whether this call stored it, and what was stored."""
 
     created: bool
     result: ScoreResult
+    transaction: Transaction
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -81,9 +86,10 @@ def ms_from_datetime(moment: datetime) -> int:
     return (moment - _EPOCH) // _ONE_MS
 
 
-async def load_history(
-    conn: AsyncConnection[Any], txn: Transaction, *, at_ms: int, lookback_hours: int, max_items: int
-) -> UserHistory:
+async def load_history(conn: AsyncConnection[Any], txn: Transaction, *, lookback_hours: int, max_items: int) -> UserHistory:
+    """The user's latest transactions up to the stamped transaction's time."""
+    assert txn.timestamp is not None, "the service stamps transactions before scoring them"
+    at_ms = txn.timestamp
     cursor = await conn.execute(
         _HISTORY,
         {
@@ -101,9 +107,9 @@ async def load_history(
     )
 
 
-async def insert_or_fetch(
-    conn: AsyncConnection[Any], txn: Transaction, result: ScoreResult, *, at_ms: int
-) -> StoredOutcome:
+async def insert_or_fetch(conn: AsyncConnection[Any], txn: Transaction, result: ScoreResult) -> StoredOutcome:
+    """Store the stamped transaction unless its id is stored; either way, what is stored."""
+    assert txn.timestamp is not None, "the service stamps transactions before storing them"
     cursor = await conn.execute(
         _INSERT_OR_FETCH,
         {
@@ -115,7 +121,7 @@ async def insert_or_fetch(
             "merchant_category": txn.merchant_category,
             "country": txn.country,
             "card_fingerprint": txn.card_fingerprint,
-            "ts": datetime_from_ms(at_ms),
+            "ts": datetime_from_ms(txn.timestamp),
             "score": result.score,
             "decision": result.decision,
             "reasons": Jsonb(list(result.reasons)),
@@ -126,12 +132,38 @@ async def insert_or_fetch(
         # A concurrent request for the same transaction committed after this statement took its
         # snapshot: the insert waited for it and conflicted, but the snapshot cannot see its
         # row. A new statement can.
-        cursor = await conn.execute(_STORED_RESULT, (txn.transaction_id,))
-        row = await cursor.fetchone()
-        if row is None:
+        outcome = await find_outcome(conn, txn.transaction_id)
+        if outcome is None:
             raise LookupError(f"transaction {txn.transaction_id} neither inserted nor found")
-    created, score, decision, reasons = row
-    return StoredOutcome(created=created, result=ScoreResult(score=score, decision=decision, reasons=tuple(reasons)))
+        return outcome
+    return _outcome(row)
+
+
+async def find_outcome(conn: AsyncConnection[Any], transaction_id: str) -> StoredOutcome | None:
+    """What is stored under `transaction_id` (created=False), or None."""
+    cursor = await conn.execute(_STORED_OUTCOME, (transaction_id,))
+    row = await cursor.fetchone()
+    return None if row is None else _outcome(row)
+
+
+def _outcome(row: tuple[Any, ...]) -> StoredOutcome:
+    (created, score, decision, reasons, transaction_id, user_id, amount, currency, merchant_id,
+     merchant_category, country, card_fingerprint, ts) = row
+    return StoredOutcome(
+        created=created,
+        result=ScoreResult(score=score, decision=decision, reasons=tuple(reasons)),
+        transaction=Transaction(
+            transaction_id=transaction_id,
+            user_id=user_id,
+            amount=amount,
+            currency=currency,
+            merchant_id=merchant_id,
+            country=country,
+            merchant_category=merchant_category,
+            timestamp=ms_from_datetime(ts),
+            card_fingerprint=card_fingerprint,
+        ),
+    )
 
 
 async def fetch_transaction(conn: AsyncConnection[Any], transaction_id: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from fraud_api.body import RejectedRequest, transaction_from
 from fraud_api.responses import JsonResponder
 from fraud_api.service import TransactionService
-from fraud_scoring import ValidationError
+from fraud_scoring import ReplayConflict, ValidationError
 
 HEALTH_TIMEOUT_S = 1.0
 # transaction.schema.json's rule for transaction_id (a test keeps the two in agreement).
@@ -53,6 +53,10 @@ async def score(request: Request) -> Response:
         return respond.errors(status, rejected.reasons)
     try:
         outcome = await _service(request).score(txn)
+    except ValidationError as refused:  # the timestamp window: the clock is the service's
+        return respond.errors(400, refused.reasons)
+    except ReplayConflict as conflict:
+        return respond.errors(409, conflict.reasons)
     except DATABASE_UNAVAILABLE as exc:
         log.error("scoring failed: database unavailable", extra={"error": _describe(exc), "request_id": request.state.request_id})
         return respond.errors(503, ["database: unavailable, retry shortly"], RETRY_AFTER)

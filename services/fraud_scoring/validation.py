@@ -1,24 +1,41 @@
-"""Request validation in plain Python, in agreement with `transaction.schema.json`.
+"""The transaction contract both entry points enforce, in plain Python.
 
-The schema file is what API Gateway enforces at the edge; this module enforces the same rules
-where the edge may be bypassed (the container API, direct Lambda invocations) and produces
-reasons a client can act on. `tests/services/fraud_scoring/test_schema_agreement.py` checks
-that both accept and reject the same payloads.
+`transaction.schema.json` is what API Gateway enforces at the edge; this module enforces the
+same rules where the edge may be bypassed (the container API, direct Lambda invocations) and
+produces reasons a client can act on, each naming its field.
+`tests/services/fraud_scoring/test_scoring_schema_agreement.py` checks that both accept and
+reject the same payloads. What the schema cannot see is enforced here only: the written form of
+a number (below) and the timestamp window (`fraud_scoring.timestamps`, it needs the clock).
+
+Amounts (services/README.md, "The transaction contract"): a JSON number greater than 0 and at
+most 1,000,000, with at most as many decimals as the currency has minor units (EUR 2, JPY 0,
+KWD 3, CLF 4; trailing zeros do not count), so at most 7 + 4 significant digits. Exponent
+notation is only another way of writing such a number (`4.25e1` is 42.5); a number literal
+longer than 32 characters or with an exponent of more than two digits is refused from its text
+alone, before it is converted, so no amount costs more than its 32 characters to reject (an
+exponent of minus a billion once expanded to a billion characters). Accepted amounts are
+returned at the currency's scale (EUR `42.5` becomes `42.50`), so every store keeps one form.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from fraud_scoring.currencies import MAX_MINOR_UNITS, MINOR_UNITS
 from fraud_scoring.transaction import Transaction
 
 DEFAULT_MAX_BODY_BYTES = 16_384
 MAX_AMOUNT = Decimal(1_000_000)
+# The leading digit of an amount at most MAX_AMOUNT is at most this power of ten.
+_MAX_AMOUNT_MAGNITUDE = MAX_AMOUNT.adjusted()
+# A number's text is refused unread beyond these: generous for any plain amount or timestamp.
+MAX_NUMBER_CHARACTERS = 32
+MAX_EXPONENT_DIGITS = 2
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant datetime can format
 
 # fullmatch (not re.match with "$"), so a trailing newline is rejected rather than ignored.
@@ -51,19 +68,52 @@ class _StringRule:
     min_length: int
     max_length: int
     describes: str
+    # When set, only these values (which all match the pattern) are accepted.
+    one_of: Collection[str] | None = None
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise _FieldProblem(f"must be a string ({self.describes}), got {_json_type(value)}")
         if not self.min_length <= len(value) <= self.max_length or not self.pattern.fullmatch(value):
             raise _FieldProblem(f"must be {self.describes}")
+        if self.one_of is not None and value not in self.one_of:
+            raise _FieldProblem(f"must be {self.describes}")
         return value
+
+
+@dataclass(frozen=True)
+class OutsizedNumber:
+    """A JSON number refused from its text alone: longer than MAX_NUMBER_CHARACTERS, or with an
+    exponent of more than MAX_EXPONENT_DIGITS digits. Never converted, so never expensive."""
+
+    written_as_integer: bool
+
+
+_OUTSIZED_INTEGER = OutsizedNumber(written_as_integer=True)
+_OUTSIZED_DECIMAL = OutsizedNumber(written_as_integer=False)
+
+
+def _json_integer(text: str) -> int | OutsizedNumber:
+    # int() of a long digit string is quadratic; nothing valid needs more than 32 characters.
+    return int(text) if len(text) <= MAX_NUMBER_CHARACTERS else _OUTSIZED_INTEGER
+
+
+def _json_decimal(text: str) -> Decimal | OutsizedNumber:
+    if len(text) > MAX_NUMBER_CHARACTERS:
+        return _OUTSIZED_DECIMAL
+    _, _, exponent = text.lower().partition("e")
+    if len(exponent.lstrip("+-").lstrip("0")) > MAX_EXPONENT_DIGITS:
+        return _OUTSIZED_DECIMAL
+    # The JSON grammar guarantees the shape; with a short exponent the conversion is cheap and exact.
+    return Decimal(text)
 
 
 _STRING_FIELDS: dict[str, _StringRule] = {
     "transaction_id": _StringRule(_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ -"),
     "user_id": _StringRule(_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ -"),
-    "currency": _StringRule(_CURRENCY, 3, 3, "an ISO 4217 code of 3 upper-case letters, e.g. EUR"),
+    "currency": _StringRule(
+        _CURRENCY, 3, 3, "an active ISO 4217 currency code of 3 upper-case letters, e.g. EUR", one_of=MINOR_UNITS
+    ),
     "merchant_id": _StringRule(_MERCHANT_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ . : -"),
     "country": _StringRule(_COUNTRY, 2, 2, "an ISO 3166-1 alpha-2 code of 2 upper-case letters, e.g. DE"),
     "merchant_category": _StringRule(_MCC, 4, 4, "a 4-digit merchant category code (MCC), e.g. 5411"),
@@ -77,9 +127,10 @@ ALLOWED_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
 def parse_json_body(raw: str | bytes | None, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:
     """Decode a request body as strict JSON.
 
-    Numbers with a fraction become Decimal (money stays exact); NaN/Infinity and duplicate keys
-    are refused, because a parser that accepts them can disagree with the edge about what the
-    client sent.
+    Numbers with a fraction or an exponent become Decimal (money stays exact); numbers whose
+    text is too long or whose exponent is too large become OutsizedNumber without being
+    converted; NaN/Infinity and duplicate keys are refused, because a parser that accepts them
+    can disagree with the edge about what the client sent.
     """
     if raw is None:
         raise ValidationError(["body: a JSON object is required, the request body is empty"])
@@ -95,7 +146,8 @@ def parse_json_body(raw: str | bytes | None, max_bytes: int = DEFAULT_MAX_BODY_B
     try:
         return json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_json_decimal,
+            parse_int=_json_integer,
             parse_constant=_refuse_constant,
             object_pairs_hook=_refuse_duplicate_keys,
         )
@@ -126,6 +178,8 @@ def parse_transaction(payload: Any) -> Transaction:
             _check(reasons, values, name, value, _amount)
         elif name == "timestamp":
             _check(reasons, values, name, value, _timestamp)
+    if "amount" in values and "currency" in values:
+        _check(reasons, values, "amount", values["amount"], lambda amount: _in_minor_units(amount, values["currency"]))
 
     if reasons:
         raise ValidationError(reasons)
@@ -140,20 +194,64 @@ def _check(reasons: list[str], values: dict[str, Any], name: str, value: Any, co
 
 
 def _amount(value: Any) -> Decimal:
+    """The checks that do not depend on the currency; nothing here grows with the exponent."""
+    if isinstance(value, OutsizedNumber):
+        raise _FieldProblem(
+            f"must be a plain decimal number of at most {MAX_NUMBER_CHARACTERS} characters"
+            f" (an exponent, if any, of at most {MAX_EXPONENT_DIGITS} digits)"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise _FieldProblem(f"must be a number, got {_json_type(value)}")
-    try:
-        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise _FieldProblem("must be a finite number") from None
-    if not amount.is_finite():
+    if isinstance(value, int):
+        if not 0 < value <= MAX_AMOUNT:
+            raise _FieldProblem(f"must be greater than 0 and at most {MAX_AMOUNT}")
+        return Decimal(value)
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same float: at most ~24 characters.
+        value = Decimal(repr(value))
+    if not value.is_finite():
         raise _FieldProblem("must be a finite number")
-    if not Decimal(0) < amount <= MAX_AMOUNT:
+    # Sign, zero and the exponent of the leading digit are read, not computed; the one
+    # comparison left is between numbers of the same magnitude, at most 1,000,000.
+    magnitude = value.adjusted()
+    if (
+        value.is_signed()
+        or value.is_zero()
+        or magnitude > _MAX_AMOUNT_MAGNITUDE
+        or (magnitude == _MAX_AMOUNT_MAGNITUDE and value > MAX_AMOUNT)
+    ):
         raise _FieldProblem(f"must be greater than 0 and at most {MAX_AMOUNT}")
-    return amount
+    places = decimal_places(value)
+    if places > MAX_MINOR_UNITS:
+        raise _FieldProblem(f"must have at most {MAX_MINOR_UNITS} decimal places (no currency has more), got {places}")
+    return value
+
+
+def _in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """The amount at the currency's scale, if it has no more decimals than the currency's minor units."""
+    minor_units = MINOR_UNITS[currency]
+    places = decimal_places(amount)
+    if places > minor_units:
+        raise _FieldProblem(f"must have at most {minor_units} decimal places for {currency}, got {places}")
+    # Safe: at most 7 integer digits and MAX_MINOR_UNITS decimals, far inside the context's precision.
+    return amount.quantize(Decimal(1).scaleb(-minor_units))
+
+
+def decimal_places(value: Decimal) -> int:
+    """Decimals of a finite Decimal, not counting trailing zeros (`42.50` has 1), without arithmetic."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), "finite Decimals have an integer exponent"
+    trailing_zeros = 0
+    for digit in reversed(digits):
+        if digit:
+            break
+        trailing_zeros += 1
+    return max(0, -(exponent + trailing_zeros))
 
 
 def _timestamp(value: Any) -> int:
+    if isinstance(value, OutsizedNumber) and value.written_as_integer:
+        raise _FieldProblem(f"must be epoch milliseconds between 0 and {MAX_TIMESTAMP_MS}")
     if isinstance(value, bool) or not isinstance(value, int):
         raise _FieldProblem(f"must be an integer (epoch milliseconds), got {_json_type(value)}")
     if not 0 <= value <= MAX_TIMESTAMP_MS:
@@ -170,6 +268,8 @@ def _json_type(value: Any) -> str:
         return "integer"
     if isinstance(value, (float, Decimal)):
         return "number"
+    if isinstance(value, OutsizedNumber):
+        return "integer" if value.written_as_integer else "number"
     if isinstance(value, str):
         return "string"
     if isinstance(value, (list, tuple)):

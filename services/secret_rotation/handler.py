@@ -1,9 +1,17 @@
 """Entry point `secret_rotation.handler.handler`: Secrets Manager rotation of the API config secret.
 
 Secrets Manager calls the function four times per rotation, with the same ClientRequestToken (the
-id of the new version) and a different Step. Every step is safe to repeat, as the service
-retries failed steps. The guard at the top follows AWS's rotation templates: refuse secrets not
-enabled for rotation and tokens that are not the pending version.
+id of the new version) and a different Step. A step may be called again with the same token
+(after a failure or a timeout), so every step first checks what an earlier call already did. The
+guard at the top follows AWS's rotation templates: refuse secrets not enabled for rotation and
+tokens that are not the pending version.
+
+Who sees the new key, and when: nothing is pushed anywhere. Running fraud-api tasks re-read
+AWSCURRENT every API_CONFIG_REFRESH_SECONDS (5 minutes by default; services/fraud_api/
+api_config.py), so within one refresh after finishSecret every response is signed with the new
+key, without a restart; for SIGNING_KEY_OVERLAP_SECONDS (an hour) after this version was
+created they also sign with the AWSPREVIOUS key, so consumers verifying signatures have time to
+read the new key from this secret. No Lambda reads this secret.
 """
 
 from __future__ import annotations
@@ -74,10 +82,11 @@ def create_secret(secret_id: str, token: str) -> None:
 
 
 def set_secret(secret_id: str, token: str) -> None:
-    """No-op by design: the signing key lives only in this secret; no external system holds a copy.
+    """No-op by design: no other system has to be told the key; everyone reads it from this secret.
 
-    The API reads the secret by stage, so a new key takes effect once finishSecret makes it
-    AWSCURRENT and each API task's cache expires.
+    fraud-api reads AWSCURRENT (and AWSPREVIOUS) at run time, so the new key takes effect once
+    finishSecret makes it AWSCURRENT and each task's next refresh (at most 5 minutes later by
+    default) picks it up; see the module docstring.
     """
 
 
@@ -100,7 +109,11 @@ def _current_signing_key(secret_id: str) -> str | None:
 
 
 def finish_secret(secret_id: str, token: str) -> None:
-    """Move AWSCURRENT to the new version; Secrets Manager labels the old one AWSPREVIOUS."""
+    """Move AWSCURRENT to the new version; Secrets Manager labels the old one AWSPREVIOUS.
+
+    From here GetSecretValue returns the new key; running fraud-api tasks switch at their next
+    refresh and keep signing with the AWSPREVIOUS key too during the overlap.
+    """
     stages = secretsmanager.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
     current_version = next((version for version, labels in stages.items() if CURRENT in labels), None)
     if current_version == token:

@@ -6,7 +6,6 @@ reads the SSM parameter once per TTL instead of once per request.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -15,10 +14,13 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 
 from fraud_scoring import (
+    TIMESTAMP_WINDOW,
+    ReplayConflict,
     ScoreResult,
     ScoringConfig,
     Transaction,
     ValidationError,
+    check_replay,
     parse_json_body,
     parse_transaction,
     score_transaction,
@@ -27,11 +29,9 @@ from fraud_scoring.cache import TtlCache
 from transaction_processor.alerts import needs_alert, publish_transaction_alert
 from transaction_processor.api_gateway import json_response, raw_body
 from transaction_processor.settings import ProcessorSettings
-from transaction_processor.store import TransactionStore, conflicting_fields, stored_result, transaction_item
+from transaction_processor.store import TransactionStore, stored_result, stored_transaction, transaction_item
 
 CONFIG_TTL_SECONDS = 300
-# Clients' clocks drift; more than this in the future is a bad timestamp, not drift.
-MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 
 # Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
 # services/README.md); the X-Ray segments come from the function's active tracing instead.
@@ -55,25 +55,17 @@ def _load_scoring_config() -> ScoringConfig:
 scoring_config = TtlCache(_load_scoring_config, CONFIG_TTL_SECONDS)
 
 
-class RequestRejected(Exception):
-    def __init__(self, status: int, message: str, reasons: list[str]) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.reasons = reasons
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         txn = parse_transaction(parse_json_body(raw_body(event)))
         return _process(txn, ProcessorSettings.from_env(), now_ms=int(time.time() * 1000))
     except ValidationError as error:
-        logger.info("transaction rejected", extra={"reasons": error.reasons})
+        logger.info("transaction rejected", extra={"status": 400, "reasons": error.reasons})
         return json_response(400, {"message": "invalid transaction", "reasons": error.reasons})
-    except RequestRejected as rejected:
-        logger.info("transaction rejected", extra={"status": rejected.status, "reasons": rejected.reasons})
-        return json_response(rejected.status, {"message": rejected.message, "reasons": rejected.reasons})
+    except ReplayConflict as conflict:
+        logger.info("transaction rejected", extra={"status": 409, "reasons": conflict.reasons})
+        return json_response(409, {"message": "transaction_id already used", "reasons": conflict.reasons})
     except Exception:
         logger.exception("transaction processing failed")
         return json_response(500, {"message": "internal error", "request_id": getattr(context, "aws_request_id", None)})
@@ -83,11 +75,12 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
     logger.append_keys(transaction_id=txn.transaction_id)
     store = TransactionStore(dynamodb, settings.table_name, settings.user_index_name)
 
+    # The replay look-up comes first: a retry gets the stored decision however late it comes.
     existing = store.find(txn.transaction_id)
     if existing is not None:
         return _replay(existing, txn)
 
-    txn = _stamped(txn, now_ms, settings.transaction_ttl_days)
+    txn = TIMESTAMP_WINDOW.stamp(txn, now_ms)
     config = scoring_config.get()
     history = store.user_history(txn, config.history)
     result = score_transaction(txn, history, config)
@@ -109,30 +102,8 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
     return json_response(201, stored_result(item).to_body())
 
 
-def _stamped(txn: Transaction, now_ms: int, ttl_days: int) -> Transaction:
-    if txn.timestamp is None:
-        return dataclasses.replace(txn, timestamp=now_ms)
-    if txn.timestamp > now_ms + MAX_FUTURE_SKEW_MS:
-        raise RequestRejected(
-            400,
-            "invalid transaction",
-            [f"timestamp: must not be more than {MAX_FUTURE_SKEW_MS // 1000} s in the future"],
-        )
-    if txn.timestamp < now_ms - ttl_days * 86_400_000:
-        raise RequestRejected(
-            400, "invalid transaction", [f"timestamp: is older than the {ttl_days}-day retention of transactions"]
-        )
-    return txn
-
-
 def _replay(item: dict[str, Any], txn: Transaction) -> dict[str, Any]:
-    conflicts = conflicting_fields(item, txn)
-    if conflicts:
-        raise RequestRejected(
-            409,
-            "transaction_id already used",
-            [f"transaction_id: already stored with a different {name}; use a new transaction_id" for name in conflicts],
-        )
+    check_replay(stored_transaction(item), txn)
     logger.info("replayed stored result")
     return json_response(200, stored_result(item).to_body(), headers={"Idempotent-Replayed": "true"})
 

@@ -131,18 +131,16 @@ def stored_result(item: Item) -> StoredResult:
     )
 
 
-def conflicting_fields(item: Item, txn: Transaction) -> list[str]:
-    """Fields in which a request differs from what is stored under its transaction id."""
-    stored: dict[str, Any] = {
-        "user_id": item["user_id"]["S"],
-        "amount": Decimal(item["amount"]["N"]),
-        "currency": item["currency"]["S"],
-        "merchant_id": item["merchant_id"]["S"],
-        "country": item["country"]["S"],
-        "merchant_category": item.get("merchant_category", {}).get("S"),
-    }
-    requested: dict[str, Any] = {name: getattr(txn, name) for name in stored}
-    if txn.timestamp is not None:
-        stored["timestamp"] = int(item["timestamp"]["N"])
-        requested["timestamp"] = txn.timestamp
-    return sorted(name for name in stored if stored[name] != requested[name])
+def stored_transaction(item: Item) -> Transaction:
+    """The transaction as it was stored, to compare a replayed request with (fraud_scoring.replays)."""
+    return Transaction(
+        transaction_id=item["transaction_id"]["S"],
+        user_id=item["user_id"]["S"],
+        amount=Decimal(item["amount"]["N"]),
+        currency=item["currency"]["S"],
+        merchant_id=item["merchant_id"]["S"],
+        country=item["country"]["S"],
+        merchant_category=item.get("merchant_category", {}).get("S"),
+        timestamp=int(item["timestamp"]["N"]),
+        card_fingerprint=item.get("card_fingerprint", {}).get("S"),
+    )

@@ -2,7 +2,8 @@
 
 The server is the real PostgreSQL 15 (see postgres_server.py), started once per session in a
 temporary directory and stopped at the end. Each test that needs isolation gets its own
-database (CREATE DATABASE is a file copy of template1: milliseconds).
+database (CREATE DATABASE is a file copy of template1: milliseconds), migrated by the real
+migration step unless the test wants it empty; the app always serves as the application role.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def shared_database(postgres: TemporaryPostgres) -> AppDatabase:
 @pytest.fixture
 def fresh_database(postgres: TemporaryPostgres) -> AppDatabase:
     return create_database(postgres)
+
+
+@pytest.fixture
+def empty_database(postgres: TemporaryPostgres) -> AppDatabase:
+    """A database with its owner role only: no schema, no application role yet."""
+    return create_database(postgres, migrated=False)
 
 
 @pytest.fixture(scope="session")

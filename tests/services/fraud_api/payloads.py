@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
-BASE_TIMESTAMP_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def unique_id(prefix: str = "txn") -> str:
@@ -13,7 +16,7 @@ def unique_id(prefix: str = "txn") -> str:
 
 
 def transaction(**overrides: Any) -> dict[str, Any]:
-    """A valid transaction; an override of `...` leaves that field out."""
+    """A valid transaction, timestamped a second ago; an override of `...` leaves that field out."""
     payload: dict[str, Any] = {
         "transaction_id": unique_id(),
         "user_id": unique_id("user"),
@@ -22,7 +25,7 @@ def transaction(**overrides: Any) -> dict[str, Any]:
         "merchant_id": "merchant-1",
         "country": "DE",
         "merchant_category": "5411",
-        "timestamp": BASE_TIMESTAMP_MS,
+        "timestamp": now_ms() - 1_000,
         "card_fingerprint": "fp_abc123",
     }
     payload.update(overrides)

@@ -8,8 +8,8 @@ server runs as the distribution's existing `postgres` account through `runuser`;
 created. Without such an account there is no safe way to start the server, and `start()` raises
 `PostgresUnavailable` with the reason so callers can skip.
 
-The cluster has two roles: the bootstrap superuser, reachable only over the unix socket with
-`trust` (the test harness), and whatever application roles the caller creates, which must
+The cluster has the bootstrap superuser, reachable only over the unix socket with `trust` (the
+test harness), and whatever roles the caller creates (owners, application roles), which must
 authenticate over TCP with SCRAM, so a changed password is really enforced.
 """
 
@@ -109,6 +109,8 @@ class TemporaryPostgres:
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
                 "-c max_connections=100",
+                # As Aurora's parameter group does: the tests check no password reaches this log.
+                "-c log_statement=ddl",
             ]
         )
         self._run(
@@ -136,11 +138,14 @@ class TemporaryPostgres:
     def tcp_dsn(self, user: str, password: str, dbname: str) -> str:
         return f"host=127.0.0.1 port={self.port} user={user} password={password} dbname={dbname}"
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_text(self) -> str:
         try:
-            return "\n".join((self.root / "server.log").read_text().splitlines()[-lines:])
+            return (self.root / "server.log").read_text(errors="replace")
         except OSError:
             return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def _run(self, argv: list[str]) -> None:
         if self._account is not None:

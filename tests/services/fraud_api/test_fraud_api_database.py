@@ -1,70 +1,24 @@
-"""Database behaviour against the real PostgreSQL: migrations, rotation, lost connections, races."""
+"""Database behaviour against the real PostgreSQL: password rotation, lost connections, races.
+
+Migrations and the roles are tests/services/fraud_api/test_fraud_api_migrate.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from typing import Any
 
 import boto3
-import psycopg
 import pytest
 
 from fraud_api.app import create_app
-from fraud_api.migrations import MIGRATIONS, Migration, apply_migrations
 from fraud_api.settings import Settings
 from fraud_api.tracing import NullTracer
-from tests.services.fraud_api.app_database import AppDatabase
+from tests.services.fraud_api.app_database import AppDatabase, insert_transaction
 from tests.services.fraud_api.inprocess import InProcessClient, serve_in_process
-from tests.services.fraud_api.payloads import BASE_TIMESTAMP_MS, transaction
-
-
-def _dsn(database: AppDatabase) -> str:
-    return database.server.tcp_dsn(database.user, database.password, database.name)
-
-
-async def _migrate_concurrently(database: AppDatabase, tasks: int, migrations: tuple[Migration, ...]) -> list[list[int]]:
-    connections = [await psycopg.AsyncConnection.connect(_dsn(database), autocommit=True) for _ in range(tasks)]
-    try:
-        return list(await asyncio.gather(*(apply_migrations(conn, migrations) for conn in connections)))
-    finally:
-        for conn in connections:
-            await conn.close()
-
-
-def _ledger(database: AppDatabase) -> list[tuple[int, str]]:
-    with database.admin() as conn:
-        return conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-
-
-def test_concurrent_startups_apply_each_migration_once(fresh_database: AppDatabase) -> None:
-    results = asyncio.run(_migrate_concurrently(fresh_database, 6, MIGRATIONS))
-
-    assert sorted(results) == [[]] * 5 + [[1]]
-    assert _ledger(fresh_database) == [(1, "create_transactions")]
-    assert fresh_database.count_transactions() == 0
-
-
-def test_a_later_migration_is_applied_once_on_top(fresh_database: AppDatabase) -> None:
-    asyncio.run(_migrate_concurrently(fresh_database, 1, MIGRATIONS))
-    next_version = (*MIGRATIONS, Migration(2, "add_channel", "ALTER TABLE transactions ADD COLUMN channel text"))
-
-    results = asyncio.run(_migrate_concurrently(fresh_database, 4, next_version))
-
-    assert sorted(results) == [[]] * 3 + [[2]]
-    assert [version for version, _ in _ledger(fresh_database)] == [1, 2]
-
-
-def test_a_failing_migration_leaves_nothing_half_applied(fresh_database: AppDatabase) -> None:
-    broken = (*MIGRATIONS, Migration(2, "broken", "ALTER TABLE no_such_table ADD COLUMN x int"))
-
-    with pytest.raises(psycopg.errors.UndefinedTable):
-        asyncio.run(_migrate_concurrently(fresh_database, 1, broken))
-
-    with fresh_database.admin() as conn:
-        assert conn.execute("SELECT to_regclass('transactions'), to_regclass('schema_migrations')").fetchone() == (None, None)
+from tests.services.fraud_api.payloads import transaction
 
 
 def _secret(username: str, password: str) -> str:
@@ -135,12 +89,7 @@ def test_a_duplicate_racing_an_uncommitted_first_insert_gets_the_stored_result(
     result: dict[str, object] = {}
     with shared_database.admin() as conn, conn.transaction():
         # Another request's insert, not yet committed: the API's insert has to wait for it.
-        conn.execute(
-            """INSERT INTO transactions (transaction_id, user_id, amount, currency, merchant_id, country,
-                   ts, score, decision, reasons)
-               VALUES (%s, %s, 77, 'EUR', 'm', 'DE', to_timestamp(%s / 1000.0), 0.1234, 'approve', '["first"]')""",
-            (payload["transaction_id"], payload["user_id"], BASE_TIMESTAMP_MS),
-        )
+        insert_transaction(conn, payload, score=0.1234, decision="approve", reasons=["first"])
         racing = threading.Thread(target=lambda: result.update(response=client.post("/api/v1/score", json=payload)))
         racing.start()
         time.sleep(0.3)

@@ -7,78 +7,24 @@ lines on stdout and graceful shutdown on SIGTERM (stop accepting, drain, close t
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.services.fraud_api.app_database import AppDatabase
-from tests.services.fraud_api.payloads import BASE_TIMESTAMP_MS, transaction
-from tests.services.fraud_api.postgres_server import free_loopback_port
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-STARTUP_TIMEOUT_S = 20.0
-
-
-class ServerProcess:
-    def __init__(self, process: subprocess.Popen[str], base_url: str, env: dict[str, str]) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.env = env
-
-    def output(self) -> str:
-        stdout, _ = self.process.communicate(timeout=15)
-        return stdout
-
-    def log_entries(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
-
+from tests.services.fraud_api.app_database import AppDatabase, insert_transaction
+from tests.services.fraud_api.payloads import transaction
+from tests.services.fraud_api.server_process import REPO_ROOT, ServerProcess, process_env, running_server
 
 @pytest.fixture
 def server(fresh_database: AppDatabase) -> Iterator[ServerProcess]:
-    port = free_loopback_port()
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith(("DB_", "API_", "AWS_"))},
-        **fresh_database.env(PORT=str(port), SHUTDOWN_GRACE_SECONDS="10"),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "services"), str(REPO_ROOT)]),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fraud_api"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(process, base_url)
-        yield ServerProcess(process, base_url, env)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_until_healthy(process: subprocess.Popen[str], base_url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("server did not become healthy in time")
+    with running_server(fresh_database.env(SHUTDOWN_GRACE_SECONDS="10")) as process:
+        yield process
 
 
 def test_the_server_serves_all_endpoints_and_shuts_down_cleanly(server: ServerProcess) -> None:
@@ -120,12 +66,7 @@ def test_sigterm_drains_the_request_in_flight_and_refuses_new_ones(
     outcome: dict[str, httpx.Response] = {}
     with fresh_database.admin() as conn, conn.transaction():
         # An uncommitted insert of the same transaction holds the API's request mid-flight.
-        conn.execute(
-            """INSERT INTO transactions (transaction_id, user_id, amount, currency, merchant_id, country,
-                   ts, score, decision, reasons)
-               VALUES (%s, %s, 1, 'EUR', 'm', 'DE', to_timestamp(%s / 1000.0), 0.5, 'review', '[]')""",
-            (payload["transaction_id"], payload["user_id"], BASE_TIMESTAMP_MS),
-        )
+        insert_transaction(conn, payload, score=0.5, decision="review", reasons=[])
         in_flight = threading.Thread(
             target=lambda: outcome.update(response=httpx.post(f"{server.base_url}/api/v1/score", json=payload, timeout=10))
         )
@@ -145,13 +86,7 @@ def test_sigterm_drains_the_request_in_flight_and_refuses_new_ones(
 
 
 def test_a_misconfigured_server_exits_with_the_problems_logged(fresh_database: AppDatabase) -> None:
-    env = {
-        **fresh_database.env(),
-        "API_CONFIG": "",
-        "DB_SSLMODE": "sometimes",
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "services"), str(REPO_ROOT)]),
-    }
+    env = process_env({**fresh_database.env(), "API_CONFIG": "", "DB_SSLMODE": "sometimes"})
 
     completed = subprocess.run(
         [sys.executable, "-m", "fraud_api"], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=20

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from decimal import Decimal
 from typing import Any
 
@@ -37,10 +38,94 @@ def test_all_optional_fields() -> None:
     assert txn.to_dict() == {**full, "amount": "12.34"}
 
 
-def test_amounts_stay_exact() -> None:
-    assert parse_transaction(parse_json_body(json.dumps({**VALID, "amount": 0.1}))).amount == Decimal("0.1")
-    assert parse_transaction({**VALID, "amount": 0.1}).amount == Decimal("0.1")
-    assert parse_transaction({**VALID, "amount": 7}).amount == Decimal(7)
+def test_amounts_stay_exact_at_the_currency_s_scale() -> None:
+    assert str(parse_transaction(parse_json_body(json.dumps({**VALID, "amount": 0.1}))).amount) == "0.10"
+    assert str(parse_transaction({**VALID, "amount": 0.1}).amount) == "0.10"
+    assert str(parse_transaction({**VALID, "amount": 7}).amount) == "7.00"
+    assert str(parse_transaction({**VALID, "amount": Decimal("7.00"), "currency": "JPY"}).amount) == "7"
+
+
+def amount_of(literal: str, currency: str = "EUR") -> Decimal:
+    body = json.dumps({**VALID, "amount": "AMOUNT", "currency": currency}).replace('"AMOUNT"', literal)
+    return parse_transaction(parse_json_body(body)).amount
+
+
+def amount_reasons(literal: str, currency: str = "EUR") -> list[str]:
+    body = json.dumps({**VALID, "amount": "AMOUNT", "currency": currency}).replace('"AMOUNT"', literal)
+    with pytest.raises(ValidationError) as refused:
+        parse_transaction(parse_json_body(body))
+    return refused.value.reasons
+
+
+@pytest.mark.parametrize(
+    "literal, currency, stored",
+    [
+        ("42.5", "EUR", "42.50"),
+        ("42.50000", "EUR", "42.50"),  # trailing zeros are not decimals
+        ("4.25e1", "EUR", "42.50"),  # exponent notation is just another way to write it
+        ("1E+2", "EUR", "100.00"),
+        ("1e-000000000000000000000002", "EUR", "0.01"),
+        ("1000000", "EUR", "1000000.00"),
+        ("1000000.00", "EUR", "1000000.00"),
+        ("1e3", "JPY", "1000"),
+        ("1500.0", "JPY", "1500"),
+        ("12.345", "KWD", "12.345"),
+        ("0.0001", "CLF", "0.0001"),
+    ],
+)
+def test_accepted_amounts(literal: str, currency: str, stored: str) -> None:
+    assert str(amount_of(literal, currency)) == stored
+
+
+@pytest.mark.parametrize(
+    "literal, currency, reason",
+    [
+        ("1.001", "EUR", "amount: must have at most 2 decimal places for EUR, got 3"),
+        ("1.5", "JPY", "amount: must have at most 0 decimal places for JPY, got 1"),
+        ("1.0001", "KWD", "amount: must have at most 3 decimal places for KWD, got 4"),
+        ("0.00001", "CLF", "amount: must have at most 4 decimal places (no currency has more), got 5"),
+        ("1e-99", "EUR", "amount: must have at most 4 decimal places (no currency has more), got 99"),
+        ("1000000.01", "EUR", "amount: must be greater than 0 and at most 1000000"),
+        ("1e7", "EUR", "amount: must be greater than 0 and at most 1000000"),
+        ("12345678", "EUR", "amount: must be greater than 0 and at most 1000000"),
+        ("-0.0", "EUR", "amount: must be greater than 0 and at most 1000000"),
+        ("0e5", "EUR", "amount: must be greater than 0 and at most 1000000"),
+        ("1e100", "EUR", "amount: must be a plain decimal number of at most 32 characters (an exponent, if any, of at most 2 digits)"),
+        ("1e-1000000000", "EUR", "amount: must be a plain decimal number of at most 32 characters (an exponent, if any, of at most 2 digits)"),
+        # Once an InvalidOperation out of the JSON parser: a 500.
+        ("1e99999999999999999999999999", "EUR", "amount: must be a plain decimal number of at most 32 characters (an exponent, if any, of at most 2 digits)"),
+        ("1" + "0" * 32, "EUR", "amount: must be a plain decimal number of at most 32 characters (an exponent, if any, of at most 2 digits)"),
+        ("1." + "0" * 31, "EUR", "amount: must be a plain decimal number of at most 32 characters (an exponent, if any, of at most 2 digits)"),
+    ],
+)
+def test_refused_amounts_name_the_rule(literal: str, currency: str, reason: str) -> None:
+    assert amount_reasons(literal, currency) == [reason]
+
+
+def test_an_unknown_currency_still_bounds_the_decimals() -> None:
+    assert amount_reasons("1.00001", "XYZ") == [
+        "amount: must have at most 4 decimal places (no currency has more), got 5",
+        "currency: must be an active ISO 4217 currency code of 3 upper-case letters, e.g. EUR",
+    ]
+
+
+EXPONENTS = [sign + str(10**power) for power in range(0, 31) for sign in ("", "-", "+")]
+
+
+@pytest.mark.parametrize("exponent", EXPONENTS)
+def test_no_exponent_costs_more_than_its_characters(exponent: str) -> None:
+    """The processor once expanded `1e-1000000000` to a billion characters; nothing may grow with it."""
+    body = json.dumps({**VALID, "amount": "AMOUNT"}).replace('"AMOUNT"', f"1e{exponent}")
+    tracemalloc.start()
+    try:
+        try:
+            parse_transaction(parse_json_body(body))
+        except ValidationError:
+            pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024, f"1e{exponent}: {peak} bytes"
 
 
 def test_every_problem_is_reported_with_its_field() -> None:
@@ -53,15 +138,17 @@ def test_every_problem_is_reported_with_its_field() -> None:
         "country: is required",
         "transaction_id: must be 1-64 characters from A-Z a-z 0-9 _ -",
         "amount: must be a number, got string",
-        "currency: must be an ISO 4217 code of 3 upper-case letters, e.g. EUR",
+        "currency: must be an active ISO 4217 currency code of 3 upper-case letters, e.g. EUR",
     ]
 
 
 @pytest.mark.parametrize(
-    "amount", [0, -1, Decimal("-0.01"), Decimal("1000000.01"), 10**12, float("inf"), float("nan"), Decimal("NaN")]
+    "amount",
+    [0, -1, Decimal("-0.01"), Decimal("1000000.01"), 10**12, 10**50, float("inf"), float("nan"), Decimal("NaN"),
+     Decimal("1e-999999999999999999"), Decimal("9e999999999999999999")],
 )
 def test_out_of_range_amounts(amount: Any) -> None:
-    assert reasons_for({**VALID, "amount": amount})[0].startswith("amount: must be")
+    assert reasons_for({**VALID, "amount": amount})[0].startswith("amount: must ")
 
 
 def test_a_trailing_newline_does_not_slip_past_a_pattern() -> None:

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from fraud_scoring import ScoreResult, parse_transaction
 from fraud_scoring.buckets import time_bucket
-from tests.services.aws_fixtures import AlertsTopic, api_gateway_event, put_scoring_parameter, table_items
+from tests.services.aws_fixtures import AlertsTopic, api_gateway_event, put_scoring_parameter, table_items, write_items
 from transaction_processor import handler as processor
+from transaction_processor.store import transaction_item
 
 
 def now_ms() -> int:
@@ -168,6 +170,27 @@ def test_a_reused_transaction_id_with_other_content_is_a_conflict(
 
     assert status == 409
     assert answer["reasons"] == ["transaction_id: already stored with a different amount; use a new transaction_id"]
+    assert table_items() == [stored]
+
+
+def test_a_late_retry_of_a_stored_transaction_still_gets_its_decision(
+    processor_env: AlertsTopic, lambda_context: Any
+) -> None:
+    # Stored an hour ago, as the function would have stored it then.
+    hour_ago = transaction(timestamp=now_ms() - 3_600_000)
+    stored = transaction_item(
+        parse_transaction(hour_ago), ScoreResult(0.25, "approve", ("first_transaction: stored",)), shards=4, ttl_days=90
+    )
+    write_items([stored])
+
+    retry_status, retry = invoke(api_gateway_event(hour_ago), lambda_context)
+    new_status, new = invoke(api_gateway_event({**hour_ago, "transaction_id": "txn-late"}), lambda_context)
+
+    assert (retry_status, retry) == (
+        200,
+        {"transaction_id": "txn-0001", "score": 0.25, "decision": "approve", "reasons": ["first_transaction: stored"]},
+    )
+    assert new_status == 400 and new["reasons"][0].startswith("timestamp: must be within 5 minutes")
     assert table_items() == [stored]
 
 
