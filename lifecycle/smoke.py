@@ -79,7 +79,8 @@ def smoke_transaction(transaction_id: str) -> dict[str, Any]:
     return {
         "transaction_id": transaction_id,
         "user_id": "smoke-test",
-        "amount": 1.0,
+        # Cents on purpose: the gateway's model checks decimals with `multipleOf` (docs/lifecycle.md, "The commands").
+        "amount": 19.99,
         "currency": "USD",
         "merchant_id": "smoke-test",
         "country": "US",

@@ -94,7 +94,10 @@ def _describe(exc: BaseException) -> str:
 
 
 ROUTES = [
+    # `/health` for the load balancers' checks; `/api/health` for callers through API Gateway,
+    # which forwards only `/api/*` to the service.
     Route("/health", health, methods=["GET"]),
+    Route("/api/health", health, methods=["GET"]),
     Route("/api/v1/score", score, methods=["POST"]),
     Route("/api/v1/transactions/{transaction_id}", get_transaction, methods=["GET"]),
 ]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from fraud_api.responses import signature_of
 from tests.services.fraud_api.app_database import SIGNING_KEY, AppDatabase, insert_transaction
 from tests.services.fraud_api.inprocess import InProcessClient
 from tests.services.fraud_api.payloads import now_ms, transaction, unique_id
 
 
-def test_health_reports_ok_when_the_database_answers(client: InProcessClient) -> None:
-    response = client.get("/health")
+@pytest.mark.parametrize("path", ["/health", "/api/health"])
+def test_health_reports_ok_when_the_database_answers(client: InProcessClient, path: str) -> None:
+    response = client.get(path)
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
