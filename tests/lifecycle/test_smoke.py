@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +37,11 @@ from stacks.layers import Layer
 from tests.lifecycle.fakes import FakeStateReader
 from tests.lifecycle.stubbed_aws import StubbedClients, state_object, state_with_outputs
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "services" / "fraud_scoring" / "transaction.schema.json").read_text())
+# Numbers as decimals, as API Gateway's validator reads them: `multipleOf: 0.01` in binary
+# floating point would refuse 19.99 (docs/lifecycle.md, "The commands").
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "services" / "fraud_scoring" / "transaction.schema.json").read_text(), parse_float=Decimal
+)
 KEYS = {INGESTION_CLIENTS: "ingestion-key-value-0123456789", API_CLIENTS: "client-key-value-9876543210"}
 KEY_IDS = {INGESTION_CLIENTS: "ingestkeyid", API_CLIENTS: "clientkeyid"}
 STAGE = "/dev"
@@ -62,7 +67,7 @@ class PlayedApi:
             return 403, {"message": "Forbidden"}
         if route == TRANSACTIONS_PATH:
             try:
-                transaction = json.loads(body)
+                transaction = json.loads(body, parse_float=Decimal)
                 jsonschema.Draft4Validator(SCHEMA).validate(transaction)
             except (ValueError, jsonschema.ValidationError):
                 return 400, {"message": "Invalid request body"}
