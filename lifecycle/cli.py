@@ -5,13 +5,15 @@
     scripts/lifecycle.sh deploy dev edge observability
     scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
     scripts/lifecycle.sh plan dev compute --mock-upstream
-    scripts/lifecycle.sh status dev
+    scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
+    scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
     scripts/lifecycle.sh release dev --target aws   # CodeDeploy blue/green of the revision the compute layer registered
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
-4 an account prerequisite is missing.
+4 an account prerequisite is missing, 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was
+let stop cleanly).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from config.environment_variables import read_environments
@@ -26,6 +29,7 @@ from config.settings import ConfigError
 from config.targets import DeploymentTarget
 from lifecycle.clients import TargetClients
 from lifecycle.emulator_adaptation import EmulatorGapError
+from lifecycle.interrupts import Interrupted
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
@@ -37,7 +41,7 @@ from scripts import emulator
 from scripts.paths import CACHE_ROOT, REPO_ROOT
 from stacks.layers import DEPLOY_ORDER, Layer
 
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE = 1, 2, 3, 4
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -72,8 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
-    status = command("status", "what is deployed: resources and serial of each layer's state")
+    status = command("status", "what is deployed: resources and serial of each layer's state, and any state lock held")
     status.add_argument("environment")
+    unlock = command("unlock", "remove the state lock a dead run left on a layer (refused while it is younger than an hour, unless --force)")
+    unlock.add_argument("environment")
+    unlock.add_argument("layer", choices=[layer.value for layer in Layer])
+    unlock.add_argument("--lock-id", help="the lock to remove, as `status` or the failed run showed it; refused if another lock is held now")
+    unlock.add_argument("--force", action="store_true", help="remove a lock younger than an hour: only when you know the run that took it is dead")
     bootstrap = command("bootstrap", "step 0: the state bucket the environment's stacks keep their state in")
     bootstrap.add_argument("environment")
     prerequisites = command("prerequisites", "what the account must already have: checked on AWS, created in the emulator")
@@ -118,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ReleaseFailed, SmokeFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
+    except (Interrupted, KeyboardInterrupt) as stop:
+        progress.summary()
+        print(f"interrupted: {stop or 'SIGINT received'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (ConfigError, SynthMismatch, EmulatorGapError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -156,11 +169,23 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         verbose=args.verbose,
         base_env=base_env,
         bootstrap_state=workdir / "bootstrap.tfstate" if target.is_emulator else None,
+        cli_options=_same_target_options(args),
     )
     if args.command == "status":
+        locks, now = lifecycle.locks(), datetime.now(UTC)
         for layer, state in lifecycle.status().items():
             described = "no state" if state is None else f"{state.managed_resources} resources, serial {state.serial}"
             print(f"{lifecycle.stack(layer):<22} {'deployed' if state and state.deployed else 'not deployed':<13} {described}")
+            for line in lifecycle.lock_advice(layer, lock, now) if (lock := locks[layer]) else []:
+                print(f"{'':<22} {line}")
+        return 0
+    if args.command == "unlock":
+        layer = Layer(args.layer)
+        if lifecycle.held_lock(layer, lock_id=args.lock_id, force=args.force) is None:
+            return 0
+        if not args.skip_synth:
+            _synth(target, [config.name], outdir, base_env, progress)
+        lifecycle.unlock(layer, lock_id=args.lock_id, force=args.force)
         return 0
     if args.command == "release":
         release(lifecycle, clients, prepare=args.prepare, image=args.image, wait_minutes=args.wait_minutes)
@@ -193,6 +218,20 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         emulator.stop(workdir)
         progress.note("emulator stopped")
     return 0
+
+
+def _same_target_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The options that point another command at what this one used (for the commands it prints)."""
+    options: list[str] = []
+    if args.target == "aws":
+        options += ["--target", "aws"]
+    if args.workdir:
+        options += ["--workdir", str(args.workdir)]
+    if args.outdir:
+        options += ["--outdir", str(args.outdir)]
+    if args.skip_synth:
+        options.append("--skip-synth")
+    return tuple(options)
 
 
 def _resolve_target(args: argparse.Namespace, workdir: Path, progress: Progress) -> DeploymentTarget:

@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
@@ -20,8 +21,10 @@ from lifecycle.mock_upstream import (
     read_absent_states_as_empty,
     schema_lookup,
 )
+from lifecycle.interrupts import Interrupted, TerraformProcesses
+from lifecycle.locks import STALE_AFTER, StateLock
 from lifecycle.prerequisites import ensure_prerequisites
-from lifecycle.progress import Progress
+from lifecycle.progress import Observer, Progress
 from lifecycle.states import (
     GuardRefusal,
     StateReader,
@@ -31,7 +34,7 @@ from lifecycle.states import (
     state_key,
 )
 from lifecycle.synth import check_synth_matches
-from lifecycle.terraform import StackDirectory, TerraformFailed
+from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
 from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
@@ -58,6 +61,12 @@ class Lifecycle:
     base_env: dict[str, str] = field(default_factory=dict)
     # The emulator's bootstrap state lives with the emulator; on AWS, where the stack says.
     bootstrap_state: Path | None = None
+    # How the command line names this target and workdir, for the commands the lifecycle prints.
+    cli_options: tuple[str, ...] = ()
+    processes: TerraformProcesses = field(default_factory=TerraformProcesses)
+
+    def __post_init__(self) -> None:
+        self.processes.notify = self.progress.note
 
     # --- the environment -------------------------------------------------------------------
 
@@ -69,9 +78,10 @@ class Lifecycle:
         for index, layer in enumerate(ordered):
             check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
-        inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
-        for index, layer in enumerate(ordered):
-            self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+        with self.processes.forwarding_signals():
+            inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
+            for index, layer in enumerate(ordered):
+                self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
 
     def destroy(self, layers: list[Layer]) -> None:
         ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
@@ -81,14 +91,15 @@ class Lifecycle:
             check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
         self.progress.section(f"destroy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         deployed = [layer for layer in ordered if (state := self.state(layer)) is not None and state.deployed]
-        inits = self._init_all([self.outdir / "stacks" / self.stack(layer) for layer in deployed])
-        for index, layer in enumerate(ordered):
-            if layer not in deployed:
-                self.progress.note(f"{self.stack(layer)}: nothing deployed, skipped")
-                continue
-            # Checked again right before: another run may have deployed a dependant meanwhile.
-            check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
-            self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
+        with self.processes.forwarding_signals():
+            inits = self._init_all([self.outdir / "stacks" / self.stack(layer) for layer in deployed])
+            for index, layer in enumerate(ordered):
+                if layer not in deployed:
+                    self.progress.note(f"{self.stack(layer)}: nothing deployed, skipped")
+                    continue
+                # Checked again right before: another run may have deployed a dependant meanwhile.
+                check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
+                self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
 
     def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
         """Plan every given layer; plans only read, so they run side by side and every failure is reported."""
@@ -102,14 +113,17 @@ class Lifecycle:
             if mock_upstream else self.outdir / "stacks" / self.stack(layer)
             for layer in ordered
         }
-        inits = self._init_all(list(paths.values()))
         schema = _Once(lambda directory: json.loads(directory.capture("providers", "schema", "-json")))
-        with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
-            planned = {
-                layer: pool.submit(self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]], schema if mock_upstream else None)
-                for index, layer in enumerate(ordered)
-            }
+        with self.processes.forwarding_signals():
+            inits = self._init_all(list(paths.values()))
+            with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
+                planned = {
+                    layer: pool.submit(self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]], schema if mock_upstream else None)
+                    for index, layer in enumerate(ordered)
+                }
         outcomes = {self.stack(layer): future.result() for layer, future in planned.items()}
+        if self.processes.interrupted:
+            raise Interrupted(f"plan interrupted by {self.processes.signal_name}")
         summaries = {name: summary for name, summary in outcomes.items() if summary is not None}
         failed = [name for name, summary in outcomes.items() if summary is None]
         if failed:
@@ -119,15 +133,21 @@ class Lifecycle:
     def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None) -> str | None:
         """One stack's plan (with placeholder upstream outputs when `schema` is given); None when it failed."""
         name = self.stack(layer)
+        if self.processes.interrupted:
+            self.progress.skipped([name], "plan", "interrupted")
+            return None
         self.progress.start(name, "plan", position)
         try:
-            directory = self._directory(path)
+            directory = self._directory(path, observe=self.progress.watch(name))
             init.result()
             if schema is not None:
                 self._mock_upstream(name, directory, schema(directory))
-            summary = directory.plan(lock=schema is None)
+            summary = directory.plan(lock=schema is None).plan_line
+        except (TerraformInterrupted, Interrupted):
+            self.progress.interrupted(name, "plan", position)
+            return None
         except TerraformFailed as failure:
-            self._report_failure(name, "plan", position, failure)
+            self._report_failure(name, "plan", position, failure, layer)
             return None
         self.progress.done(name, "plan", position, summary)
         return summary
@@ -153,6 +173,67 @@ class Lifecycle:
     def status(self) -> dict[Layer, StateSummary | None]:
         return {layer: self.state(layer) for layer in DEPLOY_ORDER}
 
+    # --- state locks --------------------------------------------------------------------------
+
+    def locks(self) -> dict[Layer, StateLock | None]:
+        return {layer: self.reader.read_lock(state_key(self.environment.name, layer)) for layer in DEPLOY_ORDER}
+
+    def lock_advice(self, layer: Layer, lock: StateLock, now: datetime) -> list[str]:
+        """Who holds the lock, and the exact command that removes it if that run is dead."""
+        command = f"scripts/lifecycle.sh unlock {self.environment.name} {layer.value} --lock-id {lock.id}{''.join(' ' + option for option in self.cli_options)}"
+        if lock.is_stale(now):
+            return [f"locked: {lock.describe(now)}", f"if the run that took it is dead (killed, its runner gone): {command}"]
+        return [
+            f"locked: {lock.describe(now)}",
+            f"younger than {_hours(STALE_AFTER)}, so that run may still be going: wait for it;"
+            f" if you know it is dead (killed, its runner gone): {command} --force",
+        ]
+
+    def held_lock(self, layer: Layer, *, lock_id: str | None = None, force: bool = False, now: datetime | None = None) -> StateLock | None:
+        """The layer's lock if `unlock` may remove it; None when there is none; GuardRefusal when it may not.
+
+        `lock_id`, when given, must be the lock held now: the one the operator looked at.
+        """
+        name = self.stack(layer)
+        now = now or datetime.now(UTC)
+        lock = self.reader.read_lock(state_key(self.environment.name, layer))
+        if lock is None:
+            self.progress.note(f"{name}: not locked, nothing to do")
+            return None
+        if lock_id is not None and lock_id != lock.id:
+            raise GuardRefusal(f"refusing to unlock {name}: the lock held now is not {lock_id} but {lock.id} ({lock.describe(now)}); check it with `status {self.environment.name}`")
+        if not lock.is_stale(now) and not force:
+            raise GuardRefusal(
+                f"refusing to unlock {name}: the lock is {lock.describe(now)}; younger than {_hours(STALE_AFTER)} it most likely belongs "
+                "to a run that is still going. Wait for that run; if you know it is dead (killed, its runner gone), add --force."
+            )
+        return lock
+
+    def unlock(self, layer: Layer, *, lock_id: str | None = None, force: bool = False, now: datetime | None = None) -> StateLock | None:
+        """Remove the layer's state lock with `terraform force-unlock`, if `held_lock` allows; returns the lock removed."""
+        name = self.stack(layer)
+        now = now or datetime.now(UTC)
+        lock = self.held_lock(layer, lock_id=lock_id, force=force, now=now)
+        if lock is None:
+            return None
+        key = state_key(self.environment.name, layer)
+        check_synth_matches(self.target, self.outdir, [name])
+        self.progress.note(f"{name}: removing the lock {lock.describe(now)}")
+        directory = self._directory(self.outdir / "stacks" / name)
+        self.progress.start(name, "unlock")
+        with self.processes.forwarding_signals():
+            try:
+                directory.init()
+                directory.force_unlock(lock.id)
+            except (TerraformInterrupted, Interrupted):
+                self._stopped(name, "unlock", "", [], layer=None)
+            except TerraformFailed as failure:
+                self._fail(name, "unlock", "", failure, [])
+        if self.reader.read_lock(key) is not None:
+            raise StackFailed(f"{name} is still locked after terraform force-unlock; see {self.workdir / 'logs'}")
+        self.progress.done(name, "unlock", detail=f"lock {lock.id} removed")
+        return lock
+
     # --- step 0 and the account -------------------------------------------------------------
 
     def bootstrap(self, clients: Any) -> None:
@@ -165,12 +246,17 @@ class Lifecycle:
         directory = self._directory(self.outdir / "stacks" / BOOTSTRAP_STACK)
         if self.bootstrap_state is not None:
             directory.backend_config = {"path": str(self.bootstrap_state)}
+        directory.observe = self.progress.watch(BOOTSTRAP_STACK)
+        rest = [self.stack(layer) for layer in DEPLOY_ORDER]
         self.progress.start(BOOTSTRAP_STACK, "bootstrap")
-        try:
-            directory.init()
-            directory.apply()
-        except TerraformFailed as failure:
-            self._fail(BOOTSTRAP_STACK, "bootstrap", "", failure, [self.stack(layer) for layer in DEPLOY_ORDER])
+        with self.processes.forwarding_signals():
+            try:
+                directory.init()
+                directory.apply()
+            except (TerraformInterrupted, Interrupted):
+                self._stopped(BOOTSTRAP_STACK, "bootstrap", "", rest, layer=None)
+            except TerraformFailed as failure:
+                self._fail(BOOTSTRAP_STACK, "bootstrap", "", failure, rest)
         self.progress.done(BOOTSTRAP_STACK, "bootstrap", detail=f"state bucket {bucket}")
 
     def prerequisites(self, clients: Any) -> None:
@@ -188,26 +274,52 @@ class Lifecycle:
     def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> None:
         name = self.stack(layer)
         position = f"[{index + 1}/{len(ordered)}] "
+        rest = [self.stack(other) for other in ordered[index + 1 :]]
+        if self.processes.interrupted:
+            self.progress.skipped([name, *rest], action, "interrupted")
+            raise Interrupted(f"{action} interrupted by {self.processes.signal_name} before {name}")
         self.progress.start(name, action, position)
+        if (lock := self.reader.read_lock(state_key(self.environment.name, layer))) is not None:
+            # Terraform waits for it in silence: say why before the wait, not only after it failed.
+            self.progress.note(f"{name}: the state is locked, {lock.describe(datetime.now(UTC))}; Terraform waits up to {LOCK_TIMEOUT} for it")
         try:
-            run(self._directory(self.outdir / "stacks" / name))
+            run(self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)))
+        except (TerraformInterrupted, Interrupted):
+            self._stopped(name, action, position, rest, layer=layer)
         except TerraformFailed as failure:
-            self._fail(name, action, position, failure, [self.stack(other) for other in ordered[index + 1 :]])
+            self._fail(name, action, position, failure, rest, layer=layer)
         state = self.state(layer)
         count = state.managed_resources if state else 0
         self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
 
-    def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str]) -> None:
-        self._report_failure(name, action, position, failure)
+    def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str], layer: Layer | None = None) -> NoReturn:
+        self._report_failure(name, action, position, failure, layer)
         self.progress.skipped(rest, action, f"{name} failed")
         raise StackFailed(f"{action} of {name} failed (terraform {failure.command}); see {failure.log_file}")
 
-    def _report_failure(self, name: str, action: str, position: str, failure: TerraformFailed) -> None:
-        """The failed step, Terraform's error lines and where its full log is."""
-        self.progress.failed(name, action, position, failure.excerpt)
-        for line in failure.excerpt.splitlines():
-            self.progress.note(f"  {line}")
+    def _report_failure(self, name: str, action: str, position: str, failure: TerraformFailed, layer: Layer | None) -> None:
+        """The failed step, the failing resources with Terraform's diagnostics, a held lock, and where the full log is."""
+        self.progress.failed(name, action, position, failure)
+        if layer is not None and failure.run is not None and failure.run.hit_lock():
+            lock = self.reader.read_lock(state_key(self.environment.name, layer))
+            for line in self.lock_advice(layer, lock, datetime.now(UTC)) if lock else ["the lock has been released since: run the command again"]:
+                self.progress.note(line)
         self.progress.note(f"full log: {failure.log_file}")
+
+    def _stopped(self, name: str, action: str, position: str, rest: list[str], layer: Layer | None) -> NoReturn:
+        """The step was interrupted: how Terraform stopped, whether it left its lock, what was not attempted."""
+        self.progress.interrupted(name, action, position)
+        how = "stopped hard after the grace period" if self.processes.forced else "stopped after the interrupt, writing its state first"
+        lock = self.reader.read_lock(state_key(self.environment.name, layer)) if layer is not None else None
+        if layer is not None and lock is None:
+            self.progress.note(f"Terraform {how}; the state lock is released")
+        else:
+            self.progress.note(f"Terraform {how}")
+        if layer is not None and lock is not None:
+            for line in self.lock_advice(layer, lock, datetime.now(UTC)):
+                self.progress.note(line)
+        self.progress.skipped(rest, action, "interrupted")
+        raise Interrupted(f"{action} of {name} interrupted by {self.processes.signal_name}")
 
     def _init_all(self, paths: list[Path]) -> dict[Path, Future]:
         """`terraform init` every stack in the background (one at a time, see StackDirectory.init), overlapping the applies."""
@@ -216,10 +328,11 @@ class Lifecycle:
         executor.shutdown(wait=False)
         return futures
 
-    def _directory(self, path: Path, *, quiet: bool = False) -> StackDirectory:
+    def _directory(self, path: Path, *, quiet: bool = False, observe: Observer | None = None) -> StackDirectory:
         env = terraform_env(self.base_env)
         env.update(self.target.client_environment())
-        return StackDirectory(path, env, self.workdir / "logs", verbose=self.verbose and not quiet)
+        echo = self.progress.echo if self.verbose and not quiet else None
+        return StackDirectory(path, env, self.workdir / "logs", echo=echo, observe=observe, processes=self.processes)
 
     def _producer_configs(self) -> dict[str, dict[str, Any]]:
         configs = {}
@@ -231,6 +344,11 @@ class Lifecycle:
 
     def _where(self) -> str:
         return f"the emulator at {self.target.emulator_endpoint}" if self.target.is_emulator else "AWS"
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
 class _Once:
@@ -260,4 +378,4 @@ def _bucket_exists(s3: Any, bucket: str) -> bool:
     return True
 
 
-__all__ = ["GuardRefusal", "Lifecycle", "StackFailed"]
+__all__ = ["GuardRefusal", "Interrupted", "Lifecycle", "StackFailed"]

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from lifecycle.locks import StateLock, lock_key
 from stacks.layers import LAYER_DEPENDENCIES, Layer, dependants, stack_id, state_key
 
 
@@ -50,6 +51,9 @@ class StateReader(Protocol):
     def read(self, key: str) -> StateSummary | None:
         """The state stored under `key`, or None when there is no state object."""
 
+    def read_lock(self, key: str) -> StateLock | None:
+        """The lock held on the state stored under `key`, or None when it is not locked."""
+
 
 @dataclass
 class S3StateReader:
@@ -59,13 +63,18 @@ class S3StateReader:
     client: Any
 
     def read(self, key: str) -> StateSummary | None:
+        body = self._object(key)
+        return None if body is None else StateSummary.parse(json.loads(body))
+
+    def read_lock(self, key: str) -> StateLock | None:
+        body = self._object(lock_key(key))
+        return None if body is None else StateLock.parse(json.loads(body))
+
+    def _object(self, key: str) -> bytes | None:
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except self.client.exceptions.NoSuchKey:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (self.client.exceptions.NoSuchKey, self.client.exceptions.NoSuchBucket):
             return None
-        except self.client.exceptions.NoSuchBucket:
-            return None
-        return StateSummary.parse(json.loads(body))
 
 
 class GuardRefusal(Exception):

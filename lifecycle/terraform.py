@@ -1,19 +1,28 @@
 """Terraform on one synthesized stack directory: the same commands `cdktf deploy` runs, with full control.
 
-Output goes to a log file per stack and action (and to the terminal with --verbose); on failure
-the error lines are printed, so a red CI step says what broke without digging.
+`plan`, `apply` and `destroy` run with Terraform's machine-readable UI (`-json`): each event
+updates the command's TerraformRun (`lifecycle/terraform_ui.py`), which the progress display
+watches. Every command's output goes to a log per stack and action, one appended section per
+run and each line stamped with the seconds since that run started, written as Terraform's human
+UI would have printed it; the raw events are kept beside it (`<stack>.<action>.jsonl`). With
+--verbose the same lines are echoed. Every Terraform process is started through the run's
+TerraformProcesses, which passes it an interrupt (`lifecycle/interrupts.py`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import subprocess
-import sys
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from subprocess import PIPE, STDOUT
+from typing import IO
 
+from lifecycle.interrupts import TerraformProcesses
+from lifecycle.terraform_ui import ResourceTiming, TerraformRun, parse_event
 from scripts.terraform_cli import CACHE_DIR
 
 # Terraform's S3 lock file is an object next to the state; another run holding it is waited for.
@@ -23,13 +32,21 @@ LOG_SECTION = "==>"
 INIT_LOCK_FILE = CACHE_DIR / "init.lock"
 INIT_ATTEMPTS = 3
 
+Observer = Callable[[TerraformRun, ResourceTiming | None], None]
+
 
 class TerraformFailed(Exception):
-    def __init__(self, command: str, log_file: Path, excerpt: str) -> None:
+    def __init__(self, command: str, log_file: Path, excerpt: str, run: TerraformRun | None = None) -> None:
         super().__init__(f"terraform {command} failed; log: {log_file}")
         self.command = command
         self.log_file = log_file
         self.excerpt = excerpt
+        # What the command did before it failed: its diagnostics, the resources that errored.
+        self.run = run
+
+
+class TerraformInterrupted(TerraformFailed):
+    """Terraform exited because the run was interrupted (it was forwarded the signal)."""
 
 
 @dataclass
@@ -37,9 +54,13 @@ class StackDirectory:
     directory: Path
     env: dict[str, str]
     log_dir: Path
-    verbose: bool = False
+    # Each line of Terraform's output as it comes (--verbose).
+    echo: Callable[[str], None] | None = None
     # For the bootstrap stack's local backend: where its state lives for this target.
     backend_config: dict[str, str] = field(default_factory=dict)
+    # Called with the command's progress after every event of plan, apply and destroy.
+    observe: Observer | None = None
+    processes: TerraformProcesses = field(default_factory=TerraformProcesses)
 
     @property
     def name(self) -> str:
@@ -66,59 +87,75 @@ class StackDirectory:
                         raise
                     time.sleep(1 + attempt)
 
-    def apply(self) -> None:
-        self._run(["apply", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}"], "apply")
+    def apply(self) -> TerraformRun:
+        return self._run_json(["apply", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "apply")
 
-    def destroy(self) -> None:
-        self._run(["destroy", "-auto-approve", "-input=false", "-no-color", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
+    def destroy(self) -> TerraformRun:
+        return self._run_json(["destroy", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
 
-    def plan(self, *, lock: bool = True) -> str:
-        """A plan; returns its summary line ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
-        output = self._run(["plan", "-input=false", "-no-color", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"], "plan")
-        return next((line.strip() for line in output.splitlines() if line.startswith(("Plan:", "No changes."))), "")
+    def plan(self, *, lock: bool = True) -> TerraformRun:
+        """A plan; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
+        return self._run_json(["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"], "plan")
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Remove the state lock `lock_id` (Terraform checks it is the lock held now)."""
+        self._run(["force-unlock", "-force", lock_id], "unlock")
 
     def validate(self) -> None:
         self._run(["validate", "-no-color"], "validate")
 
     def capture(self, *args: str) -> str:
         """A read-only command whose stdout is the answer (e.g. `providers schema -json`)."""
-        result = subprocess.run(["terraform", *args], cwd=self.directory, env=self.env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise TerraformFailed(" ".join(args), self.log_dir, result.stderr[-4000:])
-        return result.stdout
+        with self.processes.run(["terraform", *args], cwd=self.directory, env=self.env, stderr=PIPE) as process:
+            stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            failure = TerraformInterrupted if self.processes.interrupted else TerraformFailed
+            raise failure(" ".join(args), self.log_dir, stderr[-4000:])
+        return stdout
 
-    def _run(self, args: list[str], label: str) -> str:
+    def _run_json(self, args: list[str], label: str) -> TerraformRun:
+        run = TerraformRun(args[0], started_at=time.time())
+        self._run([*args, "-json"], label, run)
+        return run
+
+    def _run(self, args: list[str], label: str, run: TerraformRun | None = None) -> str:
+        """Run Terraform, log every line, feed `run` (with -json) and raise TerraformFailed on a non-zero exit."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.log_dir / f"{self.name}.{label}.log"
         lines: list[str] = []
         started = time.monotonic()
-        # Appended, one section per run and every line timed, so a slow step can be taken apart later
-        # (benchmarks/e2e_waits.py reads these).
-        with log_file.open("a") as log, subprocess.Popen(
-            ["terraform", *args],
-            cwd=self.directory,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        ) as process:
+        with ExitStack() as files:
+            log = files.enter_context(log_file.open("a"))
+            events: IO[str] | None = files.enter_context((self.log_dir / f"{self.name}.{label}.jsonl").open("a")) if run else None
+            process = files.enter_context(self.processes.run(["terraform", *args], cwd=self.directory, env=self.env, stderr=STDOUT, bufsize=1))
             assert process.stdout is not None
             log.write(f"{LOG_SECTION} terraform {' '.join(args)} at {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+            if run is not None and self.observe:
+                self.observe(run, None)
             for line in process.stdout:
-                log.write(f"{time.monotonic() - started:+8.1f}s {line}")
-                lines.append(line)
-                if self.verbose:
-                    sys.stdout.write(f"    | {line}")
-                    sys.stdout.flush()
+                event = parse_event(line) if run is not None else None
+                if event is not None and events is not None:
+                    events.write(line)
+                seconds = event.at - run.started_at if event is not None and run is not None and event.at else time.monotonic() - started
+                for text in (event.log_text() if event is not None else line.rstrip("\n")).splitlines() or [""]:
+                    log.write(f"{seconds:+8.1f}s {text}\n")
+                    lines.append(text)
+                    if self.echo:
+                        self.echo(text)
+                if event is not None and run is not None:
+                    finished = run.feed(event)
+                    if self.observe:
+                        self.observe(run, finished)
+        if run is not None:
+            run.ended_at = time.time()
         if process.returncode != 0:
-            raise TerraformFailed(label, log_file, _error_excerpt(lines))
-        return "".join(lines)
+            failure = TerraformInterrupted if self.processes.interrupted else TerraformFailed
+            raise failure(label, log_file, _error_excerpt(lines), run)
+        return "\n".join(lines)
 
 
 def _error_excerpt(lines: list[str]) -> str:
     """Terraform's error blocks (`Error: ...` with their context), or the tail of the output."""
     start = next((i for i, line in enumerate(lines) if "Error:" in line), None)
     chosen = lines[start:] if start is not None else lines[-ERROR_LINES_SHOWN:]
-    return "".join(chosen[:ERROR_LINES_SHOWN]).rstrip()
+    return "\n".join(chosen[:ERROR_LINES_SHOWN]).rstrip()

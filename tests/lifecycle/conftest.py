@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +39,28 @@ def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
         adapt_for_emulator(config)
         configs[stack_dir.name] = config
     return configs
+
+
+@dataclass
+class StateBucket:
+    client: Any
+    name: str
+
+
+@pytest.fixture
+def mock_state_bucket(monkeypatch) -> Iterator[StateBucket]:
+    """moto's in-process S3 holding the state bucket the lifecycle reads (for `--target aws` commands)."""
+    import boto3
+    from moto import mock_aws
+
+    import app
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    (config,) = app.read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
+    with mock_aws():
+        client = boto3.client("s3", region_name=config.state.region)
+        client.create_bucket(Bucket=config.state.bucket)
+        yield StateBucket(client, config.state.bucket)

@@ -1,13 +1,45 @@
-"""Stand-ins for the state bucket and for Terraform, so guards and ordering are tested without either."""
+"""Stand-ins for the state bucket and for Terraform, so guards and ordering are tested without either.
+
+The stand-in Terraform replays event streams recorded from real Terraform against the emulator
+(`tests/lifecycle/streams/`, re-recorded by `python -m tests.lifecycle.streams.record`).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lifecycle.locks import StateLock
 from lifecycle.states import StateSummary, state_key
+from lifecycle.terraform_ui import ResourceTiming, TerraformRun, UiEvent, parse_event
 from stacks.layers import Layer, stack_id
+
+STREAMS = Path(__file__).resolve().parent / "streams"
+
+
+def recorded_events(stream: str) -> list[UiEvent]:
+    """The events of a recorded `terraform ... -json` stream."""
+    lines = (STREAMS / stream).read_text().splitlines()
+    return [event for line in lines if (event := parse_event(line)) is not None]
+
+
+def replay(stream: str, command: str, observe: Callable[[TerraformRun, ResourceTiming | None], None] | None = None) -> TerraformRun:
+    """Feed a recorded stream into a TerraformRun at once, telling `observe` after each event, as StackDirectory does."""
+    events = recorded_events(stream)
+    run = TerraformRun(command, started_at=events[0].at)
+    for event in events:
+        finished = run.feed(event)
+        if observe is not None:
+            observe(run, finished)
+    run.ended_at = events[-1].at
+    return run
+
+
+def recorded_lock() -> StateLock:
+    """The lock object a real apply held (`<state key>.tflock`), as Terraform wrote it."""
+    return StateLock.parse(json.loads((STREAMS / "lock.tflock.json").read_text()))
 
 
 def state_document(resources: int, serial: int = 1) -> dict:
@@ -32,6 +64,7 @@ class FakeStateReader:
     """State objects by key; a layer missing from `states` has no state object at all."""
 
     states: dict[str, dict] = field(default_factory=dict)
+    locks: dict[str, StateLock] = field(default_factory=dict)
 
     @classmethod
     def with_layers(cls, environment: str, **resources_by_layer: int) -> FakeStateReader:
@@ -41,16 +74,24 @@ class FakeStateReader:
         document = self.states.get(key)
         return None if document is None else StateSummary.parse(document)
 
+    def read_lock(self, key: str) -> StateLock | None:
+        return self.locks.get(key)
+
 
 @dataclass
 class FakeStackDirectory:
-    """Records what would have run; `fail` names the stack whose Terraform fails."""
+    """Records what would have run and replays recorded Terraform streams; `fail` names the stack whose Terraform fails."""
 
     directory: Path
     calls: list[str]
     reader: FakeStateReader
     environment: str
     fail: str | None = None
+    observe: Callable[[TerraformRun, ResourceTiming | None], None] | None = None
+    # Which recorded stream each command replays.
+    streams: dict[str, str] = field(default_factory=lambda: {
+        "plan": "plan.jsonl", "apply": "apply.jsonl", "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
+    })
 
     @property
     def name(self) -> str:
@@ -59,28 +100,39 @@ class FakeStackDirectory:
     def init(self, *, backend: bool = True) -> None:
         self.calls.append(f"init {self.name}")
 
-    def apply(self) -> None:
-        self._run("apply", resources=3)
+    def apply(self) -> TerraformRun:
+        return self._run("apply", resources=5)
 
-    def destroy(self) -> None:
-        self._run("destroy", resources=0)
+    def destroy(self) -> TerraformRun:
+        return self._run("destroy", resources=0)
 
-    def plan(self, *, lock: bool = True) -> str:
+    def plan(self, *, lock: bool = True) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
         self.calls.append(f"plan {self.name}")
         if self.name == self.fail:
+            # A plan that fails before Terraform says anything structured: only its text is shown.
             raise TerraformFailed("plan", self.directory / "log", "Error: Reference to undeclared resource")
-        return "Plan: 3 to add, 0 to change, 0 to destroy."
+        return replay(self.streams["plan"], "plan", self.observe)
 
-    def _run(self, command: str, resources: int) -> None:
+    def force_unlock(self, lock_id: str) -> None:
+        self.calls.append(f"force-unlock {self.name} {lock_id}")
+        layer = Layer(self.name.rsplit("-", 1)[0])
+        key = state_key(self.environment, layer)
+        if self.reader.locks.get(key) and self.reader.locks[key].id == lock_id:
+            del self.reader.locks[key]
+
+    def _run(self, command: str, resources: int) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
         self.calls.append(f"{command} {self.name}")
         if self.name == self.fail:
-            raise TerraformFailed(command, self.directory / "log", "Error: creating thing: InvalidParameter")
+            run = replay(self.streams[f"failed {command}"], command, self.observe)
+            raise TerraformFailed(command, self.directory / "log", "Error: attaching IAM Policy", run)
+        run = replay(self.streams[command], command, self.observe)
         layer = Layer(self.name.rsplit("-", 1)[0])
         self.reader.states[state_key(self.environment, layer)] = state_document(resources, serial=2)
+        return run
 
 
 def write_aws_synth(outdir: Path, environment: str) -> None:
@@ -89,3 +141,58 @@ def write_aws_synth(outdir: Path, environment: str) -> None:
         directory = outdir / "stacks" / stack_id(layer, environment)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "cdk.tf.json").write_text(json.dumps({"provider": {"aws": [{"region": "us-east-1"}]}}))
+
+
+@dataclass
+class FakeTerraform:
+    """`terraform` on PATH replaced by tests/lifecycle/fake_terraform.py, replaying recorded streams."""
+
+    workdir: Path
+    speed: float = 50.0
+    stop_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        import sys
+
+        self.bin_dir = self.workdir / "bin"
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        shim = self.bin_dir / "terraform"
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name("fake_terraform.py")}" "$@"\n')
+        shim.chmod(0o755)
+        self.config_file = self.workdir / "fake-terraform.json"
+        self.ready_file = self.workdir / "ready"
+        self.signals_file = self.workdir / "signals"
+        self.commands: dict[str, dict] = {}
+        self._write()
+
+    def replays(self, command: str, stream: str, exit_code: int = 0) -> None:
+        self.commands[command] = {"stream": str(STREAMS / stream), "exit": exit_code}
+        self._write()
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        return {**base, "PATH": f"{self.bin_dir}:{base.get('PATH', '')}", "FAKE_TERRAFORM_CONFIG": str(self.config_file)}
+
+    def install_for_the_lifecycle(self, monkeypatch) -> None:
+        """The lifecycle's Terraform runs this fake; nothing else does (the session validates stacks with the real one meanwhile)."""
+        import lifecycle.operations
+
+        real = lifecycle.operations.terraform_env
+        monkeypatch.setattr(lifecycle.operations, "terraform_env", lambda base: self.environment(real(base)))
+
+    def wait_until_waiting_for_interrupt(self, timeout: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.ready_file.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fake terraform never reached its interrupt point")
+            time.sleep(0.05)
+
+    def signals(self) -> list[str]:
+        return self.signals_file.read_text().split() if self.signals_file.exists() else []
+
+    def _write(self) -> None:
+        self.config_file.write_text(json.dumps({
+            "commands": self.commands, "speed": self.speed, "stop_seconds": self.stop_seconds,
+            "ready_file": str(self.ready_file), "signals_file": str(self.signals_file),
+        }))

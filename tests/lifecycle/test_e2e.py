@@ -104,6 +104,10 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert f"public Route 53 hosted zone {run.config.edge.hosted_zone_name}.: present" in output
     for index, layer in enumerate(DEPLOY_ORDER, start=1):
         assert f"[{index}/{len(DEPLOY_ORDER)}] {stack_id(layer, ENVIRONMENT)}" in output and "deployed in" in output
+    # Progress inside a stack, from Terraform's -json events: heartbeats naming what runs, and the long waits.
+    assert re.search(r"^    network-dev: \d+/\d+ resources, 0 errors, \d+ s; in progress: aws_\w+\.\S+ \(\d+ s\)", output, re.M), output
+    assert re.search(r"^    network-dev: aws_s3_bucket_lifecycle_configuration\.\S+ created after 5\d s \(\d+/\d+\)$", output, re.M), output
+    assert re.search(r"^    data-dev\s+deploy\s+done\s+[\d.]+ s\s+\d+\s+0\s+0\s+aws_\w+\.\S+ \(\d+ s\)$", output, re.M), output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
     assert all(state is not None and state.deployed for state in states.values()), states
     _assert_cross_stack_values_arrived(states)

@@ -24,8 +24,8 @@ class RecordingLifecycle(Lifecycle):
     calls: list[str]
     fail: str | None = None
 
-    def _directory(self, path, *, quiet=False):
-        return FakeStackDirectory(path, self.calls, self.reader, self.environment.name, fail=self.fail)
+    def _directory(self, path, *, quiet=False, observe=None):
+        return FakeStackDirectory(path, self.calls, self.reader, self.environment.name, fail=self.fail, observe=observe)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_deploy_runs_every_stack_in_dag_order_whatever_order_was_asked(make_life
     text = out.getvalue()
     for index, layer in enumerate(DEPLOY_ORDER, start=1):
         assert f"[{index}/5] {layer.value}-dev" in text
-    assert re.search(r"\[5/5\] observability-dev\s+deployed in \d+\.\d s \(3 resources\)", text), text
+    assert re.search(r"\[5/5\] observability-dev\s+deployed in \d+\.\d s \(5 resources\)", text), text
 
 
 def test_teardown_runs_in_reverse_dag_order_and_skips_what_is_not_deployed(make_lifecycle):
@@ -75,7 +75,9 @@ def test_the_first_failure_stops_the_run_and_names_the_stack(make_lifecycle):
     assert [call for call in lifecycle.calls if call.startswith("apply")] == ["apply network-dev", "apply data-dev"]
     text = out.getvalue()
     assert re.search(r"\[2/5\] data-dev\s+deploy FAILED after \d+\.\d s", text), text
-    assert "Error: creating thing: InvalidParameter" in text
+    # The failing resource and Terraform's diagnostic, above the log path.
+    failure = text[text.index("data-dev               deploy FAILED"):]
+    assert failure.index("aws_iam_role_policy_attachment.missing: attaching IAM Policy") < failure.index("full log:")
     assert "not attempted (data-dev failed): compute-dev, edge-dev, observability-dev" in text
     outcomes = {result.stack: result.outcome for result in lifecycle.progress.results}
     assert outcomes == {"network-dev": "done", "data-dev": "failed", "compute-dev": "skipped", "edge-dev": "skipped", "observability-dev": "skipped"}
@@ -84,9 +86,9 @@ def test_the_first_failure_stops_the_run_and_names_the_stack(make_lifecycle):
 def test_plans_run_for_every_layer_asked_and_report_their_summaries(make_lifecycle):
     lifecycle, out = make_lifecycle(FakeStateReader())
     summaries = lifecycle.plan([Layer.EDGE, Layer.DATA, Layer.COMPUTE], mock_upstream=False)
-    assert summaries == {f"{name}-dev": "Plan: 3 to add, 0 to change, 0 to destroy." for name in ("data", "compute", "edge")}
+    assert summaries == {f"{name}-dev": "Plan: 5 to add, 0 to change, 0 to destroy." for name in ("data", "compute", "edge")}
     assert sorted(call for call in lifecycle.calls if call.startswith("plan")) == ["plan compute-dev", "plan data-dev", "plan edge-dev"]
-    assert re.search(r"\[3/3\] edge-dev\s+planned in \d+\.\d s \(Plan: 3 to add", out.getvalue())
+    assert re.search(r"\[3/3\] edge-dev\s+planned in \d+\.\d s \(Plan: 5 to add", out.getvalue())
 
 
 def test_a_failed_plan_does_not_stop_the_others_and_is_named(make_lifecycle):

@@ -163,7 +163,7 @@ def test_each_environment_plans_then_applies_behind_its_environment_then_release
     assert failed["if"].startswith("failure()") and "aws deploy get-deployment" in failed["run"]
 
     smoke = steps_named(jobs["smoke"])["Smoke test through the public endpoint, a key of each usage plan"]
-    assert smoke["run"] == '$LIFECYCLE smoke "$ENVIRONMENT" --target aws'
+    assert smoke["run"] == 'exec $LIFECYCLE smoke "$ENVIRONMENT" --target aws'
 
 
 def test_the_released_image_is_the_built_digest():

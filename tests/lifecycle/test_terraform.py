@@ -1,0 +1,72 @@
+"""StackDirectory drives Terraform's -json UI: a human-readable log, the raw events, the run's progress, its failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from lifecycle.terraform import StackDirectory, TerraformFailed
+from tests.lifecycle.fakes import STREAMS, FakeTerraform
+
+
+@pytest.fixture
+def fake(tmp_path):
+    return FakeTerraform(tmp_path / "fake", speed=200)
+
+
+def stack(tmp_path, fake, **options) -> StackDirectory:
+    directory = tmp_path / "stacks" / "network-dev"
+    directory.mkdir(parents=True)
+    return StackDirectory(directory, fake.environment(dict(os.environ)), tmp_path / "logs", **options)
+
+
+def test_an_apply_is_read_event_by_event_and_logged_as_terraform_would_print_it(tmp_path, fake):
+    fake.replays("apply", "long_wait.apply.jsonl")
+    seen = []
+    run = stack(tmp_path, fake, observe=lambda run, finished: seen.append((run.done, finished and finished.address))).apply()
+
+    assert (run.done, run.planned, run.changes) == (3, 3, {"added": 3, "changed": 0, "destroyed": 0})
+    # Timings come from Terraform's own timestamps, not from how fast the stream was read.
+    assert run.slowest.address == "aws_s3_bucket_lifecycle_configuration.logs"
+    assert 54 < run.slowest.seconds < 57
+    assert seen[0] == (0, None)  # told once before the first event, so the display knows Terraform started
+    assert (2, "aws_sqs_queue.alerts") in seen and seen[-1][0] == 3
+
+    log = (tmp_path / "logs" / "network-dev.apply.log").read_text()
+    assert log.startswith("==> terraform apply -auto-approve -input=false -lock-timeout=120s -json at ")
+    assert re.search(r"^\s+\+\d+\.\ds aws_s3_bucket_lifecycle_configuration\.logs: Creation complete after 55s", log, re.M), log
+    assert "{" not in log  # the human log holds no JSON
+    events = (tmp_path / "logs" / "network-dev.apply.jsonl").read_text().splitlines()
+    assert events == (STREAMS / "long_wait.apply.jsonl").read_text().splitlines()
+
+
+def test_a_failed_apply_carries_the_failing_resource_and_its_diagnostic(tmp_path, fake):
+    fake.replays("apply", "failed.apply.jsonl", exit_code=1)
+    with pytest.raises(TerraformFailed) as failure:
+        stack(tmp_path, fake).apply()
+    run = failure.value.run
+    assert run.failing_resources() == ["aws_iam_role_policy_attachment.missing"]
+    assert [error.summary.split(":")[0] for error in run.errors] == ["attaching IAM Policy (arn"]
+    assert failure.value.excerpt.startswith("Error: attaching IAM Policy")
+    log = (tmp_path / "logs" / "network-dev.apply.log").read_text()
+    assert "  with aws_iam_role_policy_attachment.missing" in log
+
+
+def test_verbose_echoes_the_human_lines_and_plans_say_their_summary(tmp_path, fake):
+    fake.replays("plan", "plan.jsonl")
+    echoed: list[str] = []
+    run = stack(tmp_path, fake, echo=echoed.append).plan(lock=False)
+    assert run.plan_line == "Plan: 5 to add, 0 to change, 0 to destroy."
+    assert "aws_kms_key.key: Plan to create" in echoed
+    assert not any(line.startswith("{") for line in echoed)
+
+
+def test_text_commands_stay_text(tmp_path, fake):
+    stack(tmp_path, fake).init()
+    log = (tmp_path / "logs" / "network-dev.init.log").read_text()
+    assert "fake terraform init: done" in log
+    assert not (tmp_path / "logs" / "network-dev.init.jsonl").exists()
+    assert json.loads(fake.config_file.read_text())["commands"] == {}
