@@ -35,3 +35,13 @@ def emulator_synthesis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
         adapt_for_emulator(config)
         configs[stack_dir.name] = config
     return configs
+
+
+@pytest.fixture(autouse=True)
+def generic_state_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On AWS the lifecycle names the state bucket after the account it reads from STS unless
+    FRAUD_STATE_BUCKET is set (tests/lifecycle/test_account.py); the other tests pin the generic
+    bucket so their stubbed clients are asked only what those tests are about."""
+    from config.environments import DEFAULT_STATE_BUCKET
+
+    monkeypatch.setenv("FRAUD_STATE_BUCKET", DEFAULT_STATE_BUCKET)
