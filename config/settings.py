@@ -125,8 +125,9 @@ class DataSettings:
     aurora_min_capacity_acu: float = 0.5
     aurora_max_capacity_acu: float = 4.0
     aurora_reader_in_second_az: bool = False
-    # Pinned, not "latest 16": a minor upgrade is a deliberate change reviewed in a plan. 16.4 is
-    # an Aurora PostgreSQL version that supports Serverless v2 (>= 13.6 / 14.3 / 15.2 / 16.1).
+    # Pinned, not "latest 16": the version a new cluster starts with. A running cluster is
+    # upgraded deliberately (or by RDS at end of support), then this follows (docs/data.md). 16.4
+    # is an Aurora PostgreSQL version that supports Serverless v2 (>= 13.6 / 14.3 / 15.2 / 16.1).
     aurora_engine_version: str = "16.4"
     database_name: str = "fraud"
     master_username: str = "fraud_admin"

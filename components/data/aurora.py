@@ -124,9 +124,9 @@ class AuroraPostgres(Construct):
             deletion_protection=False,
             skip_final_snapshot=True,
             depends_on=[self.log_group],
-            # The pinned version is what a new cluster starts with. AWS applies minor upgrades in
-            # the maintenance window (and forces them at end of support); comparing against the
-            # pin would then plan an impossible downgrade.
+            # The pinned version is what a new cluster starts with. Even with automatic minor
+            # upgrades off, RDS upgrades a minor version that reaches end of standard support;
+            # comparing against the pin would then plan a downgrade RDS refuses, on every apply.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]),
         )
         skip_check(

@@ -252,3 +252,18 @@ def test_container_insights_writes_to_a_managed_encrypted_expiring_log_group(syn
             assert groups[0] in _dependencies(resources, address)
             clusters += 1
     assert clusters == 3
+
+
+# --- global names --------------------------------------------------------------------------
+
+
+def test_every_bucket_name_is_unique_to_the_account(synthesis):
+    """S3 bucket names are global: each layer's bucket carries the account id it is deployed to.
+    The bootstrap's state bucket is named from the account before synth (its backend cannot wait
+    for a lookup): tests/config/test_environment_variables.py."""
+    buckets = 0
+    for stack in _layer_stacks(synthesis):
+        for name, body in stack.resources("aws_s3_bucket").items():
+            assert re.search(r"\$\{data\.aws_caller_identity\.[^.}]+\.account_id\}", body["bucket"]), f"{stack.name}: {name}"
+            buckets += 1
+    assert buckets == 6
