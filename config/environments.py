@@ -26,12 +26,23 @@ DEFAULT_REGION = "us-east-1"
 # The organisation's public Route 53 zone. Each environment's API lives in it under its own
 # name; replace it with your zone (or set FRAUD_HOSTED_ZONE, which app.py reads).
 DEFAULT_HOSTED_ZONE = "fraud.example.com"
+# Without an account id (tests, the emulator, a synth that deploys nowhere) the state bucket gets
+# this generic name. S3 bucket names are global and this one is surely taken, so a deploy to AWS
+# refuses it: the lifecycle derives the account's own name (`state_bucket_for_account`) from the
+# account id it reads from STS (docs/aws-first-deploy.md).
 DEFAULT_STATE_BUCKET = "fraud-detection-tfstate"
+# Nobody reads this mailbox (example.com is reserved, RFC 2606): a deploy to AWS refuses it.
+DEFAULT_ALARM_EMAIL = "fraud-platform-oncall@example.com"
 
 # What the Lambdas and ECS tasks call on every request or start-up. Without these endpoints the
 # calls leave through NAT; dev accepts that to save the hourly fee of each interface endpoint.
 _CORE_ENDPOINTS = ("secretsmanager", "ssm", "kms", "logs", "sns")
 _ALL_ENDPOINTS = _CORE_ENDPOINTS + ("ecr.api", "ecr.dkr", "sqs", "sts", "xray", "monitoring")
+
+
+def state_bucket_for_account(account_id: str, region: str) -> str:
+    """The state bucket's name in one account and region: unique by default, since bucket names are global."""
+    return f"{DEFAULT_STATE_BUCKET}-{account_id}-{region}"
 
 
 def build_account(*, state_bucket: str = DEFAULT_STATE_BUCKET, region: str = DEFAULT_REGION) -> AccountSettings:
@@ -46,7 +57,7 @@ def build_environments(
     hosted_zone_name: str = DEFAULT_HOSTED_ZONE,
     state_bucket: str = DEFAULT_STATE_BUCKET,
     region: str = DEFAULT_REGION,
-    alarm_email: str = "fraud-platform-oncall@example.com",
+    alarm_email: str = DEFAULT_ALARM_EMAIL,
 ) -> dict[str, EnvironmentConfig]:
     """Every environment, keyed by name. Arguments are the organisation-wide settings."""
     state = build_account(state_bucket=state_bucket, region=region).state

@@ -31,8 +31,10 @@ class NetworkSettings:
     # hourly fee per AZ, so dev keeps only what the Lambdas and ECS tasks call on every request.
     interface_endpoint_services: tuple[str, ...]
     az_count: int = 3
-    # Pinned zones (letters within the region): the subnets must not move when AWS adds a zone.
-    availability_zone_letters: tuple[str, ...] = ("a", "b", "c")
+    # Pinned zones by AZ ID, the same physical zone in every account (a zone *name* like
+    # us-east-1a maps to a different zone per account). use1-az3 is left out: Fargate does not run
+    # there and it lacks several interface endpoint services (docs/aws-first-deploy.md).
+    availability_zone_ids: tuple[str, ...] = ("use1-az1", "use1-az2", "use1-az4")
     flow_log_transition_to_ia_days: int = 30
     flow_log_expiration_days: int = 365
 
@@ -123,8 +125,9 @@ class DataSettings:
     aurora_min_capacity_acu: float = 0.5
     aurora_max_capacity_acu: float = 4.0
     aurora_reader_in_second_az: bool = False
-    # Pinned, not "latest 16": a minor upgrade is a deliberate change reviewed in a plan. 16.4 is
-    # an Aurora PostgreSQL version that supports Serverless v2 (>= 13.6 / 14.3 / 15.2 / 16.1).
+    # Pinned, not "latest 16": the version a new cluster starts with. A running cluster is
+    # upgraded deliberately (or by RDS at end of support), then this follows (docs/data.md). 16.4
+    # is an Aurora PostgreSQL version that supports Serverless v2 (>= 13.6 / 14.3 / 15.2 / 16.1).
     aurora_engine_version: str = "16.4"
     database_name: str = "fraud"
     master_username: str = "fraud_admin"
@@ -256,6 +259,14 @@ class StateSettings:
     bucket: str
     region: str
 
+    @property
+    def kms_key_alias(self) -> str:
+        """The alias of the key that encrypts the state (made by the bootstrap stack, named by every backend).
+
+        An alias, not a key ARN: a backend's settings cannot reference resources, so the key must
+        be named by something known before it exists."""
+        return f"alias/{self.bucket}-state"
+
 
 @dataclass(frozen=True)
 class AccountSettings:
@@ -288,10 +299,6 @@ class EnvironmentConfig:
     observability: ObservabilitySettings
     project: str = "fraud-detection"
     extra_tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def availability_zones(self) -> tuple[str, ...]:
-        return tuple(f"{self.region}{letter}" for letter in self.network.availability_zone_letters)
 
     @property
     def suffix(self) -> str:

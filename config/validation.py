@@ -28,6 +28,8 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An AZ ID: the region's short code, then -az and a number (use1-az1, euw1-az3, apse2-az1).
+_AZ_ID = re.compile(r"^[a-z]{3,6}[0-9]-az[0-9]{1,2}$")
 REQUIRED_AZ_COUNT = 3
 
 
@@ -46,6 +48,7 @@ def validate(config: EnvironmentConfig) -> None:
     if not config.cost_center.strip():
         raise ConfigError(f"{where}: cost_center must not be empty (it is a required tag)")
     _validate_network(where, config.network)
+    _validate_zones_in_region(where, config.network, config.region)
     _validate_data(where, config.data)
     _validate_compute(where, config.compute)
     _validate_edge(where, config.edge)
@@ -102,9 +105,17 @@ def _validate_network(where: str, network: NetworkSettings) -> None:
         )
     if network.az_count != REQUIRED_AZ_COUNT:
         raise ConfigError(f"{where}: network.az_count is {network.az_count}; the platform needs exactly 3 AZs")
-    letters = network.availability_zone_letters
-    if len(letters) != network.az_count or len(set(letters)) != len(letters) or not all(re.fullmatch(r"[a-f]", x) for x in letters):
-        raise ConfigError(f"{where}: network.availability_zone_letters must be {network.az_count} distinct letters a-f, got {letters}")
+    zone_ids = network.availability_zone_ids
+    if (
+        len(zone_ids) != network.az_count
+        or len(set(zone_ids)) != len(zone_ids)
+        or not all(_AZ_ID.match(zone_id) for zone_id in zone_ids)
+        or len({zone_id.split("-az")[0] for zone_id in zone_ids}) != 1
+    ):
+        raise ConfigError(
+            f"{where}: network.availability_zone_ids must be {network.az_count} distinct AZ IDs of one region "
+            f"like use1-az1 (not zone names like us-east-1a), got {zone_ids}"
+        )
     if network.flow_log_transition_to_ia_days < 30:
         raise ConfigError(f"{where}: network.flow_log_transition_to_ia_days must be at least 30 (S3's minimum for STANDARD_IA)")
     if network.flow_log_expiration_days <= network.flow_log_transition_to_ia_days:
@@ -112,6 +123,15 @@ def _validate_network(where: str, network: NetworkSettings) -> None:
     for service in network.interface_endpoint_services:
         if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$", service):
             raise ConfigError(f"{where}: network.interface_endpoint_services has an invalid service name '{service}'")
+
+
+def _validate_zones_in_region(where: str, network: NetworkSettings, region: str) -> None:
+    # An AZ ID starts with the region's two-letter area and ends its short code with the region's
+    # number (us-east-1: use1-az1; eu-west-1: euw1-az1; ap-southeast-2: apse2-az1).
+    area, number = region.split("-")[0], region.split("-")[-1]
+    foreign = [zone_id for zone_id in network.availability_zone_ids if not (zone_id.startswith(area) and zone_id.split("-az")[0].endswith(number))]
+    if foreign:
+        raise ConfigError(f"{where}: network.availability_zone_ids {foreign} are not zones of region {region}")
 
 
 def _validate_data(where: str, data: DataSettings) -> None:

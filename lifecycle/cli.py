@@ -24,9 +24,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from config.environment_variables import read_environments
+from config.environment_variables import read_environments, refuse_placeholders_for_aws
+from config.environments import DEFAULT_REGION
 from config.settings import ConfigError
 from config.targets import DeploymentTarget
+from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
@@ -42,6 +44,8 @@ from scripts.paths import CACHE_ROOT, REPO_ROOT
 from stacks.layers import DEPLOY_ORDER, Layer
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+# What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -146,6 +150,12 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     target = _resolve_target(args, workdir, progress)
     outdir: Path = args.outdir or (workdir / "cdktf.out" if target.is_emulator else REPO_ROOT / "cdktf.out")
     base_env = dict(os.environ)
+    if not target.is_emulator and args.command != "image":
+        if getattr(args, "layers", None) is not None:
+            _layers(args.layers or ["all"])  # a typo is a usage error before any AWS call
+        base_env = with_account_id(base_env, lambda: TargetClients(target, DEFAULT_REGION).client("sts"))
+        if args.command in REAL_DEPLOY_COMMANDS:
+            refuse_placeholders_for_aws(base_env)
 
     if args.command == "synth":
         _synth(target, args.environments, outdir, base_env, progress)

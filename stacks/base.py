@@ -67,6 +67,10 @@ class LayerStack(PlatformStack):
             key=state_key(environment.name, layer),
             region=environment.state.region,
             encrypt=True,
+            # The backend sends its own encryption header on every state and lock object, which
+            # overrides the bucket's default key: without a key here they would be SSE-S3. cdktf
+            # copies these settings into every `terraform_remote_state` read of this stack.
+            kms_key_id=environment.state.kms_key_alias,
             **target.backend_settings(),
         )
         # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.

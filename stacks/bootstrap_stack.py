@@ -44,7 +44,7 @@ class AccountBootstrapStack(PlatformStack):
         key = CustomerManagedKey(
             self,
             "state-key",
-            alias=f"{state.bucket}-state",
+            alias=state.kms_key_alias.removeprefix("alias/"),
             description="Encrypts Terraform state of every fraud-detection stack",
             deletion_window_days=30,
             context=context,

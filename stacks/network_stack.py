@@ -31,7 +31,7 @@ class NetworkStack(LayerStack):
             "vpc",
             naming=self.naming,
             cidr=settings.vpc_cidr,
-            availability_zones=environment.availability_zones,
+            availability_zone_ids=settings.availability_zone_ids,
             nat_strategy=settings.nat_strategy,
         )
         security_groups = TierSecurityGroups(

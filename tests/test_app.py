@@ -19,6 +19,7 @@ from scripts.paths import REPO_ROOT
         ({"FRAUD_TARGET": "localstack"}, "error: FRAUD_TARGET is 'localstack'; use 'aws' or 'emulator'"),
         ({"FRAUD_HOSTED_ZONE": "not a zone"}, "edge.api_domain_name"),
         ({"FRAUD_STATE_BUCKET": "Bad_Bucket"}, "state.bucket 'Bad_Bucket' is not a valid S3 bucket name"),
+        ({"FRAUD_AWS_ACCOUNT_ID": "12345"}, "FRAUD_AWS_ACCOUNT_ID is '12345'; an AWS account id is 12 digits"),
         ({"FRAUD_API_IMAGE": "fraud api:1"}, "compute.fraud_api_image"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -51,7 +52,16 @@ class ServiceAutoscaling(Construct):
             scalable_dimension=ECS_DESIRED_COUNT,
             min_capacity=settings.fraud_api_min_tasks,
             max_capacity=settings.fraud_api_max_tasks,
+            # The peak schedule rewrites the limits twice a day; re-asserting them would cut a
+            # running peak back to the off-peak floor until the next day's start.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["min_capacity", "max_capacity"])
+            if settings.fraud_api_peak
+            else None,
         )
+        # Application Auto Scaling refuses a second concurrent write to one scalable target
+        # (ConcurrentUpdateException, which the provider does not retry): every policy and
+        # scheduled action waits for the one before it.
+        self._last_writer: ITerraformDependable = self.target
         self.cpu_policy = self._policy(
             naming.name("api-cpu"),
             "cpu",
@@ -86,7 +96,7 @@ class ServiceAutoscaling(Construct):
         self.scheduled_actions = self._peak(naming, settings.fraud_api_peak) if settings.fraud_api_peak else []
 
     def _policy(self, name: str, construct_id: str, *, target_value: int, **metric) -> AppautoscalingPolicy:
-        return AppautoscalingPolicy(
+        policy = AppautoscalingPolicy(
             self,
             construct_id,
             name=name,
@@ -101,13 +111,20 @@ class ServiceAutoscaling(Construct):
                 disable_scale_in=False,
                 **metric,
             ),
+            depends_on=[self._last_writer],
         )
+        self._last_writer = policy
+        return policy
 
     def _peak(self, naming: ResourceNamer, peak: PeakScaling) -> list[AppautoscalingScheduledAction]:
         # Raise the floor before the daily peak so capacity is there when traffic arrives
         # (target tracking only reacts after it has), and restore it afterwards.
-        return [
-            AppautoscalingScheduledAction(
+        actions = []
+        for phase, schedule, minimum in (
+            ("start", peak.start_schedule, peak.min_tasks),
+            ("end", peak.end_schedule, self._settings.fraud_api_min_tasks),
+        ):
+            action = AppautoscalingScheduledAction(
                 self,
                 f"peak-{phase}",
                 name=naming.name("api-peak", phase),
@@ -119,12 +136,11 @@ class ServiceAutoscaling(Construct):
                 scalable_target_action=AppautoscalingScheduledActionScalableTargetAction(
                     min_capacity=str(minimum), max_capacity=str(self._settings.fraud_api_max_tasks)
                 ),
+                depends_on=[self._last_writer],
             )
-            for phase, schedule, minimum in (
-                ("start", peak.start_schedule, peak.min_tasks),
-                ("end", peak.end_schedule, self._settings.fraud_api_min_tasks),
-            )
-        ]
+            self._last_writer = action
+            actions.append(action)
+        return actions
 
 
 def _metric(metric_id: str, namespace: str, name: str, stat: str, dimensions: dict[str, str]):

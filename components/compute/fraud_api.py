@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from constructs import Construct
 
@@ -19,6 +20,7 @@ from components.compute.blue_green import BlueGreenDeployment
 from components.compute.certificate import DnsValidatedCertificate
 from components.compute.fraud_api_service import FraudApiService, ServicePlacement, TaskSecrets
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
+from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
 from components.network.security_groups import APPLICATION_PORT
 from components.storage.secure_bucket import LifecycleSettings
@@ -62,11 +64,26 @@ class FraudApi(Construct):
         logs_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        cluster_name = naming.name("cluster")
+        # Container Insights writes the cluster's performance events here and creates the group
+        # itself when it is missing: unencrypted, never expiring and unknown to teardown. Made
+        # first, so the cluster only ever finds this one; destroyed after the cluster.
+        self.container_insights_logs = CloudwatchLogGroup(
+            self,
+            "container-insights-logs",
+            name=f"/aws/ecs/containerinsights/{cluster_name}/performance",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        explain_short_retention(
+            self.container_insights_logs, settings.log_retention_days, "Container Insights performance metrics, read for recent trends"
+        )
         self.cluster = EcsCluster(
             self,
             "cluster",
-            name=naming.name("cluster"),
+            name=cluster_name,
             setting=[EcsClusterSetting(name="containerInsights", value="enabled")],
+            depends_on=[self.container_insights_logs],
         )
         self.certificate = DnsValidatedCertificate(
             self, "certificate", hosted_zone_name=domain.hosted_zone_name, domain_name=domain.name

@@ -45,6 +45,12 @@ SCRATCH_VOLUME = "tmp"
 # ECS's SIGTERM-to-SIGKILL window; the service drains for 20 s (SHUTDOWN_GRACE_SECONDS).
 STOP_TIMEOUT_SECONDS = 30
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+# What Terraform must leave alone once the service exists. CodeDeploy owns the running task
+# definition and the live target group, the autoscaler owns the task count (re-asserting them
+# would undo a deployment or a scale-out), and under the CODE_DEPLOY controller ECS's UpdateService
+# refuses a new network configuration or platform version: those ship with a CodeDeploy deployment
+# (docs/aws-first-deploy.md). Tag propagation and managed tags stay Terraform's: ECS accepts them.
+CODE_DEPLOY_OWNED_ATTRIBUTES = ("task_definition", "load_balancer", "desired_count", "network_configuration", "platform_version")
 
 
 @dataclass(frozen=True)
@@ -194,9 +200,7 @@ class FraudApiService(Construct):
             enable_execute_command=False,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
-            # CodeDeploy owns the running task definition and the live target group, and the
-            # autoscaler owns the task count; Terraform re-asserting them would undo a deployment.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["task_definition", "load_balancer", "desired_count"]),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=list(CODE_DEPLOY_OWNED_ATTRIBUTES)),
             # The target group must be attached to a listener before a service can register in it.
             depends_on=list(depends_on),
         )

@@ -72,7 +72,9 @@ class AuroraPostgres(Construct):
         self.parameter_group = RdsClusterParameterGroup(
             self,
             "parameters",
-            name=naming.name("aurora", f"postgresql{major_version}"),
+            # A prefix, not a name: create_before_destroy builds the replacement while the old
+            # group still holds its name (DBParameterGroupAlreadyExists with a fixed one).
+            name_prefix=f"{naming.name('aurora', f'postgresql{major_version}')}-",
             family=f"aurora-postgresql{major_version}",
             description="TLS-only connections and audit logging",
             # A new major version is a new group: build it before the cluster lets go of the old one.
@@ -122,6 +124,10 @@ class AuroraPostgres(Construct):
             deletion_protection=False,
             skip_final_snapshot=True,
             depends_on=[self.log_group],
+            # The pinned version is what a new cluster starts with. Even with automatic minor
+            # upgrades off, RDS upgrades a minor version that reaches end of standard support;
+            # comparing against the pin would then plan a downgrade RDS refuses, on every apply.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["engine_version"]),
         )
         skip_check(
             self.cluster,

@@ -61,6 +61,9 @@ class FlowLogArchive(Construct):
             log_destination=self.bucket.arn,
             max_aggregation_interval=60,
             tags={"Name": naming.name("flow-log")},
+            # Created after the policy that admits the delivery, or EC2 races to write a policy of
+            # its own; destroyed before it, so no delivery lands once the bucket is being emptied.
+            depends_on=[self.bucket.policy],
         )
 
     @staticmethod

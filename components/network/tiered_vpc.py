@@ -29,11 +29,11 @@ class TieredVpc(Construct):
         *,
         naming: ResourceNamer,
         cidr: str,
-        availability_zones: tuple[str, ...],
+        availability_zone_ids: tuple[str, ...],
         nat_strategy: NatStrategy,
     ) -> None:
         super().__init__(scope, construct_id)
-        az_count = len(availability_zones)
+        az_count = len(availability_zone_ids)
         plan = plan_subnets(cidr, az_count)
 
         self.vpc = Vpc(
@@ -55,7 +55,8 @@ class TieredVpc(Construct):
                     f"{tier}-{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=block,
-                    availability_zone=availability_zones[index],
+                    # By AZ ID: the same physical zone in every account, unlike a zone name.
+                    availability_zone_id=availability_zone_ids[index],
                     map_public_ip_on_launch=False,
                     tags={"Name": naming.name(tier, str(index)), "Tier": tier},
                 )

@@ -53,14 +53,27 @@ def mock_state_bucket(monkeypatch) -> Iterator[StateBucket]:
     import boto3
     from moto import mock_aws
 
-    import app
+    from config.environment_variables import read_environments
 
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(key, value)
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
-    (config,) = app.read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
+    (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
     with mock_aws():
         client = boto3.client("s3", region_name=config.state.region)
         client.create_bucket(Bucket=config.state.bucket)
         yield StateBucket(client, config.state.bucket)
+
+
+@pytest.fixture(autouse=True)
+def real_deploy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a real deploy must set (tests/lifecycle/test_account.py tests its absence).
+
+    On AWS the lifecycle names the state bucket after the account it reads from STS unless
+    FRAUD_STATE_BUCKET is set, and refuses the placeholder zone and alarm address; the other tests
+    pin a bucket and real-looking values so their stubbed clients are asked only what
+    those tests are about."""
+    monkeypatch.setenv("FRAUD_STATE_BUCKET", "acme-payments-fraud-tfstate")
+    monkeypatch.setenv("FRAUD_HOSTED_ZONE", "fraud.acme-payments.test")
+    monkeypatch.setenv("FRAUD_ALARM_EMAIL", "fraud-oncall@acme-payments.test")

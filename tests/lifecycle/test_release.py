@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from datetime import datetime, timezone
 from itertools import count
 
 import pytest
 
+from config.environment_variables import read_environments
 from config.environments import build_environments
 from config.targets import DeploymentTarget
 from lifecycle import cli
@@ -354,7 +356,9 @@ def test_a_revision_that_does_not_run_the_promoted_image_is_refused(tmp_path):
 @pytest.fixture
 def command(tmp_path, monkeypatch, capsys):
     clients = StubbedClients()
-    bucket = build_environments()["dev"].state.bucket
+    # What the command line reads: the environment's settings after FRAUD_* (tests/lifecycle/conftest.py).
+    (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
+    bucket = config.state.bucket
     clients.stub("s3").add_response("get_object", state_object(state_with_outputs(OUTPUTS)), {"Bucket": bucket, "Key": "dev/compute.tfstate"})
     monkeypatch.setattr(cli, "TargetClients", lambda target, region: clients)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
+import os
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import get_args
@@ -16,6 +17,7 @@ from typing import get_args
 import jsonschema
 import pytest
 
+from config.environment_variables import read_environments
 from config.environments import build_environments
 from config.targets import DeploymentTarget
 from fraud_scoring.config import Decision
@@ -207,7 +209,9 @@ def test_the_command_exits_non_zero_naming_the_misses(api, tmp_path, monkeypatch
     api.health_status = 404
     clients = StubbedClients()
     stub_key_values(clients)
-    bucket = build_environments()["dev"].state.bucket
+    # What the command line reads: the environment's settings after FRAUD_* (tests/lifecycle/conftest.py).
+    (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
+    bucket = config.state.bucket
     clients.stub("s3").add_response("get_object", state_object(state_with_outputs(edge_outputs(api.url))), {"Bucket": bucket, "Key": "dev/edge.tfstate"})
     monkeypatch.setattr(cli, "TargetClients", lambda target, region: clients)
     code = cli.main(["smoke", "dev", "--target", "aws", "--workdir", str(tmp_path)])

@@ -29,7 +29,7 @@ def test_vpc_spans_three_azs_with_three_tiers(network):
     for tier in ("public", "application", "data"):
         subnets = _subnets(stack, tier)
         assert len(subnets) == 3, tier
-        zones = {body["availability_zone"] for body in subnets.values()}
+        zones = {body["availability_zone_id"] for body in subnets.values()}
         assert len(zones) == 3, f"{tier} subnets share an AZ"
         assert not any(body["map_public_ip_on_launch"] for body in subnets.values())
 

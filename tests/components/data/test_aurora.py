@@ -53,4 +53,5 @@ def test_performance_insights_key_only_when_enabled(tmp_path, enabled):
 def test_parameter_group_family_follows_the_major_version(tmp_path):
     (group,) = _synth(tmp_path, aurora_engine_version="15.7")["resource"]["aws_rds_cluster_parameter_group"].values()
     assert group["family"] == "aurora-postgresql15"
-    assert group["name"] == "fraud-aurora-postgresql15-test"
+    # A prefix: the group is replaced create-before-destroy, so two exist for a moment.
+    assert group["name_prefix"] == "fraud-aurora-postgresql15-test-" and "name" not in group
