@@ -11,7 +11,7 @@ from config.settings import ConfigError, ObservabilitySettings
 from config.validation import validate
 
 
-def test_defaults_are_the_briefs_objectives():
+def test_defaults_are_the_required_objectives():
     settings = ObservabilitySettings(alarm_email="oncall@example.com")
     assert settings.api_latency_p99_threshold_ms == 200
     assert settings.aurora_connections_threshold == 80
