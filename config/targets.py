@@ -17,7 +17,7 @@ from typing import Any
 
 # Every AWS service the stacks call; the emulator serves them all on one endpoint.
 EMULATED_SERVICES = (
-    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecs",
+    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecr", "ecs",
     "elbv2", "events", "iam", "kms", "lambda", "logs", "rds", "route53", "s3", "secretsmanager",
     "sns", "sqs", "ssm", "sts", "wafv2", "xray",
 )
@@ -83,6 +83,10 @@ EMULATOR_GAPS: tuple[EmulatorGap, ...] = (
         "moto's CancelRotateSecret refuses a secret without a rotation Lambda, so a rotation Secrets "
         "Manager runs itself (RDS-managed master user secret) can be created but never destroyed",
         only_without="rotation_lambda_arn",
+    ),
+    EmulatorGap(
+        "aws_ecr_pull_through_cache_rule",
+        "moto implements no ECR pull-through cache API; no task runs on the emulator to pull through it",
     ),
     EmulatorGap(
         "aws_sqs_queue_redrive_allow_policy",

@@ -1,7 +1,8 @@
 """Step 0: what every environment of the account shares, made once per account and region.
 
-The S3 bucket that holds every other stack's state (with its key and access log), and API
-Gateway's account-wide CloudWatch role. It cannot keep its own state in the bucket it creates,
+The S3 bucket that holds every other stack's state (with its key and access log), API Gateway's
+account-wide CloudWatch role, and the ECR pull-through cache of ECR Public that lets tasks without
+a route to the internet run public images. It cannot keep its own state in the bucket it creates,
 so it uses local state (kept under .cache/, outside git). Losing that file loses nothing: the
 resources can be imported again.
 """
@@ -12,6 +13,7 @@ from cdktf import LocalBackend, TerraformOutput
 from constructs import Construct
 
 from components.compliance import skip_check
+from components.compute.public_images import PublicImageCache
 from components.security.policy_statements import allow_service_from_source
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
 from components.security.kms_key import CustomerManagedKey
@@ -87,3 +89,5 @@ class AccountBootstrapStack(PlatformStack):
             context=context,
             access_log_group_pattern=f"/{account.project}/*/api-gateway/*",
         )
+        # One pull-through cache rule per prefix, account and region: shared by every environment.
+        PublicImageCache(self, "public-image-cache")
