@@ -35,9 +35,10 @@ class NatStrategy(str, Enum):
 # ECR (`ecr.api` for the login and manifests, `ecr.dkr` for layers, which come from S3 through the
 # gateway endpoint) for the fraud-api and X-Ray daemon images, `logs` for the containers' awslogs
 # driver, `secretsmanager` for the task's secrets and the rotation function, `ssm` and `sns` for the
-# pipeline functions, `xray` for the daemon. DynamoDB and S3 are gateway endpoints, always there.
-# What AWS does for the functions outside the VPC (their logs, traces, environment decryption,
-# failure destinations) needs none (docs/security.md, "Egress").
+# pipeline functions, `xray` for the daemon (and the functions' traces). DynamoDB and S3 are
+# gateway endpoints, always there. What AWS does for the functions outside the VPC (their logs,
+# network interfaces, environment decryption, failure destinations) needs none
+# (docs/architecture.md, "Egress").
 PRIVATE_EGRESS_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sns", "xray")
 
 # WAF counts a rate rule's requests over this trailing window (AWS allows 60, 120, 300 or 600 s).

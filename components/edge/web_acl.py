@@ -141,12 +141,17 @@ class WebAcl(Construct):
             specs.append(("anonymous-ip", _managed(ANONYMOUS_IP_GROUP, count_only=ANONYMOUS_IP_COUNTED_RULES), True))
 
         per_key = {
-            keyed.route.name: (keyed, waf_limit_above(keyed.limits.rate_limit_per_second, keyed.limits.burst_limit, settings.waf_keyed_limit_headroom))
+            keyed.route.name: (
+                keyed,
+                waf_limit_above(keyed.limits.rate_limit_per_second, keyed.limits.burst_limit, settings.waf_keyed_limit_headroom),
+            )
             for keyed in keyed_routes
         }
-        specs.append(("rate-keyless-per-ip", _rate(settings.waf_keyless_requests_per_minute_per_ip, scope_down={"not_statement": {"statement": _has_api_key()}}), False))
+        keyless = _rate(settings.waf_keyless_requests_per_minute_per_ip, scope_down={"not_statement": {"statement": _has_api_key()}})
+        specs.append(("rate-keyless-per-ip", keyless, False))
         # One address may carry one key of each consumer kind, each at its plan's full rate.
-        specs.append(("rate-keyed-per-ip", _rate(sum(limit for _, limit in per_key.values()), scope_down=_has_api_key()), False))
+        keyed_per_ip = _rate(sum(limit for _, limit in per_key.values()), scope_down=_has_api_key())
+        specs.append(("rate-keyed-per-ip", keyed_per_ip, False))
         for name, (keyed, limit) in per_key.items():
             on_route = [_has_api_key(), _path_matches(keyed.route, stage_name)]
             if keyed.route.http_method != "ANY":

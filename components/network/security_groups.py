@@ -64,7 +64,7 @@ class TierSecurityGroups(Construct):
             tier: self._group(tier, description)
             for tier, description in (
                 ("vpc-link", "Edge NLB behind the API Gateway VPC link: PrivateLink only, no inbound rule"),
-                ("load-balancer", "Internal ALB reached only from the edge NLB"),
+                ("load-balancer", "Internal ALB reached through the API Gateway VPC link"),
                 ("application", "fraud-api ECS tasks"),
                 ("lambda", "Lambda functions in the application subnets"),
                 ("database", "Aurora PostgreSQL cluster"),
