@@ -1,8 +1,9 @@
 """The three environments of the platform, in one place.
 
-Prod differs from dev and staging only where production needs it: NAT per AZ, a reader in a
-second AZ, more endpoints, longer backups and more tasks. Promotion moves the same code through
-all three; what changes is this data.
+Prod differs from dev and staging only where production needs it: a reader in a second AZ, longer
+backups and more tasks. Prod and staging reach AWS only through VPC endpoints, with no route to
+the internet; dev keeps one NAT gateway instead, for cost (docs/architecture.md, "Egress").
+Promotion moves the same code through all three; what changes is this data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from config.settings import (
     NetworkSettings,
     ObservabilitySettings,
     PeakScaling,
+    PRIVATE_EGRESS_ENDPOINTS,
     StateSettings,
 )
 from config.validation import validate_account, validate_all
@@ -34,10 +36,6 @@ DEFAULT_STATE_BUCKET = "fraud-detection-tfstate"
 # Nobody reads this mailbox (example.com is reserved, RFC 2606): a deploy to AWS refuses it.
 DEFAULT_ALARM_EMAIL = "fraud-platform-oncall@example.com"
 
-# What the Lambdas and ECS tasks call on every request or start-up. Without these endpoints the
-# calls leave through NAT; dev accepts that to save the hourly fee of each interface endpoint.
-_CORE_ENDPOINTS = ("secretsmanager", "ssm", "kms", "logs", "sns")
-_ALL_ENDPOINTS = _CORE_ENDPOINTS + ("ecr.api", "ecr.dkr", "sqs", "sts", "xray", "monitoring")
 
 
 def state_bucket_for_account(account_id: str, region: str) -> str:
@@ -71,6 +69,8 @@ def build_environments(
             region=region,
             cost_center="fraud-platform-dev",
             state=state,
+            # Dev leaves through one NAT gateway and pays for no interface endpoint: $33 a month
+            # against $153 for the seven endpoints prod needs (docs/architecture.md, "Egress").
             network=NetworkSettings(
                 vpc_cidr="10.10.0.0/16",
                 nat_strategy=NatStrategy.SINGLE,
@@ -95,8 +95,10 @@ def build_environments(
             state=state,
             network=NetworkSettings(
                 vpc_cidr="10.20.0.0/16",
-                nat_strategy=NatStrategy.SINGLE,
-                interface_endpoint_services=_CORE_ENDPOINTS,
+                # Staging rehearses prod's egress too: an endpoint prod lacks fails here first, for
+                # about $11 a month more than NAT plus five endpoints (docs/architecture.md).
+                nat_strategy=NatStrategy.NONE,
+                interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
             ),
             data=DataSettings(backup_retention_days=7),
             # Staging rehearses prod's canary so a bad release is caught by the same alarms.
@@ -117,8 +119,8 @@ def build_environments(
             state=state,
             network=NetworkSettings(
                 vpc_cidr="10.30.0.0/16",
-                nat_strategy=NatStrategy.PER_AZ,
-                interface_endpoint_services=_ALL_ENDPOINTS,
+                nat_strategy=NatStrategy.NONE,
+                interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
             ),
             data=DataSettings(
                 aurora_reader_in_second_az=True,

@@ -8,6 +8,7 @@ rules each field must satisfy live in `config/validation.py`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -21,6 +22,39 @@ class NatStrategy(str, Enum):
     SINGLE = "single"
     # One NAT gateway per AZ: each AZ keeps its egress when another AZ fails.
     PER_AZ = "per_az"
+    # No NAT at all: the private tiers reach AWS only through VPC endpoints and have no route to
+    # the internet; the environment must have every endpoint in PRIVATE_EGRESS_ENDPOINTS.
+    NONE = "none"
+
+    def gateway_count(self, az_count: int) -> int:
+        """NAT gateways (each holding an Elastic IP) the strategy takes over `az_count` zones."""
+        return {NatStrategy.PER_AZ: az_count, NatStrategy.SINGLE: 1, NatStrategy.NONE: 0}[self]
+
+
+# The interface endpoints the application and Lambda tiers call AWS through when they have no NAT:
+# ECR (`ecr.api` for the login and manifests, `ecr.dkr` for layers, which come from S3 through the
+# gateway endpoint) for the fraud-api and X-Ray daemon images, `logs` for the containers' awslogs
+# driver, `secretsmanager` for the task's secrets and the rotation function, `ssm` and `sns` for the
+# pipeline functions, `xray` for the daemon (and the functions' traces). DynamoDB and S3 are
+# gateway endpoints, always there. What AWS does for the functions outside the VPC (their logs,
+# network interfaces, environment decryption, failure destinations) needs none
+# (docs/architecture.md, "Egress").
+PRIVATE_EGRESS_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "sns", "xray")
+
+# WAF counts a rate rule's requests over this trailing window (AWS allows 60, 120, 300 or 600 s).
+# The shortest: a flood is blocked within about a minute, the block lifts a minute after it stops,
+# and a limit reads as requests per minute. A plan's burst is small beside a minute at its rate.
+WAF_RATE_WINDOW_SECONDS = 60
+# WAF's own bounds on a rate-based rule's limit.
+WAF_MIN_RATE_LIMIT = 10
+WAF_MAX_RATE_LIMIT = 2_000_000_000
+
+
+def waf_limit_above(rate_per_second: int, burst: int, headroom: float) -> int:
+    """A WAF limit `headroom` times the most requests a token bucket of `rate_per_second` and
+    `burst` (a usage plan's throttle) can let through in one WAF window, so WAF never blocks
+    what the plan admits and API Gateway, not WAF, answers 429 when a client exceeds its plan."""
+    return math.ceil(headroom * (burst + rate_per_second * WAF_RATE_WINDOW_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -37,6 +71,10 @@ class NetworkSettings:
     availability_zone_ids: tuple[str, ...] = ("use1-az1", "use1-az2", "use1-az4")
     flow_log_transition_to_ia_days: int = 30
     flow_log_expiration_days: int = 365
+
+    @property
+    def nat_gateway_count(self) -> int:
+        return self.nat_strategy.gateway_count(self.az_count)
 
 
 @dataclass(frozen=True)
@@ -161,6 +199,18 @@ class PeakScaling:
     timezone: str = "UTC"
 
 
+def image_registry(reference: str) -> str | None:
+    """The registry host of an image reference (`<host>/<path>`), or None for a bare repository
+    name, which means this account's regional ECR."""
+    first, _, rest = reference.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else None
+
+
+def is_ecr_registry(host: str | None) -> bool:
+    """An ECR registry (`<account>.dkr.ecr.<region>.amazonaws.com`), or this account's (None)."""
+    return host is None or ".dkr.ecr." in host
+
+
 @dataclass(frozen=True)
 class ComputeSettings:
     # An image without a registry is a repository in the account's regional ECR; promotion
@@ -201,8 +251,13 @@ class EdgeSettings:
     api_subdomain: str
     # WAF: requests from a country on this list are blocked (empty list: no geo rule).
     blocked_country_codes: tuple[str, ...] = ("KP", "IR", "SY", "CU")
-    # WAF: one client IP over this many requests in any 5 minutes is blocked until it slows down.
-    waf_requests_per_five_minutes_per_ip: int = 2000
+    # WAF: requests without an API key (which API Gateway refuses anyway) from one IP in a minute
+    # (WAF_RATE_WINDOW_SECONDS), beyond which that IP's keyless requests are blocked.
+    waf_keyless_requests_per_minute_per_ip: int = 100
+    # WAF: how far above what a usage plan admits in a window its per-key and per-IP limits for
+    # keyed requests sit (waf_limit_above). WAF's counts are estimates; the margin keeps a client
+    # within its plan clear of them.
+    waf_keyed_limit_headroom: float = 2.0
     # WAF: AWS's list of IPs known for bots and reconnaissance.
     waf_ip_reputation_enabled: bool = True
     # WAF: AWS's anonymous-IP list (Tor, VPNs, proxies blocked; cloud hosting providers counted).

@@ -85,6 +85,17 @@ EMULATOR_GAPS: tuple[EmulatorGap, ...] = (
         only_without="rotation_lambda_arn",
     ),
     EmulatorGap(
+        "aws_api_gateway_usage_plan",
+        "moto detaches a usage plan's API stage by comparing the whole stage entry, so a stage with "
+        "per-method throttles (each plan closes the other consumers' routes) is never detached and "
+        "the plan can be created but never destroyed",
+    ),
+    EmulatorGap("aws_api_gateway_usage_plan_key", "needs the usage plan left out above"),
+    EmulatorGap(
+        "aws_ecr_pull_through_cache_rule",
+        "moto implements no ECR pull-through cache API; no task runs on the emulator to pull through it",
+    ),
+    EmulatorGap(
         "aws_sqs_queue_redrive_allow_policy",
         "moto ignores the RedriveAllowPolicy queue attribute, so the provider waits forever for it to appear",
     ),

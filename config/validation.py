@@ -16,8 +16,15 @@ from config.settings import (
     DataSettings,
     EdgeSettings,
     EnvironmentConfig,
+    NatStrategy,
     NetworkSettings,
     ObservabilitySettings,
+    PRIVATE_EGRESS_ENDPOINTS,
+    WAF_MAX_RATE_LIMIT,
+    WAF_MIN_RATE_LIMIT,
+    image_registry,
+    is_ecr_registry,
+    waf_limit_above,
 )
 
 # Lowercase letters and digits only: the suffix lands in S3 bucket, load balancer and
@@ -49,6 +56,11 @@ def validate(config: EnvironmentConfig) -> None:
         raise ConfigError(f"{where}: cost_center must not be empty (it is a required tag)")
     _validate_network(where, config.network)
     _validate_zones_in_region(where, config.network, config.region)
+    if config.network.nat_strategy is NatStrategy.NONE and not is_ecr_registry(image_registry(config.compute.fraud_api_image)):
+        raise ConfigError(
+            f"{where}: compute.fraud_api_image '{config.compute.fraud_api_image}' is outside ECR, but network.nat_strategy "
+            "'none' gives the tasks no route to another registry; push the image to ECR"
+        )
     _validate_data(where, config.data)
     _validate_compute(where, config.compute)
     _validate_edge(where, config.edge)
@@ -123,6 +135,12 @@ def _validate_network(where: str, network: NetworkSettings) -> None:
     for service in network.interface_endpoint_services:
         if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)?$", service):
             raise ConfigError(f"{where}: network.interface_endpoint_services has an invalid service name '{service}'")
+    missing = [service for service in PRIVATE_EGRESS_ENDPOINTS if service not in network.interface_endpoint_services]
+    if network.nat_strategy is NatStrategy.NONE and missing:
+        raise ConfigError(
+            f"{where}: network.nat_strategy 'none' leaves the private tiers no way to AWS but endpoints; "
+            f"add {', '.join(missing)} to network.interface_endpoint_services"
+        )
 
 
 def _validate_zones_in_region(where: str, network: NetworkSettings, region: str) -> None:
@@ -262,8 +280,15 @@ def _validate_edge(where: str, edge: EdgeSettings) -> None:
     for code in edge.blocked_country_codes:
         if not _COUNTRY.match(code):
             raise ConfigError(f"{where}: edge.blocked_country_codes has '{code}', not an ISO 3166 alpha-2 code")
-    if not 100 <= edge.waf_requests_per_five_minutes_per_ip <= 2_000_000_000:
-        raise ConfigError(f"{where}: edge.waf_requests_per_five_minutes_per_ip must be at least 100 (WAF's minimum)")
+    if not WAF_MIN_RATE_LIMIT <= edge.waf_keyless_requests_per_minute_per_ip <= WAF_MAX_RATE_LIMIT:
+        raise ConfigError(
+            f"{where}: edge.waf_keyless_requests_per_minute_per_ip must be {WAF_MIN_RATE_LIMIT}-{WAF_MAX_RATE_LIMIT} (WAF's limits)"
+        )
+    if edge.waf_keyed_limit_headroom < 1.5:
+        raise ConfigError(
+            f"{where}: edge.waf_keyed_limit_headroom must be at least 1.5: WAF's counts are estimates, and a limit "
+            "closer to what a usage plan admits could block a client within its plan"
+        )
     if not 1 <= edge.api_client_rate_limit_per_second <= edge.api_client_burst_limit:
         raise ConfigError(f"{where}: edge needs 1 <= api_client_rate_limit_per_second <= api_client_burst_limit")
     if edge.ingestion_client_quota_per_day < 1:
@@ -274,6 +299,18 @@ def _validate_edge(where: str, edge: EdgeSettings) -> None:
         raise ConfigError(
             f"{where}: edge.stage_rate_limit_per_second must be at least every usage plan's rate and at most 10000 "
             "(API Gateway's regional account limit)"
+        )
+    keyed_per_ip = sum(
+        waf_limit_above(rate, burst, edge.waf_keyed_limit_headroom)
+        for rate, burst in (
+            (edge.api_client_rate_limit_per_second, edge.api_client_burst_limit),
+            (edge.ingestion_client_rate_limit_per_second, edge.ingestion_client_burst_limit),
+        )
+    )
+    if keyed_per_ip > WAF_MAX_RATE_LIMIT:
+        raise ConfigError(
+            f"{where}: the usage plans' rates times edge.waf_keyed_limit_headroom give WAF limits of {keyed_per_ip} "
+            f"requests per window, above WAF's maximum {WAF_MAX_RATE_LIMIT}; lower the plans' rates or the headroom"
         )
     if not max(edge.api_client_burst_limit, edge.ingestion_client_burst_limit) <= edge.stage_burst_limit <= 5_000:
         raise ConfigError(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from config.settings import EnvironmentConfig, NatStrategy
+from config.settings import EnvironmentConfig
 from lifecycle.states import S3StateReader, StateReader, StateSummary, state_key
 from stacks.layers import Layer
 
@@ -101,7 +101,7 @@ def reserved_concurrency(config: EnvironmentConfig) -> int:
 
 def nat_gateway_count(config: EnvironmentConfig) -> int:
     """NAT gateways the network layer creates, each holding one Elastic IP (components/network/tiered_vpc.py)."""
-    return config.network.az_count if config.network.nat_strategy is NatStrategy.PER_AZ else 1
+    return config.network.nat_gateway_count
 
 
 def _deployed_instances(state: StateSummary | None, resource_type: str) -> list[dict[str, Any]]:

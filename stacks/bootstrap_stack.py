@@ -1,8 +1,9 @@
 """Step 0: what every environment of the account shares, made once per account and region.
 
 The S3 bucket that holds every other stack's state (with its key and access log), the ECR
-repository fraud-api images are built into and promoted from, and API Gateway's account-wide
-CloudWatch role. It cannot keep its own state in the bucket it creates,
+repository fraud-api images are built into and promoted from, the ECR pull-through cache of ECR
+Public that lets tasks without a route to the internet run public images, and API Gateway's
+account-wide CloudWatch role. It cannot keep its own state in the bucket it creates,
 so it uses local state (kept under .cache/, outside git). Losing that file loses nothing: the
 resources can be imported again.
 """
@@ -13,9 +14,10 @@ from cdktf import LocalBackend, TerraformOutput
 from constructs import Construct
 
 from components.compliance import skip_check
+from components.compute.public_images import PublicImageCache
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
-from components.security.policy_statements import allow_service_from_source
 from components.security.kms_key import CallerAccess, CustomerManagedKey
+from components.security.policy_statements import allow_service_from_source
 from components.storage.image_repository import ImageRepository
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 from config.settings import AccountSettings
@@ -103,3 +105,5 @@ class AccountBootstrapStack(PlatformStack):
             context=context,
             access_log_group_pattern=f"/{account.project}/*/api-gateway/*",
         )
+        # One pull-through cache rule per prefix, account and region: shared by every environment.
+        PublicImageCache(self, "public-image-cache")

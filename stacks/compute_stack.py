@@ -108,6 +108,7 @@ class ComputeStack(LayerStack):
             schedule_expression=PATTERN_ANALYSIS_SCHEDULE,
             function_name=pipeline.pattern_analyzer.name,
             function_arn=pipeline.pattern_analyzer.arn,
+            account_id=self.context.account_id,
             messaging_key_arn=data.messaging_key_arn,
             dead_letter_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
         )

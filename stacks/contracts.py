@@ -17,6 +17,8 @@ from dataclasses import dataclass
 class SecurityGroupIds:
     """One security group per tier; all live in the network layer so no layer has a cycle."""
 
+    # The edge NLB behind the API Gateway VPC link; the ALB admits only this group.
+    vpc_link_load_balancer: str
     load_balancer: str
     application: str
     lambda_functions: str

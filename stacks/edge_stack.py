@@ -2,7 +2,8 @@
 
 API Gateway (REST) is the single public entry. `POST /transactions` invokes the transaction
 processor; `/api/*` reaches fraud-api through a VPC link to an internal NLB whose one target is
-the internal ALB, so nothing else on the internet reaches the ALB or the tasks (docs/edge.md).
+the internal ALB, so nothing else, on the internet or in the VPC, reaches the ALB or the tasks
+(docs/edge.md). Each kind of consumer's key opens only its own route.
 Reads only network, data and compute: edge can be destroyed and re-created while they stay.
 """
 
@@ -18,7 +19,7 @@ from components.edge.private_integration import AlbTarget, PrivateIntegration
 from components.edge.rest_api import FraudApiRoute, FraudRestApi, TransactionsRoute
 from components.edge.stage import ApiStage
 from components.edge.usage_plans import ConsumerPlans
-from components.edge.web_acl import WebAcl
+from components.edge.web_acl import KeyedRoute, WebAcl
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
@@ -45,6 +46,8 @@ class EdgeStack(LayerStack):
         super().__init__(scope, layer=Layer.EDGE, environment=environment, target=target)
         settings = environment.edge
         context = self.context
+        # The environment's name: one stage per environment, and names carry the suffix.
+        stage_name = environment.suffix
 
         private_path = PrivateIntegration(
             self,
@@ -52,6 +55,7 @@ class EdgeStack(LayerStack):
             naming=self.naming,
             vpc_id=network.vpc_id,
             subnet_ids=network.application_subnet_ids,
+            security_group_id=network.security_group_ids.vpc_link_load_balancer,
             target=AlbTarget(load_balancer_arn=compute.load_balancer_arn, health_check_path=ALB_HEALTH_CHECK_PATH),
         )
         api = FraudRestApi(
@@ -64,13 +68,14 @@ class EdgeStack(LayerStack):
                 schema_file=TRANSACTION_SCHEMA_FILE,
             ),
             fraud_api=FraudApiRoute(host=compute.api_domain_name, vpc_link_id=private_path.vpc_link.id),
+            stage_name=stage_name,
+            account_id=context.account_id,
         )
         stage = ApiStage(
             self,
             "stage",
             rest_api_id=api.api.id,
-            # The environment's name: one stage per environment, and names carry the suffix.
-            stage_name=environment.suffix,
+            stage_name=stage_name,
             definition=api.definition,
             settings=settings,
             access_log_group_name=self.naming.path("api-gateway", "access"),
@@ -92,9 +97,14 @@ class EdgeStack(LayerStack):
             naming=self.naming,
             context=context,
             settings=settings,
-            internal_cidrs=(network.vpc_cidr,),
+            stage_name=stage_name,
+            keyed_routes=[
+                KeyedRoute(route=route, limits=each.plan.limits)
+                for each in plans.by_consumer.values()
+                for route in each.plan.routes
+            ],
             logs_key_arn=data.logs_key_arn,
-            protected_resource_arns={"api-stage": stage.stage.arn, "alb": compute.load_balancer_arn},
+            protected_resource_arns={"api-stage": stage.stage.arn},
         )
         if settings.custom_domain_enabled:
             domain = ApiCustomDomain(

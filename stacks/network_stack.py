@@ -5,12 +5,15 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
+from components.compute.fraud_api_service import ContainerImage
+from components.compute.public_images import XRAY_DAEMON
+from components.network.endpoint_policies import EndpointPolicies, EnvironmentResources
 from components.network.endpoints import VpcEndpoints
 from components.network.flow_log_archive import FlowLogArchive
 from components.network.security_groups import TierSecurityGroups
 from components.network.tiered_vpc import TieredVpc
 from components.storage.secure_bucket import LifecycleSettings
-from config.settings import EnvironmentConfig
+from config.settings import EnvironmentConfig, NatStrategy
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
 from stacks.contracts import NetworkContract, SecurityGroupIds
@@ -39,10 +42,10 @@ class NetworkStack(LayerStack):
             "security-groups",
             naming=self.naming,
             vpc_id=network.vpc.id,
-            vpc_cidr=settings.vpc_cidr,
             has_interface_endpoints=bool(settings.interface_endpoint_services),
         )
-        VpcEndpoints(
+        fraud_api_repository = ContainerImage.resolve(environment.compute.fraud_api_image, context).ecr_repository_arn
+        endpoints = VpcEndpoints(
             self,
             "endpoints",
             naming=self.naming,
@@ -52,6 +55,17 @@ class NetworkStack(LayerStack):
             subnet_ids=[subnet.id for subnet in network.application_subnets],
             security_group_id=security_groups.endpoints.id,
             interface_services=settings.interface_endpoint_services,
+            policies=EndpointPolicies(
+                context,
+                EnvironmentResources(
+                    naming=self.naming,
+                    image_repository_arns=[fraud_api_repository] if fraud_api_repository else [],
+                    cached_repository_arns=[XRAY_DAEMON.cached_repository_arn(context)],
+                ),
+            ),
+        )
+        security_groups.allow_aws_api_egress(
+            through_nat=settings.nat_strategy is not NatStrategy.NONE, gateways=endpoints.gateway_prefix_lists
         )
         FlowLogArchive(
             self,
@@ -73,6 +87,7 @@ class NetworkStack(LayerStack):
             data_subnet_ids=tuple(subnet.id for subnet in network.data_subnets),
             nat_gateway_ids=tuple(gateway.id for gateway in network.nat_gateways),
             security_group_ids=SecurityGroupIds(
+                vpc_link_load_balancer=security_groups.vpc_link.id,
                 load_balancer=security_groups.load_balancer.id,
                 application=security_groups.application.id,
                 lambda_functions=security_groups.lambda_functions.id,

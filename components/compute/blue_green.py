@@ -8,6 +8,9 @@ cannot feed a compute resource.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.codedeploy_app import CodedeployApp
 from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
@@ -25,15 +28,42 @@ from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
     CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup,
     CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute,
 )
+from cdktf_cdktf_provider_aws.lb_listener_rule import LbListenerRule
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.policy_statements import allow
 from components.security.service_role import ServiceRole
 from config.settings import ComputeSettings
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+# What CodeDeploy does to the service during a blue/green deployment: start the replacement task
+# set, make it primary, remove the original.
+TASK_SET_ACTIONS = ("ecs:DescribeServices", "ecs:CreateTaskSet", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet")
+# Elastic Load Balancing's Describe calls have no resource-level permissions.
+LOAD_BALANCER_DESCRIBE_ACTIONS = (
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+)
+
+
+@dataclass(frozen=True)
+class DeployedService:
+    """What a deployment may touch: the service, its task roles, and the listeners and rules whose
+    forward actions it moves between the two target groups."""
+
+    cluster_name: str
+    service_name: str
+    # The task definition's execution and task roles: creating a task set passes them to ECS.
+    task_role_arns: Sequence[str]
+    production_listener_arn: str
+    test_listener_arn: str
+    # The forwarding rules of both listeners (no listener forwards on its default action).
+    listener_rules: Sequence[LbListenerRule]
 
 
 class BlueGreenDeployment(Construct):
@@ -48,11 +78,8 @@ class BlueGreenDeployment(Construct):
         *,
         naming: ResourceNamer,
         context: AwsContext,
-        cluster_name: str,
-        service_name: str,
+        service: DeployedService,
         load_balancer_arn_suffix: str,
-        production_listener_arn: str,
-        test_listener_arn: str,
         blue: LbTargetGroup,
         green: LbTargetGroup,
         settings: ComputeSettings,
@@ -63,9 +90,10 @@ class BlueGreenDeployment(Construct):
             for colour, group in (("blue", blue), ("green", green))
             for alarm in self._alarms(naming, colour, group, load_balancer_arn_suffix, settings)
         ]
-        # AWSCodeDeployRoleForECS is AWS's own least-privilege policy for this role: exactly the
-        # ECS task-set, ELB listener/rule, CloudWatch alarm, SNS and Lambda-hook calls an ECS
-        # blue/green deployment makes (and iam:PassRole only to ECS tasks roles).
+        # An inline policy of exactly what a deployment of this service does, on this environment's
+        # resources: AWSCodeDeployRoleForECS would also let it invoke any Lambda, read any S3
+        # object, publish to any topic and touch any ECS service (docs/compute.md). No lifecycle
+        # hooks, revisions in S3 or trigger topics are used, so no Lambda, S3 or SNS grant.
         # CodeDeploy does not document aws:SourceAccount/SourceArn for assuming its role.
         self.role = ServiceRole(
             self,
@@ -74,7 +102,7 @@ class BlueGreenDeployment(Construct):
             description="CodeDeploy blue/green deployments of fraud-api",
             service_principal="codedeploy.amazonaws.com",
             trust=None,
-            managed_policy_arns=[f"arn:{context.partition}:iam::aws:policy/AWSCodeDeployRoleForECS"],
+            statements=self._deployment_statements(context, service),
         )
         self.application = CodedeployApp(self, "application", name=naming.name("api"), compute_platform="ECS")
         self.deployment_group = CodedeployDeploymentGroup(
@@ -104,14 +132,14 @@ class BlueGreenDeployment(Construct):
             alarm_configuration=CodedeployDeploymentGroupAlarmConfiguration(
                 enabled=True, alarms=[alarm.alarm_name for alarm in self.alarms], ignore_poll_alarm_failure=False
             ),
-            ecs_service=CodedeployDeploymentGroupEcsService(cluster_name=cluster_name, service_name=service_name),
+            ecs_service=CodedeployDeploymentGroupEcsService(cluster_name=service.cluster_name, service_name=service.service_name),
             load_balancer_info=CodedeployDeploymentGroupLoadBalancerInfo(
                 target_group_pair_info=CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfo(
                     prod_traffic_route=CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRoute(
-                        listener_arns=[production_listener_arn]
+                        listener_arns=[service.production_listener_arn]
                     ),
                     test_traffic_route=CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute(
-                        listener_arns=[test_listener_arn]
+                        listener_arns=[service.test_listener_arn]
                     ),
                     target_group=[
                         CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(name=blue.name),
@@ -119,7 +147,26 @@ class BlueGreenDeployment(Construct):
                     ],
                 )
             ),
+            # CodeDeploy checks the role's permissions when the group is created and updated: the
+            # policy must be attached first, not merely the role exist.
+            depends_on=[self.role.policy],
         )
+
+    def _deployment_statements(self, context: AwsContext, service: DeployedService) -> list:
+        service_arn = context.arn("ecs", f"service/{service.cluster_name}/{service.service_name}")
+        return [
+            allow("ShiftTaskSets", TASK_SET_ACTIONS, [service_arn, context.arn("ecs", f"task-set/{service.cluster_name}/{service.service_name}/*")]),
+            allow("DescribeLoadBalancing", LOAD_BALANCER_DESCRIBE_ACTIONS, ["*"]),
+            allow("MoveListenerTraffic", ["elasticloadbalancing:ModifyListener"], [service.production_listener_arn, service.test_listener_arn]),
+            allow("MoveRuleTraffic", ["elasticloadbalancing:ModifyRule"], [rule.arn for rule in service.listener_rules]),
+            allow("WatchRollbackAlarms", ["cloudwatch:DescribeAlarms"], [alarm.arn for alarm in self.alarms]),
+            allow(
+                "PassTaskRoles",
+                ["iam:PassRole"],
+                list(service.task_role_arns),
+                ("StringEquals", "iam:PassedToService", [ECS_TASKS]),
+            ),
+        ]
 
     def _alarms(
         self, naming: ResourceNamer, colour: str, group: LbTargetGroup, load_balancer_arn_suffix: str, settings: ComputeSettings

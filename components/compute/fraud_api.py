@@ -16,7 +16,7 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.autoscaling import ServiceAutoscaling
-from components.compute.blue_green import BlueGreenDeployment
+from components.compute.blue_green import BlueGreenDeployment, DeployedService
 from components.compute.certificate import DnsValidatedCertificate
 from components.compute.fraud_api_service import FraudApiService, ServicePlacement, TaskSecrets
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
@@ -138,11 +138,15 @@ class FraudApi(Construct):
             "blue-green",
             naming=naming,
             context=context,
-            cluster_name=self.cluster.name,
-            service_name=self.service.service_name,
+            service=DeployedService(
+                cluster_name=self.cluster.name,
+                service_name=self.service.service_name,
+                task_role_arns=(self.service.execution_role.arn, self.service.task_role.arn),
+                production_listener_arn=self.load_balancer.https_listener.arn,
+                test_listener_arn=self.load_balancer.test_listener.arn,
+                listener_rules=self.load_balancer.routing_rules,
+            ),
             load_balancer_arn_suffix=self.load_balancer.load_balancer.arn_suffix,
-            production_listener_arn=self.load_balancer.https_listener.arn,
-            test_listener_arn=self.load_balancer.test_listener.arn,
             blue=self.load_balancer.blue,
             green=self.load_balancer.green,
             settings=settings,

@@ -24,15 +24,14 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
+from components.compute.public_images import CACHE_PULL_ACTIONS, IMAGE_PULL_ACTIONS, XRAY_DAEMON
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 from components.security.policy_statements import allow
 from components.security.service_role import ServiceRole, TrustConditions
-from config.settings import ComputeSettings
+from config.settings import ComputeSettings, image_registry, is_ecr_registry
 
 CONTAINER_NAME = "fraud-api"
 XRAY_CONTAINER_NAME = "xray-daemon"
-# Pinned: a sidecar that changes under us is a deployment nobody reviewed.
-XRAY_DAEMON_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.3.12"
 XRAY_DAEMON_PORT = 2000
 # The image's numeric non-root user (services/fraud_api/Dockerfile); the X-Ray image's own.
 APP_USER = "10001:10001"
@@ -90,9 +89,10 @@ class ContainerImage:
     def resolve(reference: str, context: AwsContext) -> "ContainerImage":
         """A reference without a registry (`fraud-api:1.4.2`, `fraud-api@sha256:...`) names a
         repository in this account's regional ECR; one with a registry host is used as is."""
-        first, _, rest = reference.partition("/")
-        if rest and ("." in first or ":" in first or first == "localhost"):
-            if ".dkr.ecr." not in first:
+        first = image_registry(reference)
+        if first is not None:
+            rest = reference.partition("/")[2]
+            if not is_ecr_registry(first):
                 return ContainerImage(reference, None)
             # <account>.dkr.ecr.<region>.amazonaws.com: the repository may live in another account.
             account, _, _, region, *_ = first.split(".")
@@ -208,17 +208,17 @@ class FraudApiService(Construct):
 
     @staticmethod
     def _execution_statements(image: ContainerImage, secrets: TaskSecrets, context: AwsContext, log_group_arn: str):
-        statements = []
+        pull = list(IMAGE_PULL_ACTIONS)
+        xray_repository = XRAY_DAEMON.cached_repository_arn(context)
+        statements = [
+            # GetAuthorizationToken has no resource-level permissions: it must be "*".
+            allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+            # The X-Ray daemon comes through the account's ECR Public pull-through cache
+            # (components/compute/public_images.py), which imports it on the first pull.
+            allow("PullXrayDaemonThroughCache", [*pull, *CACHE_PULL_ACTIONS], [xray_repository]),
+        ]
         if image.ecr_repository_arn:
-            statements += [
-                # GetAuthorizationToken has no resource-level permissions: it must be "*".
-                allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
-                allow(
-                    "PullFraudApiImage",
-                    ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    [image.ecr_repository_arn],
-                ),
-            ]
+            statements.append(allow("PullFraudApiImage", pull, [image.ecr_repository_arn]))
         statements += [
             allow(
                 "WriteContainerLogs",
@@ -314,7 +314,7 @@ class FraudApiService(Construct):
     def _xray_container(self, context: AwsContext) -> dict:
         return {
             "name": XRAY_CONTAINER_NAME,
-            "image": XRAY_DAEMON_IMAGE,
+            "image": XRAY_DAEMON.cached_uri(context),
             # Losing traces must not take the API down with it.
             "essential": False,
             "user": XRAY_USER,

@@ -40,6 +40,7 @@ class LambdaSchedule(Construct):
         schedule_expression: str,
         function_name: str,
         function_arn: str,
+        account_id: str,
         messaging_key_arn: str,
         dead_letter_retention_seconds: int,
     ) -> None:
@@ -68,6 +69,7 @@ class LambdaSchedule(Construct):
             function_name=function_name,
             principal=EVENTS,
             source_arn=self.rule.arn,
+            source_account=account_id,
         )
         self.queue_policy = self._admit_rule(self.dead_letter_queue)
         self.target = CloudwatchEventTarget(

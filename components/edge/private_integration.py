@@ -3,6 +3,9 @@
 REST APIs reach a VPC only through a VPC link to a network load balancer. The NLB forwards
 TCP 443 untouched to an `alb`-type target group whose one target is the compute layer's ALB, so
 TLS runs end to end from API Gateway to the ALB, which presents the API's certificate.
+
+The NLB has a security group with no inbound rule and does not judge PrivateLink traffic by
+inbound rules: the VPC link reaches it, nothing inside the VPC does (docs/edge.md, "No bypass").
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class PrivateIntegration(Construct):
         naming: ResourceNamer,
         vpc_id: str,
         subnet_ids: Sequence[str],
+        security_group_id: str,
         target: AlbTarget,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -51,6 +55,10 @@ class PrivateIntegration(Construct):
             # Internal, in the application subnets: only the VPC link (PrivateLink) reaches it.
             internal=True,
             subnets=list(subnet_ids),
+            # A group can only be given to an NLB when it is created. It has no inbound rule, so
+            # only PrivateLink traffic (exempt below) gets in: the API Gateway VPC link.
+            security_groups=[security_group_id],
+            enforce_security_group_inbound_rules_on_private_link_traffic="off",
             # A VPC link sends to any NLB node; each node must reach the ALB in every zone.
             enable_cross_zone_load_balancing=True,
             enable_deletion_protection=False,

@@ -35,6 +35,28 @@ INTEGRATION_TIMEOUT_MILLISECONDS = 29_000
 
 
 @dataclass(frozen=True)
+class ApiRoute:
+    """One method of the API: its resource path as API Gateway writes it and its HTTP method."""
+
+    resource_path: str
+    http_method: str
+
+    @property
+    def name(self) -> str:
+        """The route's first path segment: `transactions`, `api`."""
+        return self.resource_path.strip("/").split("/")[0]
+
+    @property
+    def method_path(self) -> str:
+        """How a usage plan's per-method throttle names it: `/transactions/POST`."""
+        return f"{self.resource_path}/{self.http_method}"
+
+
+TRANSACTIONS = ApiRoute("/transactions", "POST")
+FRAUD_API = ApiRoute("/api/{proxy+}", "ANY")
+
+
+@dataclass(frozen=True)
 class TransactionsRoute:
     """`POST /transactions`: the Lambda that scores a transaction and the schema its body must meet."""
 
@@ -57,6 +79,9 @@ class FraudApiRoute:
 
 
 class FraudRestApi(Construct):
+    """`stage_name` is the one stage allowed to invoke the transaction processor (with
+    `account_id`, the permission's source account)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -65,6 +90,8 @@ class FraudRestApi(Construct):
         naming: ResourceNamer,
         transactions: TransactionsRoute,
         fraud_api: FraudApiRoute,
+        stage_name: str,
+        account_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.api = ApiGatewayRestApi(
@@ -81,10 +108,10 @@ class FraudRestApi(Construct):
         # deployment snapshots, so the stage's deployment is re-created when any of them changes.
         self.definition: list[TerraformResource] = []
         self.methods: list[ApiGatewayMethod] = []
-        self._transactions(naming, transactions)
+        self._transactions(naming, transactions, stage_name, account_id)
         self._fraud_api(naming, fraud_api)
 
-    def _transactions(self, naming: ResourceNamer, route: TransactionsRoute) -> None:
+    def _transactions(self, naming: ResourceNamer, route: TransactionsRoute, stage_name: str, account_id: str) -> None:
         schema = route.schema_file.read_text()
         json.loads(schema)  # a broken schema file stops synth here, not at deploy time
         self.transaction_model = ApiGatewayModel(
@@ -105,14 +132,14 @@ class FraudRestApi(Construct):
             validate_request_parameters=False,
         )
         resource = ApiGatewayResource(
-            self, "transactions", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part="transactions"
+            self, "transactions", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part=TRANSACTIONS.resource_path.lstrip("/")
         )
         method = ApiGatewayMethod(
             self,
             "transactions-post",
             rest_api_id=self.api.id,
             resource_id=resource.id,
-            http_method="POST",
+            http_method=TRANSACTIONS.http_method,
             # Callers are identified by API key (usage plans); the method has no other authorizer.
             authorization="NONE",
             api_key_required=True,
@@ -131,7 +158,8 @@ class FraudRestApi(Construct):
             uri=route.invoke_arn,
             timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
-        # Only this API's POST /transactions, in any of its stages, may invoke the function.
+        # Only this API's POST /transactions on the environment's stage may invoke the function
+        # (the console's test invoke, stage `test-invoke-stage`, is refused too).
         self.invoke_permission = LambdaPermission(
             self,
             "transactions-invoke",
@@ -139,7 +167,8 @@ class FraudRestApi(Construct):
             action="lambda:InvokeFunction",
             function_name=route.function_name,
             principal="apigateway.amazonaws.com",
-            source_arn=f"{self.api.execution_arn}/*/POST/transactions",
+            source_arn=f"{self.api.execution_arn}/{stage_name}/{TRANSACTIONS.http_method}{TRANSACTIONS.resource_path}",
+            source_account=account_id,
         )
         self.methods.append(method)
         self.definition += [self.transaction_model, self.body_validator, resource, method, integration]
@@ -154,18 +183,19 @@ class FraudRestApi(Construct):
             validate_request_body=False,
             validate_request_parameters=True,
         )
+        api_part, proxy_part = FRAUD_API.resource_path.lstrip("/").split("/")
         api_resource = ApiGatewayResource(
-            self, "api-root", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part="api"
+            self, "api-root", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part=api_part
         )
         proxy_resource = ApiGatewayResource(
-            self, "api-proxy", rest_api_id=self.api.id, parent_id=api_resource.id, path_part="{proxy+}"
+            self, "api-proxy", rest_api_id=self.api.id, parent_id=api_resource.id, path_part=proxy_part
         )
         method = ApiGatewayMethod(
             self,
             "api-proxy-any",
             rest_api_id=self.api.id,
             resource_id=proxy_resource.id,
-            http_method="ANY",
+            http_method=FRAUD_API.http_method,
             authorization="NONE",
             api_key_required=True,
             request_validator_id=self.parameters_validator.id,

@@ -1,18 +1,25 @@
-"""The WAF web ACL in front of the API stage and the internal ALB, with its CloudWatch log.
+"""The WAF web ACL in front of the API stage, with its CloudWatch log.
 
-Rules, cheapest and most decisive first: countries on the blocked list, AWS's IP reputation
-and anonymous-IP lists, a per-IP rate limit, then AWS's managed groups for known bad inputs
-(Log4Shell and the like), SQL injection and the common rule set (XSS, oversize bodies, LFI/RFI...).
+Rules, cheapest and most decisive first: countries on the blocked list, AWS's IP reputation and
+anonymous-IP lists, the rate limits, then AWS's managed groups for known bad inputs (Log4Shell and
+the like), SQL injection and the common rule set (XSS, oversize bodies, LFI/RFI...).
 
-The same ACL guards the ALB as a second line: whatever reaches the ALB from inside the VPC is
-inspected again. Through the VPC link the ALB sees the NLB's private addresses as the client IP,
-so the rate rule leaves addresses of the VPC alone (it would otherwise count every client's
-traffic as coming from three IPs); API Gateway sees the real client address and is rate limited.
+Rate limits follow the usage plans (docs/edge.md, "WAF"): requests without an API key are limited
+per IP (API Gateway refuses them anyway); requests with a key are limited per key on each route,
+and per IP over all keys, always above what the key's usage plan admits in WAF's window, so a
+client within its plan is never blocked by WAF and API Gateway answers 429 when it goes beyond.
+The per-IP limit on keyed requests bounds a flood of made-up keys from one address.
+
+The ACL guards the stage only. The internal ALB behind the VPC link is reached by nothing but the
+edge NLB (docs/edge.md, "No bypass"): there it would see the NLB's private addresses, so no
+address rule could ever match, and its content rules would inspect again exactly what passed here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -23,7 +30,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.wafv2_ip_set import Wafv2IpSet
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
@@ -45,15 +51,20 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.edge.rest_api import ApiRoute
+from components.edge.usage_plans import PlanLimits
 from components.naming import ResourceNamer
-from config.settings import EdgeSettings
+from config.settings import WAF_RATE_WINDOW_SECONDS, EdgeSettings, waf_limit_above
 
 # WAF delivers to CloudWatch Logs only into groups whose name starts with this.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
-# Credentials never reach the WAF log (header names as WAF matches them: lowercase).
-REDACTED_HEADERS = ("authorization", "x-api-key")
-RATE_WINDOW_SECONDS = 300
+# The header API Gateway reads the API key from (header names as WAF matches them: lowercase).
+API_KEY_HEADER = "x-api-key"
+# Credentials never reach the WAF log.
+REDACTED_HEADERS = ("authorization", API_KEY_HEADER)
 LOG_DELIVERY = "delivery.logs.amazonaws.com"
+# A resource path ending in this matches every path below it.
+GREEDY_PATH_PARAMETER = "{proxy+}"
 # The managed groups every environment runs, in the order they are evaluated.
 MANAGED_RULE_GROUPS = (
     ("known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
@@ -65,12 +76,22 @@ ANONYMOUS_IP_GROUP = "AWSManagedRulesAnonymousIpList"
 # Merchants and processors call from cloud hosts: that rule of the anonymous-IP group only
 # counts (visible in metrics and logs); Tor exits, VPNs and open proxies are blocked.
 ANONYMOUS_IP_COUNTED_RULES = ("HostingProviderIPList",)
+_AS_IS = [{"priority": 0, "type": "NONE"}]
+
+
+@dataclass(frozen=True)
+class KeyedRoute:
+    """Requests with an API key on one route of the API, and the usage plan of the consumers the
+    route belongs to: WAF limits each key there just above what `limits` admits."""
+
+    route: ApiRoute
+    limits: PlanLimits
 
 
 class WebAcl(Construct):
-    """The rules come from the edge settings (`blocked_country_codes`, `waf_*`); the WAF log is an
-    audit log (`audit_log_retention_days`). `internal_cidrs` are the client addresses the per-IP
-    rate rule leaves alone: the VPC, whose NLB fronts the ALB."""
+    """The rules come from the edge settings (`blocked_country_codes`, `waf_*`) and the keyed
+    routes' plans; the WAF log is an audit log (`audit_log_retention_days`). `stage_name` is the
+    first path segment of requests that come through the stage's execute-api URL."""
 
     def __init__(
         self,
@@ -80,7 +101,8 @@ class WebAcl(Construct):
         naming: ResourceNamer,
         context: AwsContext,
         settings: EdgeSettings,
-        internal_cidrs: Sequence[str],
+        stage_name: str,
+        keyed_routes: Sequence[KeyedRoute],
         logs_key_arn: str,
         protected_resource_arns: dict[str, str],
     ) -> None:
@@ -88,21 +110,12 @@ class WebAcl(Construct):
         self._naming = naming
         self.name = naming.name("waf")
         self.metric_name = naming.name("waf")
-        self._internal = Wafv2IpSet(
-            self,
-            "internal-addresses",
-            name=naming.name("waf-internal"),
-            description="The VPC: the NLB in front of the ALB; not rate limited per IP",
-            scope="REGIONAL",
-            ip_address_version="IPV4",
-            addresses=list(internal_cidrs),
-        )
-        self.rules = self._rules(settings)
+        self.rules = self._rules(settings, stage_name, keyed_routes)
         self.acl = Wafv2WebAcl(
             self,
             "acl",
             name=self.name,
-            description="API stage and internal ALB: geo block, IP reputation, rate limit, bad inputs, SQLi, XSS",
+            description="API stage: geo block, IP reputation, rate limits per IP and per API key, bad inputs, SQLi, XSS",
             scope="REGIONAL",
             default_action=Wafv2WebAclDefaultAction(allow=Wafv2WebAclDefaultActionAllow()),
             rule=self.rules,
@@ -117,7 +130,7 @@ class WebAcl(Construct):
         }
         self.log_group = self._logging(context, settings.audit_log_retention_days, logs_key_arn)
 
-    def _rules(self, settings: EdgeSettings) -> list[Wafv2WebAclRule]:
+    def _rules(self, settings: EdgeSettings, stage_name: str, keyed_routes: Sequence[KeyedRoute]) -> list[Wafv2WebAclRule]:
         block = Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock())
         specs: list[tuple[str, dict[str, Any], bool]] = []
         if settings.blocked_country_codes:
@@ -126,22 +139,26 @@ class WebAcl(Construct):
             specs.append(("ip-reputation", _managed(IP_REPUTATION_GROUP), True))
         if settings.waf_anonymous_ip_enabled:
             specs.append(("anonymous-ip", _managed(ANONYMOUS_IP_GROUP, count_only=ANONYMOUS_IP_COUNTED_RULES), True))
-        specs.append(
-            (
-                "rate-limit-per-ip",
-                {
-                    "rate_based_statement": {
-                        "limit": settings.waf_requests_per_five_minutes_per_ip,
-                        "aggregate_key_type": "IP",
-                        "evaluation_window_sec": RATE_WINDOW_SECONDS,
-                        "scope_down_statement": {
-                            "not_statement": {"statement": {"ip_set_reference_statement": {"arn": self._internal.arn}}}
-                        },
-                    }
-                },
-                False,
+
+        per_key = {
+            keyed.route.name: (
+                keyed,
+                waf_limit_above(keyed.limits.rate_limit_per_second, keyed.limits.burst_limit, settings.waf_keyed_limit_headroom),
             )
-        )
+            for keyed in keyed_routes
+        }
+        keyless = _rate(settings.waf_keyless_requests_per_minute_per_ip, scope_down={"not_statement": {"statement": _has_api_key()}})
+        specs.append(("rate-keyless-per-ip", keyless, False))
+        # One address may carry one key of each consumer kind, each at its plan's full rate.
+        keyed_per_ip = _rate(sum(limit for _, limit in per_key.values()), scope_down=_has_api_key())
+        specs.append(("rate-keyed-per-ip", keyed_per_ip, False))
+        for name, (keyed, limit) in per_key.items():
+            on_route = [_has_api_key(), _path_matches(keyed.route, stage_name)]
+            if keyed.route.http_method != "ANY":
+                on_route.append(_method_is(keyed.route.http_method))
+            statement = _rate(limit, scope_down={"and_statement": {"statement": on_route}}, per_header=API_KEY_HEADER)
+            specs.append((f"rate-per-key-{name}", statement, False))
+
         specs += [(name, _managed(group), True) for name, group in MANAGED_RULE_GROUPS]
         return [
             Wafv2WebAclRule(
@@ -208,6 +225,61 @@ class WebAcl(Construct):
             depends_on=[resource_policy],
         )
         return group
+
+
+def _rate(limit: int, *, scope_down: dict[str, Any], per_header: str | None = None) -> dict[str, Any]:
+    """A rate-based statement over WAF_RATE_WINDOW_SECONDS: per client IP, or per value of a header.
+    Only requests matching `scope_down` are counted, and only they are blocked."""
+    statement: dict[str, Any] = {
+        "limit": limit,
+        "evaluation_window_sec": WAF_RATE_WINDOW_SECONDS,
+        "scope_down_statement": scope_down,
+    }
+    if per_header:
+        statement["aggregate_key_type"] = "CUSTOM_KEYS"
+        statement["custom_key"] = [{"header": {"name": per_header, "text_transformation": _AS_IS}}]
+    else:
+        statement["aggregate_key_type"] = "IP"
+    return {"rate_based_statement": statement}
+
+
+def _has_api_key() -> dict[str, Any]:
+    """The request carries a non-empty API key header (an empty one counts as none)."""
+    return {
+        "size_constraint_statement": {
+            "comparison_operator": "GE",
+            "size": 1,
+            "field_to_match": {"single_header": {"name": API_KEY_HEADER}},
+            "text_transformation": _AS_IS,
+        }
+    }
+
+
+def _path_matches(route: ApiRoute, stage_name: str) -> dict[str, Any]:
+    """The route's paths, called under the custom domain (`/transactions`) or through the stage's
+    execute-api URL (`/<stage>/transactions`); a greedy path parameter matches everything below."""
+    if route.resource_path.endswith(GREEDY_PATH_PARAMETER):
+        path = re.escape(route.resource_path.removesuffix(GREEDY_PATH_PARAMETER)) + ".+"
+    else:
+        path = re.escape(route.resource_path)
+    return {
+        "regex_match_statement": {
+            "regex_string": f"^(/{re.escape(stage_name)})?{path}$",
+            "field_to_match": {"uri_path": {}},
+            "text_transformation": _AS_IS,
+        }
+    }
+
+
+def _method_is(http_method: str) -> dict[str, Any]:
+    return {
+        "byte_match_statement": {
+            "positional_constraint": "EXACTLY",
+            "search_string": http_method,
+            "field_to_match": {"method": {}},
+            "text_transformation": _AS_IS,
+        }
+    }
 
 
 def _managed(group_name: str, *, count_only: tuple[str, ...] = ()) -> dict[str, Any]:

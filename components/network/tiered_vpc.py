@@ -19,8 +19,9 @@ from config.settings import NatStrategy
 
 
 class TieredVpc(Construct):
-    """Public subnets route to the internet gateway; application subnets leave through NAT;
-    data subnets have no route out of the VPC at all."""
+    """Public subnets route to the internet gateway; application subnets leave through NAT, or
+    (NatStrategy.NONE) have no route out of the VPC but the endpoints; data subnets have no route
+    out of the VPC at all."""
 
     def __init__(
         self,
@@ -73,7 +74,7 @@ class TieredVpc(Construct):
         for index, subnet in enumerate(self.public_subnets):
             RouteTableAssociation(self, f"public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
 
-        nat_count = az_count if nat_strategy is NatStrategy.PER_AZ else 1
+        nat_count = nat_strategy.gateway_count(az_count)
         self.nat_gateways = [
             NatGateway(
                 self,
@@ -90,13 +91,14 @@ class TieredVpc(Construct):
         self.application_route_tables: list[RouteTable] = []
         for index, subnet in enumerate(self.application_subnets):
             table = RouteTable(self, f"application-{index}-routes", vpc_id=self.vpc.id, tags={"Name": naming.name("application", str(index))})
-            Route(
-                self,
-                f"application-{index}-default-route",
-                route_table_id=table.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=self.nat_gateways[index % nat_count].id,
-            )
+            if self.nat_gateways:
+                Route(
+                    self,
+                    f"application-{index}-default-route",
+                    route_table_id=table.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=self.nat_gateways[index % nat_count].id,
+                )
             RouteTableAssociation(self, f"application-{index}-association", subnet_id=subnet.id, route_table_id=table.id)
             self.application_route_tables.append(table)
 

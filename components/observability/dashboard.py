@@ -326,7 +326,8 @@ def platform_widgets(platform: MonitoredPlatform, *, region: str, alarm_arns: Se
         *queue_widgets(platform.queues, region=region),
         firewall_widget(platform.firewall, region=region),
         vpc_link_widget(platform.vpc_link, region=region),
-        nat_widget(platform.nat_gateway_ids, region=region),
+        # An environment without NAT (its tiers reach AWS only through endpoints) has nothing to show.
+        *([nat_widget(platform.nat_gateway_ids, region=region)] if platform.nat_gateway_ids else []),
     ]
 
 

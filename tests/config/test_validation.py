@@ -26,7 +26,9 @@ def test_shipped_environments_are_valid_and_differ_where_prod_needs_it():
     environments = build_environments()
     assert list(environments) == ["dev", "staging", "prod"]
     assert all(config.region == "us-east-1" for config in environments.values())
-    assert environments["prod"].network.nat_strategy is NatStrategy.PER_AZ
+    # Prod has no route to the internet; staging rehearses that; dev keeps one NAT gateway for cost.
+    assert environments["prod"].network.nat_strategy is NatStrategy.NONE
+    assert environments["staging"].network.nat_strategy is NatStrategy.NONE
     assert environments["dev"].network.nat_strategy is NatStrategy.SINGLE
     assert environments["prod"].data.aurora_reader_in_second_az and not environments["dev"].data.aurora_reader_in_second_az
     assert environments["prod"].compute.fraud_api_min_tasks >= environments["dev"].compute.fraud_api_min_tasks
@@ -55,7 +57,10 @@ def test_shipped_environments_are_valid_and_differ_where_prod_needs_it():
         ("compute", {"fraud_api_image": "fraud api"}, "image reference"),
         ("edge", {"hosted_zone_name": "Example..com"}, "edge.api_domain_name"),
         ("edge", {"blocked_country_codes": ("North Korea",)}, "ISO 3166"),
-        ("edge", {"waf_requests_per_five_minutes_per_ip": 10}, "WAF's minimum"),
+        ("network", {"nat_strategy": NatStrategy.NONE}, "add ecr.api, ecr.dkr, logs, secretsmanager, ssm, sns, xray"),
+        ("edge", {"waf_keyless_requests_per_minute_per_ip": 5}, "WAF's limits"),
+        ("edge", {"waf_keyed_limit_headroom": 1.0}, "waf_keyed_limit_headroom must be at least 1.5"),
+        ("edge", {"waf_keyed_limit_headroom": 100_000.0}, "above WAF's maximum"),
         ("observability", {"alarm_email": "oncall"}, "e-mail"),
         ("observability", {"lambda_error_rate_threshold_percent": 0}, "percentage"),
     ],
@@ -65,6 +70,13 @@ def test_invalid_setting_is_refused_with_a_message_naming_it(dev, section, chang
         validate(_with(dev, section, **changes))
     assert "\n" not in str(raised.value)
     assert str(raised.value).startswith("environment '")
+
+
+def test_an_image_outside_ecr_is_refused_where_the_tasks_have_no_route_to_the_internet():
+    prod = build_environments()["prod"]
+    validate(_with(prod, "compute", fraud_api_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-api:1.2"))
+    with pytest.raises(ConfigError, match="compute.fraud_api_image 'ghcr.io/acme/fraud-api:1.2' is outside ECR"):
+        validate(_with(prod, "compute", fraud_api_image="ghcr.io/acme/fraud-api:1.2"))
 
 
 def test_overlapping_cidrs_between_environments_are_refused():

@@ -123,17 +123,18 @@ def test_a_fresh_account_lacks_lambda_concurrency_and_the_image():
 def test_a_full_account_names_each_quota_to_raise_and_by_how_much():
     clients = StubbedClients()
     zone(clients, present=False)
-    # prod: 3 NAT gateways, 5 x 2 + 1 = 11 reserved; the account has 5 EIPs allocated, 5 VPCs, 102 unreserved.
+    # dev (the environment with a NAT gateway): 1 NAT gateway, 2 x 2 + 1 = 5 reserved; the account has
+    # 5 EIPs allocated, 5 VPCs, 102 unreserved.
     account(clients, lambda_limit=1000, unreserved=102, eip_quota=5, eips=5, vpc_quota=5, vpcs=5, image="ImageNotFoundException")
     with pytest.raises(PrerequisiteMissing) as missing:
-        ensure_prerequisites(clients, environment("prod"), create=False, reader=FakeStateReader())
+        ensure_prerequisites(clients, environment("dev"), create=False, reader=FakeStateReader())
     lines = shortfalls(missing)
     assert len(lines) == 5
     assert lines[0].startswith(f"public Route 53 hosted zone {ZONE} is missing: create the public hosted zone")
-    assert "--desired-value 1009" in lines[1]  # 1000 - 102 + 11 + 100
-    assert lines[2].startswith("Elastic IPs: quota 5, 5 allocated; prod's NAT gateways need 3 more: release unused ones")
-    assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 8" in lines[2]
-    assert lines[3].startswith("VPCs: quota 5, 5 in use (the default VPC counts); prod needs 1 more: delete an unused VPC")
+    assert "--desired-value 1003" in lines[1]  # 1000 - 102 + 5 + 100
+    assert lines[2].startswith("Elastic IPs: quota 5, 5 allocated; dev's NAT gateways need 1 more: release unused ones")
+    assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 6" in lines[2]
+    assert lines[3].startswith("VPCs: quota 5, 5 in use (the default VPC counts); dev needs 1 more: delete an unused VPC")
     assert "--service-code vpc --quota-code L-F678F1CE --desired-value 6" in lines[3]
     assert lines[4].startswith(f"fraud-api image fraud-api@{DIGEST}: not in ECR repository fraud-api: push it")
     clients.assert_all_answered()
@@ -147,7 +148,8 @@ def test_a_ready_account_passes_and_says_what_it_found():
     assert found == [
         f"public Route 53 hosted zone {ZONE}: present",
         "Lambda concurrency: limit 1000, 1000 unreserved; staging reserves 7, and 100 must stay unreserved",
-        "Elastic IPs: quota 5, 2 allocated; staging's NAT gateways need 1 more",
+        # Staging has no NAT gateway (docs/architecture.md, "Egress").
+        "Elastic IPs: quota 5, 2 allocated; staging's NAT gateways need 0 more",
         "VPCs: quota 5, 2 in use (the default VPC counts); staging needs 1 more",
         f"fraud-api image fraud-api@{DIGEST}: in ECR",
     ]

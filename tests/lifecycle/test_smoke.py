@@ -54,7 +54,8 @@ ROUTE_OF_PLAN = {INGESTION_CLIENTS: ("POST", TRANSACTIONS_PATH), API_CLIENTS: ("
 class PlayedApi:
     """How the played API answers; `received` records every request as (method, path, plan of the key or None)."""
 
-    separates_keys: bool = False
+    # As the edge does: each usage plan throttles the other consumer's route to zero.
+    separates_keys: bool = True
     health_status: int = 200
     answer_without_decision: bool = False
     received: list[tuple[str, str, str | None]] = field(default_factory=list)
@@ -65,8 +66,10 @@ class PlayedApi:
         self.received.append((method, route, plan))
         if (method, route) not in ROUTE_OF_PLAN.values():
             return 403, {"message": "Missing Authentication Token"}  # API Gateway's answer to an unknown route
-        if plan is None or (self.separates_keys and ROUTE_OF_PLAN[plan] != (method, route)):
+        if plan is None:
             return 403, {"message": "Forbidden"}
+        if self.separates_keys and ROUTE_OF_PLAN[plan] != (method, route):
+            return 429, {"message": "Too Many Requests"}
         if route == TRANSACTIONS_PATH:
             try:
                 transaction = json.loads(body, parse_float=Decimal)
@@ -108,24 +111,26 @@ def api():
     server.server_close()
 
 
-def run(api: PlayedApi, *, separation: bool = False) -> tuple[list, list[str]]:
+def run(api: PlayedApi) -> tuple[list, list[str]]:
     lines: list[str] = []
-    results = run_calls(api.url, KEYS, smoke_calls(transaction_id="smoke-abc", check_key_separation=separation), say=lines.append)
+    results = run_calls(api.url, KEYS, smoke_calls(transaction_id="smoke-abc"), say=lines.append)
     return results, lines
 
 
 def test_a_healthy_api_passes_every_call_each_key_on_its_own_route(api):
     results, lines = run(api)
-    assert [result.status for result in results] == [201, 400, 403, 200, 403]
+    assert [result.status for result in results] == [201, 400, 403, 200, 403, 429, 429]
     assert all(result.passed for result in results), lines
-    # Each key only on its own plan's route; the key-less calls carry no key at all.
+    # Each key on its own plan's route, then on the other one; the key-less calls carry no key at all.
     assert {(method, path, plan) for method, path, plan in api.received if plan} == {
         ("POST", TRANSACTIONS_PATH, INGESTION_CLIENTS),
         ("GET", FRAUD_API_HEALTH_PATH, API_CLIENTS),
+        ("POST", TRANSACTIONS_PATH, API_CLIENTS),
+        ("GET", FRAUD_API_HEALTH_PATH, INGESTION_CLIENTS),
     }
     assert sum(1 for *_, plan in api.received if plan is None) == 2
     # One line per call, with its status and latency; never a key's value.
-    assert len(lines) == 5 and all(" ms " in line for line in lines)
+    assert len(lines) == 7 and all(" ms " in line for line in lines)
     assert lines[0].startswith("ok   POST  /transactions  ingestion_clients key  201")
     assert not any(value in line for line in lines for value in KEYS.values())
 
@@ -133,7 +138,7 @@ def test_a_healthy_api_passes_every_call_each_key_on_its_own_route(api):
 def test_fraud_api_without_its_health_route_is_a_miss(api):
     api.health_status = 404
     results, lines = run(api)
-    assert [result.passed for result in results] == [True, True, True, False, True]
+    assert [result.passed for result in results] == [True, True, True, False, True, True, True]
     assert any(line.startswith("MISS GET   /api/health    api_clients key        404") and "expected 200, got 404" in line for line in lines), lines
 
 
@@ -144,19 +149,15 @@ def test_an_answer_without_a_decision_is_a_miss(api):
     assert "no decision" in results[0].problem
 
 
-def test_key_separation_is_checked_only_when_switched_on(api):
-    results, _ = run(api)
-    assert len(results) == 5  # the shared-plan API of today passes without the cross-route calls
-    results, lines = run(api, separation=True)
+def test_a_key_let_through_on_the_other_consumers_route_is_a_miss(api):
+    api.separates_keys = False
+    results, lines = run(api)
     missed = [result.call.purpose for result in results if not result.passed]
     assert missed == ["an API-client key cannot post transactions", "an ingestion key cannot reach fraud-api"], lines
-    api.separates_keys = True
-    results, lines = run(api, separation=True)
-    assert len(results) == 7 and all(result.passed for result in results), lines
 
 
 def test_an_unreachable_endpoint_misses_every_call(api):
-    results = run_calls("http://127.0.0.1:9/dev", KEYS, smoke_calls(transaction_id="smoke-x", check_key_separation=False),
+    results = run_calls("http://127.0.0.1:9/dev", KEYS, smoke_calls(transaction_id="smoke-x"),
                         say=lambda line: None, timeout=2)
     assert all(result.status is None and "no answer" in result.problem for result in results)
 
@@ -191,7 +192,7 @@ def test_smoke_reads_the_endpoint_and_real_key_values(api, tmp_path):
     lifecycle, out = make_lifecycle(tmp_path, FakeStateReader({state_key("dev", Layer.EDGE): state_with_outputs(edge_outputs(api.url))}))
     results = smoke(lifecycle, clients)
     clients.assert_all_answered()
-    assert len(results) == 5 and all(result.passed for result in results)
+    assert len(results) == 7 and all(result.passed for result in results)
     assert f"==> smoke dev: {api.url} with a key of each usage plan" in out.getvalue()
     assert [(result.stack, result.action, result.outcome) for result in lifecycle.progress.results] == [("edge-dev", "smoke", "done")]
 
@@ -218,4 +219,4 @@ def test_the_command_exits_non_zero_naming_the_misses(api, tmp_path, monkeypatch
     captured = capsys.readouterr()
     assert code == cli.EXIT_FAILED
     assert "MISS GET   /api/health" in captured.out
-    assert "1 of 5 calls missed (fraud-api is healthy through the gateway)" in captured.err
+    assert "1 of 7 calls missed (fraud-api is healthy through the gateway)" in captured.err

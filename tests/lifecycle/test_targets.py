@@ -19,7 +19,7 @@ SERVICE_OF_TYPE_PREFIX = {
     "aws_vpc": "ec2", "aws_subnet": "ec2", "aws_route": "ec2", "aws_internet_gateway": "ec2", "aws_nat_gateway": "ec2",
     "aws_eip": "ec2", "aws_security_group": "ec2", "aws_default_security_group": "ec2", "aws_flow_log": "ec2",
     "aws_network_acl": "ec2", "aws_default_network_acl": "ec2", "aws_ec2": "ec2", "aws_availability_zones": "ec2",
-    "aws_lb": "elbv2", "aws_alb": "elbv2", "aws_s3": "s3", "aws_kms": "kms", "aws_iam": "iam",
+    "aws_lb": "elbv2", "aws_alb": "elbv2", "aws_s3": "s3", "aws_ecr": "ecr", "aws_kms": "kms", "aws_iam": "iam",
     "aws_cloudwatch_log": "logs", "aws_cloudwatch_metric_alarm": "cloudwatch", "aws_cloudwatch_composite_alarm": "cloudwatch",
     "aws_cloudwatch_dashboard": "cloudwatch", "aws_cloudwatch_event": "events", "aws_db": "rds", "aws_rds": "rds",
     "aws_dynamodb": "dynamodb", "aws_secretsmanager": "secretsmanager", "aws_ssm": "ssm", "aws_ecs": "ecs", "aws_ecr": "ecr",

@@ -8,6 +8,7 @@ fails when nothing needs it any more.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -40,7 +41,10 @@ RESOURCE_STAR_ACTIONS: dict[str, str] = {
     "xray:GetSamplingTargets": "X-Ray sampling APIs have no resource-level permissions (the fraud-api daemon follows the gateway's sampling rules)",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe calls have no resource-level permissions; Lambda needs it to manage a VPC function's ENIs (CreateNetworkInterface itself is scoped to the function's subnets and security group)",
     "ec2:DescribeSubnets": "EC2 Describe calls have no resource-level permissions; Lambda needs it to place a VPC function's ENIs",
-    "ecr:GetAuthorizationToken": "the registry login token is account-wide and ECR defines no resource for it; the image pull itself is granted on the one fraud-api repository",
+    "ecr:GetAuthorizationToken": "the registry login token is account-wide and ECR defines no resource for it; the image pulls themselves are granted on the fraud-api repository and the X-Ray daemon's cache repository",
+    "elasticloadbalancing:DescribeTargetGroups": "Elastic Load Balancing's Describe calls have no resource-level permissions; CodeDeploy reads the target groups it swaps (ModifyListener and ModifyRule are granted on this service's listeners and rules only)",
+    "elasticloadbalancing:DescribeListeners": "Elastic Load Balancing's Describe calls have no resource-level permissions; CodeDeploy reads the listeners it moves traffic on",
+    "elasticloadbalancing:DescribeRules": "Elastic Load Balancing's Describe calls have no resource-level permissions; CodeDeploy reads the forwarding rules it rewrites",
 }
 
 # Services whose role trust carries no aws:SourceAccount / aws:SourceArn, and why. AWS sends those
@@ -52,8 +56,19 @@ TRUST_WITHOUT_SOURCE_CONDITIONS: dict[str, str] = {
 }
 
 # AWS managed policies a role may carry: AWS maintains them, so their Resource "*" is reviewed here.
-MANAGED_POLICIES: dict[str, str] = {
-    "AWSCodeDeployRoleForECS": "AWS's policy for exactly the ECS task-set, listener-rule, alarm and hook calls of an ECS blue/green deployment; it follows the calls CodeDeploy adds (docs/compute.md)",
+# None: the CodeDeploy role's inline policy replaced AWSCodeDeployRoleForECS (docs/compute.md).
+MANAGED_POLICIES: dict[str, str] = {}
+
+# Allow statements that name Principal "*", by sid, and where alone they may stand: a VPC endpoint
+# policy, for exactly these actions on resources matching the pattern (tokens stand for account,
+# partition and region), and why no principal can be named.
+PRINCIPAL_STAR_STATEMENTS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
+    "EcrImageLayers": (
+        "aws_vpc_endpoint",
+        ("s3:GetObject",),
+        r"arn:\$\{data\.aws_partition\.[^}]+\}:s3:::prod-\$\{data\.aws_region\.[^}]+\}-starport-layer-bucket/\*",
+        "S3 gateway endpoint: ECR serves image layers from this AWS-owned bucket through URLs ECR signs itself, so the caller is ECR's principal, not one of this account; only reading that bucket passes",
+    ),
 }
 
 # Which resource attribute hands a role to which service: a role must be trusted by exactly the service that uses it.
@@ -143,8 +158,24 @@ def test_no_allow_statement_names_everyone_or_excludes_by_negation(stack):
     for use in policy_uses(stack):
         for statement in use.statements or ():
             if statement.allows:
-                assert not statement.names_everyone(), f"{use.where} [{statement.sid}] allows Principal '*'"
                 assert not statement.not_principals and not statement.not_resources, f"{use.where} [{statement.sid}]"
+                if not statement.names_everyone():
+                    continue
+                assert statement.sid in PRINCIPAL_STAR_STATEMENTS, f"{use.where} [{statement.sid}] allows Principal '*'"
+                where, actions, resource, _ = PRINCIPAL_STAR_STATEMENTS[statement.sid]
+                assert use.resource_type == where and statement.actions == actions, f"{use.where} [{statement.sid}]"
+                assert statement.resources and all(re.fullmatch(resource, each) for each in statement.resources), f"{use.where}: {statement.resources}"
+
+
+def test_every_principal_star_exception_is_still_needed(platform):
+    used = {
+        statement.sid
+        for stack in platform.stacks.values()
+        for use in policy_uses(stack)
+        for statement in use.statements or ()
+        if statement.allows and statement.names_everyone()
+    }
+    assert used == set(PRINCIPAL_STAR_STATEMENTS)
 
 
 # --- Resources ------------------------------------------------------------------------------------
@@ -177,6 +208,9 @@ PROTECTED_BY = {"aws_s3_bucket_policy": "bucket", "aws_sqs_queue_policy": "queue
 
 def test_resource_policies_grant_only_on_the_resource_they_protect(stack, platform):
     for use in uses(stack, RESOURCE):
+        if use.resource_type == "aws_vpc_endpoint":
+            # What an endpoint lets through is judged against the workloads' calls in test_egress.py.
+            continue
         if use.resource_type in PROTECTED_BY:
             target = platform.resolve(stack, use.body[PROTECTED_BY[use.resource_type]])
             assert target is not None and target.stack == stack.name, f"{use.where}: protects no resource of this stack"
@@ -290,3 +324,4 @@ def test_every_invoke_permission_names_its_caller(stack):
     for logical_id, permission in stack.resources("aws_lambda_permission").items():
         assert permission["principal"].endswith(".amazonaws.com"), f"{stack.name}: {logical_id} admits {permission['principal']}"
         assert permission.get("source_arn"), f"{stack.name}: {logical_id} lets any {permission['principal']} resource invoke"
+        assert stack.is_this_account(permission.get("source_account", "")), f"{stack.name}: {logical_id} names no source account"

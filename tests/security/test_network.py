@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import NatStrategy
 from tests.security.synthesized import ENVIRONMENTS, Platform, Stack, references_in
 
 OPEN_TO_THE_WORLD = {"0.0.0.0/0", "::/0"}
@@ -128,7 +129,9 @@ def test_data_subnets_have_no_route_out_of_the_vpc(platform, environment):
                 assert (target.stack, target.logical_id) != (network.name, table), f"{stack.name}: {logical_id}"
 
 
-def test_application_subnets_leave_only_through_nat(platform, environment):
+def test_application_subnets_leave_only_through_nat_or_not_at_all(platform, environment, synthesis):
+    """Where the environment has NAT, its gateways are the only way out; where it has none (prod,
+    staging), the application tier has no route out of the VPC at all, only the gateway endpoints'."""
     network = network_of(platform, environment)
     application = subnets_by_tier(platform, environment)["application"]
     tables = {
@@ -136,11 +139,17 @@ def test_application_subnets_leave_only_through_nat(platform, environment):
         for association in network.resources("aws_route_table_association").values()
         if platform.resolve(network, association["subnet_id"]).logical_id in application
     }
+    assert len(tables) == len(application), "every application subnet has its own explicit route table"
     routes = [route for route in network.resources("aws_route").values() if platform.resolve(network, route["route_table_id"]).logical_id in tables]
-    assert routes
+    has_nat = synthesis.environments[environment].network.nat_strategy is not NatStrategy.NONE
+    assert bool(routes) is has_nat
     for route in routes:
         targets = {target for target in EXTERNAL_TARGETS if route.get(target)}
         assert targets == {"nat_gateway_id"}, f"application route leaves through {targets}"
+    for table in tables:
+        assert not network.resources("aws_route_table")[table].get("route"), f"inline routes on {table}"
+    if not has_nat:
+        assert not network.resources("aws_nat_gateway") and not network.resources("aws_eip")
 
 
 def test_the_database_is_private_in_the_data_subnets(platform, environment):

@@ -14,6 +14,7 @@ from scripts.checkov_exceptions import read_block, recorded_exceptions, render_t
 from tests.security.test_encryption import SSE_S3_BUCKETS
 from tests.security.test_iam import (
     MANAGED_POLICIES,
+    PRINCIPAL_STAR_STATEMENTS,
     RESOURCE_STAR_ACTIONS,
     TRUST_WITHOUT_SOURCE_CONDITIONS,
 )
@@ -56,6 +57,12 @@ def test_docs_list_the_trust_policies_without_source_conditions():
 def test_docs_list_the_managed_policies():
     expected = two_columns(("AWS managed policy", "why"), MANAGED_POLICIES)
     assert documented("iam-managed-policies") == expected, "paste into docs/security.md:\n" + expected
+
+
+def test_docs_list_the_principal_star_statements():
+    rows = {f"{sid} ({where}: {', '.join(actions)})": why for sid, (where, actions, _, why) in PRINCIPAL_STAR_STATEMENTS.items()}
+    expected = two_columns(("statement", "why Principal \"*\""), rows)
+    assert documented("iam-principal-star") == expected, "paste into docs/security.md:\n" + expected
 
 
 def test_docs_list_the_sse_s3_buckets():

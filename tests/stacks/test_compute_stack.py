@@ -157,7 +157,12 @@ def test_app_image_comes_from_configuration(compute):
 def test_xray_daemon_sidecar_is_pinned_and_hardened(compute):
     containers = _containers(compute)
     xray = containers["xray-daemon"]
-    assert re.fullmatch(r"public\.ecr\.aws/xray/aws-xray-daemon:\d+\.\d+\.\d+", xray["image"])
+    # Pinned, and pulled through the account's ECR Public cache: tasks without NAT reach only ECR.
+    assert re.fullmatch(
+        r"\$\{data\.aws_caller_identity\.[^.]+\.account_id\}\.dkr\.ecr\.\$\{data\.aws_region\.[^.]+\.name\}\.amazonaws\.com"
+        r"/ecr-public/xray/aws-xray-daemon:\d+\.\d+\.\d+",
+        xray["image"],
+    )
     assert xray["portMappings"] == [{"containerPort": 2000, "protocol": "udp"}]
     assert xray["readonlyRootFilesystem"] is True and xray["user"] != "0"
     assert xray["essential"] is False
@@ -195,11 +200,17 @@ def test_execution_role_pulls_logs_and_reads_exactly_the_two_secrets(compute):
     assert {sid: sorted(statement["actions"]) for sid, statement in statements.items()} == {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
         "PullFraudApiImage": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "PullXrayDaemonThroughCache": [
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer",
+        ],
         "WriteContainerLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "InjectSecrets": ["secretsmanager:GetSecretValue"],
         "DecryptSecrets": ["kms:Decrypt"],
     }
     assert statements["PullFraudApiImage"]["resources"][0].endswith(":repository/fraud-api")
+    # Importing and creating repositories only in the one cache repository the daemon comes from.
+    (cache,) = statements["PullXrayDaemonThroughCache"]["resources"]
+    assert cache.endswith(":repository/ecr-public/xray/aws-xray-daemon")
     secrets = {secret["valueFrom"] for secret in _containers(compute)["fraud-api"]["secrets"]}
     assert set(statements["InjectSecrets"]["resources"]) == secrets
     assert compute.data_key(statements["DecryptSecrets"]["resources"][0]) == "storage"
@@ -436,13 +447,71 @@ def test_rollback_alarms_watch_5xx_and_unhealthy_targets_of_both_colours(compute
         assert errors["treat_missing_data"] == unhealthy["treat_missing_data"] == "notBreaching"
 
 
-def test_codedeploy_role_is_awss_managed_ecs_role_trusted_by_codedeploy_only(compute):
+def _grants(compute: Compute, role_id: str) -> set[tuple[str, str]]:
+    """(action, resource) for every Allow of the role's inline policy, references resolved to what they name."""
+    return {
+        (action, resource)
+        for statement in compute.role_statements(role_id).values()
+        if statement.get("effect", "Allow") == "Allow"
+        for action in statement["actions"]
+        for resource in statement["resources"]
+    }
+
+
+def test_codedeploy_role_can_deploy_exactly_this_service_and_nothing_else(compute):
+    """What the role can do, as actions x resources: the task sets of this environment's service, its
+    two listeners and their forwarding rules, its rollback alarms, and its two task roles, passed to ECS only."""
     role_id, role = compute.role("codedeploy")
     (statement,) = compute.policy(role["assume_role_policy"]).values()
     assert statement["principals"] == [{"type": "Service", "identifiers": ["codedeploy.amazonaws.com"]}]
-    (attachment,) = [body for body in compute.stack.resources("aws_iam_role_policy_attachment").values() if body["role"] == compute.ref("aws_iam_role", role_id, "name")]
-    assert attachment["policy_arn"].endswith(":iam::aws:policy/AWSCodeDeployRoleForECS")
-    assert compute.stack.only("aws_codedeploy_deployment_group")["service_role_arn"] == compute.ref("aws_iam_role", role_id, "arn")
+    assert not [body for body in compute.stack.resources("aws_iam_role_policy_attachment").values() if role_id in body["role"]], "no managed policy"
+
+    group = compute.stack.only("aws_codedeploy_deployment_group")
+    cluster, service = group["ecs_service"]["cluster_name"], group["ecs_service"]["service_name"]
+    assert compute.named("aws_ecs_cluster", cluster)["name"] == f"fraud-cluster-{compute.env}"
+    assert service == compute.ref("aws_ecs_service", compute.id_of("aws_ecs_service", lambda body: True), "name")
+
+    routes = group["load_balancer_info"]["target_group_pair_info"]
+    listeners = {routes["prod_traffic_route"]["listener_arns"][0], routes["test_traffic_route"]["listener_arns"][0]}
+    assert {compute.named("aws_lb_listener", arn)["port"] for arn in listeners} == {443, 8443}
+    rules = {compute.ref("aws_lb_listener_rule", logical_id, "arn") for logical_id in compute.stack.resources("aws_lb_listener_rule")}
+    assert {compute.named("aws_lb_listener_rule", arn)["listener_arn"] for arn in rules} == listeners
+    watched = group["alarm_configuration"]["alarms"]
+    alarms = {reference.replace(".alarm_name}", ".arn}") for reference in watched}
+    assert len(alarms) == len(watched) == 4
+    assert all(compute.named("aws_cloudwatch_metric_alarm", arn)["namespace"] == "AWS/ApplicationELB" for arn in alarms)
+    task = compute.stack.only("aws_ecs_task_definition")
+    task_roles = {task["execution_role_arn"], task["task_role_arn"]}
+
+    grants = _grants(compute, role_id)
+    service_arns = {resource for action, resource in grants if action == "ecs:CreateTaskSet"}
+    assert len(service_arns) == 2
+    for arn in service_arns:
+        # This cluster's service (and its task sets), by the names CodeDeploy deploys.
+        assert re.fullmatch(
+            rf"arn:\$\{{data\.aws_partition\.[^}}]+\}}:ecs:\$\{{data\.aws_region\.[^}}]+\}}:\$\{{data\.aws_caller_identity\.[^}}]+\}}:"
+            rf"(service|task-set)/{re.escape(cluster)}/{re.escape(service)}(/\*)?",
+            arn,
+        ), arn
+    expected = {
+        *((action, arn) for action in ("ecs:DescribeServices", "ecs:CreateTaskSet", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet") for arn in service_arns),
+        *((action, "*") for action in ("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules")),
+        *(("elasticloadbalancing:ModifyListener", arn) for arn in listeners),
+        *(("elasticloadbalancing:ModifyRule", arn) for arn in rules),
+        *(("cloudwatch:DescribeAlarms", arn) for arn in alarms),
+        *(("iam:PassRole", arn) for arn in task_roles),
+    }
+    assert grants == expected
+    (pass_role,) = [statement for statement in compute.role_statements(role_id).values() if statement["actions"] == ["iam:PassRole"]]
+    assert pass_role["condition"] == [{"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}]
+    assert group["service_role_arn"] == compute.ref("aws_iam_role", role_id, "arn")
+
+
+def test_the_deployment_group_waits_for_the_role_policy(compute):
+    """CodeDeploy checks the role's permissions when the group is created: the policy must be attached first."""
+    role_id, _ = compute.role("codedeploy")
+    (policy_id,) = [logical_id for logical_id, body in compute.stack.resources("aws_iam_role_policy").items() if body["role"] == compute.ref("aws_iam_role", role_id, "id")]
+    assert f"aws_iam_role_policy.{policy_id}" in compute.stack.only("aws_codedeploy_deployment_group")["depends_on"]
 
 
 # --- Lambdas ----------------------------------------------------------------------------------

@@ -115,8 +115,9 @@ def test_post_transactions_invokes_the_transaction_processor(edge, synthesis):
     assert permission["principal"] == "apigateway.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
     api_id = next(iter(stack.resources("aws_api_gateway_rest_api")))
-    # This API's POST /transactions only (any stage, so the console's test invoke works too).
-    assert permission["source_arn"] == f"${{aws_api_gateway_rest_api.{api_id}.execution_arn}}/*/POST/transactions"
+    # This API's POST /transactions on this environment's stage only, called from this account.
+    assert permission["source_arn"] == f"${{aws_api_gateway_rest_api.{api_id}.execution_arn}}/{stack.only('aws_api_gateway_stage')['stage_name']}/POST/transactions"
+    assert permission["source_account"].startswith("${data.aws_caller_identity.")
     attribute, permitted = producer_resource(synthesis, stack, permission["function_name"])
     assert attribute == "function_name" and permitted == function
 
@@ -186,16 +187,24 @@ def test_vpc_link_reaches_the_compute_alb_through_an_internal_nlb(edge, synthesi
     assert alb["load_balancer_type"] == "application" and alb["internal"] is True
 
 
-def test_the_alb_admits_443_from_the_vpc_where_the_nlb_lives(edge, synthesis):
-    """The NLB has no security group; through PrivateLink the ALB sees its private addresses."""
+def test_the_nlb_has_a_group_that_admits_only_privatelink_and_the_alb_admits_only_that_group(edge, synthesis):
+    """The VPC link is PrivateLink: the NLB does not judge it by inbound rules and has none, so
+    nothing in the VPC connects to it; the ALB's production listener admits only the NLB's group."""
     stack, config = edge
+    nlb = stack.only("aws_lb")
+    assert nlb["enforce_security_group_inbound_rules_on_private_link_traffic"] == "off"
+    ((group),) = nlb["security_groups"]
+    attribute, body = producer_resource(synthesis, stack, group)
+    assert attribute == "id" and body["name"] == f"fraud-vpc-link-{config.name}"
     network = synthesis.stack(Layer.NETWORK, config.name)
-    https_from_vpc = [
-        body
-        for body in network.resources("aws_vpc_security_group_ingress_rule").values()
-        if body["from_port"] == 443 and body.get("cidr_ipv4") == config.network.vpc_cidr and "load-balancer" in body["security_group_id"]
+    group_id = resource_id(network, "aws_security_group", lambda each: each["name"] == body["name"])
+    alb_group_id = resource_id(network, "aws_security_group", lambda each: each["name"] == f"fraud-load-balancer-{config.name}")
+    into_nlb = [rule for rule in network.resources("aws_vpc_security_group_ingress_rule").values() if group_id in rule["security_group_id"]]
+    assert not into_nlb
+    into_alb = [rule for rule in network.resources("aws_vpc_security_group_ingress_rule").values() if alb_group_id in rule["security_group_id"]]
+    assert [(rule["from_port"], rule.get("cidr_ipv4"), rule["referenced_security_group_id"]) for rule in into_alb] == [
+        (443, None, f"${{aws_security_group.{group_id}.id}}")
     ]
-    assert https_from_vpc
 
 
 # --- Usage plans and keys ---------------------------------------------------------------------
@@ -328,17 +337,11 @@ def test_web_acl_rate_limits_geo_blocks_and_runs_the_managed_groups(edge, synthe
     assert acl["default_action"] == {"allow": {}}
     rules = _rules(stack)
 
-    rate = rules["rate-limit-per-ip"]
-    assert rate["action"] == {"block": {}}
-    statement = rate["statement"]["rate_based_statement"]
-    assert statement["limit"] == config.edge.waf_requests_per_five_minutes_per_ip
-    assert (statement["aggregate_key_type"], statement["evaluation_window_sec"]) == ("IP", 300)
-    # Behind the VPC link the ALB sees NLB addresses: the VPC is left out of the per-IP count.
-    ip_set_ref = statement["scope_down_statement"]["not_statement"]["statement"]["ip_set_reference_statement"]["arn"]
-    _, ip_set_id, _ = reference(ip_set_ref)
-    (vpc_cidr,) = stack.resources("aws_wafv2_ip_set")[ip_set_id]["addresses"]
-    attribute, vpc = producer_resource(synthesis, stack, vpc_cidr)
-    assert attribute == "cidr_block" and vpc["cidr_block"] == config.network.vpc_cidr
+    # The rate rules themselves are judged by evaluating them (tests/security/test_rate_limits.py).
+    rate_rules = {name for name, rule in rules.items() if "rate_based_statement" in rule["statement"]}
+    assert rate_rules == {"rate-keyless-per-ip", "rate-keyed-per-ip", "rate-per-key-transactions", "rate-per-key-api"}
+    assert all(rules[name]["action"] == {"block": {}} for name in rate_rules)
+    assert not stack.resources("aws_wafv2_ip_set"), "no address is exempt any more"
 
     geo = rules["geo-block"]
     assert geo["action"] == {"block": {}}
@@ -365,18 +368,14 @@ def test_every_rule_and_the_acl_publish_metrics_and_samples(edge, synthesis):
     assert contract.web_acl_metric_name == acl["visibility_config"]["metric_name"]
 
 
-def test_web_acl_guards_the_api_stage_and_the_alb(edge, synthesis):
+def test_web_acl_guards_the_api_stage_only(edge):
+    """The ALB sees only the NLB's private addresses, and only requests that passed this ACL (docs/edge.md, "WAF")."""
     stack, _ = edge
     acl_id = next(iter(stack.resources("aws_wafv2_web_acl")))
     stage_id = next(iter(stack.resources("aws_api_gateway_stage")))
-    associations = list(stack.resources("aws_wafv2_web_acl_association").values())
-    assert len(associations) == 2
-    assert all(points_at(body["web_acl_arn"], "aws_wafv2_web_acl", acl_id, "arn") for body in associations)
-    targets = {body["resource_arn"] for body in associations}
-    assert f"${{aws_api_gateway_stage.{stage_id}.arn}}" in targets
-    (alb_arn,) = targets - {f"${{aws_api_gateway_stage.{stage_id}.arn}}"}
-    attribute, alb = producer_resource(synthesis, stack, alb_arn)
-    assert attribute == "arn" and alb["load_balancer_type"] == "application"
+    (association,) = stack.resources("aws_wafv2_web_acl_association").values()
+    assert points_at(association["web_acl_arn"], "aws_wafv2_web_acl", acl_id, "arn")
+    assert points_at(association["resource_arn"], "aws_api_gateway_stage", stage_id, "arn")
 
 
 def test_waf_logs_to_an_encrypted_group_without_credentials(edge, synthesis):

@@ -44,10 +44,12 @@ def test_public_subnets_route_to_the_internet_gateway_only(network):
 def test_nat_follows_the_environment_strategy(network):
     stack, config = network
     gateways = stack.resources("aws_nat_gateway")
-    expected = 3 if config.network.nat_strategy is NatStrategy.PER_AZ else 1
+    expected = {NatStrategy.PER_AZ: 3, NatStrategy.SINGLE: 1, NatStrategy.NONE: 0}[config.network.nat_strategy]
     assert len(gateways) == expected
+    assert len(stack.resources("aws_eip")) == expected
     application_routes = [body for body in stack.resources("aws_route").values() if "nat_gateway_id" in body]
-    assert len(application_routes) == 3
+    # Without NAT the application tier has no default route at all: nothing leaves but through endpoints.
+    assert len(application_routes) == (3 if expected else 0)
     assert len({body["nat_gateway_id"] for body in application_routes}) == expected
 
 
@@ -122,28 +124,49 @@ def _rules(stack, kind):
         return next(tier for name, tier in groups.items() if f"aws_security_group.{name}." in reference)
 
     for body in stack.resources(f"aws_vpc_security_group_{kind}_rule").values():
-        peer = tier(body["referenced_security_group_id"]) if body.get("referenced_security_group_id") else body["cidr_ipv4"]
+        peer = tier(body["referenced_security_group_id"]) if body.get("referenced_security_group_id") else body.get("cidr_ipv4")
         yield tier(body["security_group_id"]), body["from_port"], body["to_port"], peer
+
+
+def _prefix_list_service(stack, reference):
+    (service,) = [
+        body["service_name"].rsplit(".", 1)[1]
+        for name, body in stack.resources("aws_vpc_endpoint").items()
+        if reference == f"${{aws_vpc_endpoint.{name}.prefix_list_id}}"
+    ]
+    return f"pl:{service}"
 
 
 def test_security_groups_allow_only_the_paths_between_tiers(network):
     stack, config = network
     ingress = set(_rules(stack, "ingress"))
+    # The NLB admits nothing (PrivateLink is not judged by inbound rules); the test listener nobody.
     assert ingress == {
-        ("load-balancer", 443, 443, config.network.vpc_cidr),
-        ("load-balancer", 8443, 8443, config.network.vpc_cidr),
+        ("load-balancer", 443, 443, "vpc-link"),
         ("application", 8080, 8080, "load-balancer"),
         ("database", 5432, 5432, "application"),
         ("endpoints", 443, 443, "application"),
         ("endpoints", 443, 443, "lambda"),
     }
-    egress = set(_rules(stack, "egress"))
-    assert egress == {
+    egress = {
+        (tier, low, high, _prefix_list_service(stack, body["prefix_list_id"]) if peer is None else peer)
+        for (tier, low, high, peer), body in zip(_rules(stack, "egress"), stack.resources("aws_vpc_security_group_egress_rule").values())
+    }
+    tiers = {
+        ("vpc-link", 443, 443, "load-balancer"),
         ("load-balancer", 8080, 8080, "application"),
         ("application", 5432, 5432, "database"),
-        ("application", 443, 443, "0.0.0.0/0"),
-        ("lambda", 443, 443, "0.0.0.0/0"),
     }
+    if config.network.nat_strategy is NatStrategy.NONE:
+        # Only the endpoints, and the gateway endpoint each tier uses.
+        assert egress == tiers | {
+            ("application", 443, 443, "endpoints"),
+            ("application", 443, 443, "pl:s3"),
+            ("lambda", 443, 443, "endpoints"),
+            ("lambda", 443, 443, "pl:dynamodb"),
+        }
+    else:
+        assert egress == tiers | {("application", 443, 443, "0.0.0.0/0"), ("lambda", 443, 443, "0.0.0.0/0")}
     for body in stack.resources("aws_security_group").values():
         assert not body.get("ingress") and not body.get("egress"), "inline rules bypass the rule resources"
 

@@ -16,6 +16,7 @@ def test_rule_permission_and_dead_letter_queue_are_scoped_to_the_rule(bare_stack
         schedule_expression="rate(5 minutes)",
         function_name="fraud-job-test",
         function_arn="arn:aws:lambda:us-east-1:111122223333:function:fraud-job-test",
+        account_id="111122223333",
         messaging_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",
         dead_letter_retention_seconds=1_209_600,
     )
@@ -26,6 +27,7 @@ def test_rule_permission_and_dead_letter_queue_are_scoped_to_the_rule(bare_stack
     assert resources["aws_cloudwatch_event_rule"][rule_id]["schedule_expression"] == "rate(5 minutes)"
     (permission,) = resources["aws_lambda_permission"].values()
     assert (permission["principal"], permission["source_arn"], permission["function_name"]) == ("events.amazonaws.com", rule_arn, "fraud-job-test")
+    assert permission["source_account"] == "111122223333"
     (queue,) = resources["aws_sqs_queue"].values()
     assert queue["name"] == "fraud-job-dlq-test" and queue["kms_master_key_id"].endswith("key/k")
     (document,) = config["data"]["aws_iam_policy_document"].values()

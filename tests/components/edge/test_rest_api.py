@@ -22,6 +22,8 @@ def _api(stack, naming, schema_file):
             schema_file=schema_file,
         ),
         fraud_api=FraudApiRoute(host="api-test.example.com", vpc_link_id="link-1"),
+        stage_name="test",
+        account_id="111122223333",
     )
 
 
@@ -55,3 +57,15 @@ def test_every_method_needs_a_key_and_is_in_the_deployment_definition(bare_stack
     defined = {(element.terraform_resource_type, element.friendly_unique_id) for element in api.definition}
     for resource_type in ("aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration", "aws_api_gateway_model", "aws_api_gateway_request_validator"):
         assert {(resource_type, name) for name in resources[resource_type]} <= defined, resource_type
+
+
+def test_only_this_stage_of_this_api_in_this_account_may_invoke_the_processor(bare_stack, naming, tmp_path):
+    stack, synth = bare_stack
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(SCHEMA))
+    _api(stack, naming, schema_file)
+    resources = synth()["resource"]
+    (api_id,) = resources["aws_api_gateway_rest_api"]
+    (permission,) = resources["aws_lambda_permission"].values()
+    assert permission["source_arn"] == f"${{aws_api_gateway_rest_api.{api_id}.execution_arn}}/test/POST/transactions"
+    assert (permission["source_account"], permission["function_name"]) == ("111122223333", "fraud-processor-test")
