@@ -8,7 +8,10 @@ import re
 
 import pytest
 
-from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, DeploymentTarget, EmulatorGapError, emulator_settings_in
+from config import targets
+from config.targets import (
+    EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, DeploymentTarget, EmulatorGap, EmulatorGapError, emulator_settings_in,
+)
 from tests.lifecycle.conftest import EMULATOR_ENDPOINT
 from tests.synthesis import SynthesizedStack
 
@@ -131,6 +134,12 @@ def test_adapting_for_aws_changes_nothing(synthesis):
         assert config == stack.config, stack.name
 
 
+@pytest.fixture
+def xray_group_left_out(monkeypatch):
+    """A gap to exercise the leaving-out itself, whatever config.targets.EMULATOR_GAPS lists today."""
+    monkeypatch.setattr(targets, "EMULATOR_GAPS", (EmulatorGap("aws_xray_group", "an example gap"),))
+
+
 def _config_with_xray_group(reference: str) -> dict:
     return {
         "resource": {
@@ -141,7 +150,7 @@ def _config_with_xray_group(reference: str) -> dict:
     }
 
 
-def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
+def test_plain_reads_of_a_left_out_resource_become_visible_placeholders(xray_group_left_out):
     config = _config_with_xray_group("${aws_xray_group.fraud.arn}")
     emulator = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
     assert emulator.adapt_synthesized_stack(config) == ["aws_xray_group.fraud"]
@@ -153,6 +162,6 @@ def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
 
 
 @pytest.mark.parametrize("reference", ["${aws_xray_group.fraud.insights_configuration[0].insights_enabled}", "${aws_xray_group.fraud.tags.Name}"])
-def test_deeper_reads_of_a_left_out_resource_are_refused(reference):
+def test_deeper_reads_of_a_left_out_resource_are_refused(xray_group_left_out, reference):
     with pytest.raises(EmulatorGapError, match="aws_xray_group.fraud"):
         DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT).adapt_synthesized_stack(_config_with_xray_group(reference))
