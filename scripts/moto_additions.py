@@ -1,8 +1,9 @@
 """What moto's server lacks for the stacks' resources, added to it before it serves.
 
-Each addition is one API operation (or one queue attribute) that the AWS provider 5.100.0 calls
-when it creates, reads, updates, tags or destroys a resource the stacks declare, and that moto
-5.2.5 does not serve or serves wrongly; each follows the AWS API reference. Where moto has a
+Each addition is one API operation, or one attribute, that the AWS provider 5.100.0 calls or reads
+back when it creates, reads, updates, tags or destroys a resource the stacks declare, and that
+moto 5.2.5 does not serve, or accepts and then leaves out of its answers (which makes every plan
+after a deploy show a change that nothing would make); each follows the AWS API reference. Where moto has a
 model for the resource (CodeDeploy, Application Auto Scaling, SQS, Secrets Manager) the addition
 works on it; X-Ray sampling rules and groups, which moto has no model for, get a small one here.
 
@@ -42,6 +43,15 @@ def install() -> None:
     _add_xray_sampling_rules_and_groups()
     _add_sqs_redrive_allow_policy()
     _allow_cancelling_managed_rotation()
+    # What moto accepts but does not give back, so every refresh plans a change nothing would make.
+    _return_security_group_rule_descriptions()
+    _keep_lambda_logging_config()
+    _leave_out_serverless_v1_scaling_of_provisioned_clusters()
+    _keep_db_instance_performance_insights()
+    _keep_ecs_service_settings()
+    _return_sns_topic_settings()
+    _return_redrive_policy_as_aws_writes_it()
+    _keep_api_gateway_integration_connection_id()
     _installed = True
 
 
@@ -430,3 +440,200 @@ def _allow_cancelling_managed_rotation() -> None:
         return secret.to_short_dict()
 
     SecretsManagerBackend.cancel_rotate_secret = cancel_managed_rotation
+
+
+# EC2: a security group rule that references another group keeps its description; moto's
+# DescribeSecurityGroupRules reads it only from CIDR rules.
+
+
+def _return_security_group_rule_descriptions() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or self.source_group.get("Description")
+
+    SecurityGroupRule.description = property(description)
+
+
+# Lambda: LoggingConfig, which moto ignores. AWS answers with the log group it writes to and, for
+# JSON logs, the levels it applies when none are given (INFO).
+
+
+def _keep_lambda_logging_config() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    init, get_configuration, update_configuration = LambdaFunction.__init__, LambdaFunction.get_configuration, LambdaFunction.update_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = spec.get("LoggingConfig") or {}
+
+    def logging_config_as_aws_reports_it(self: Any) -> dict[str, str]:
+        configured = getattr(self, "logging_config", {})
+        reported = {"LogFormat": configured.get("LogFormat", "Text"), "LogGroup": configured.get("LogGroup", f"/aws/lambda/{self.function_name}")}
+        if reported["LogFormat"] == "JSON":
+            reported["ApplicationLogLevel"] = configured.get("ApplicationLogLevel", "INFO")
+            reported["SystemLogLevel"] = configured.get("SystemLogLevel", "INFO")
+        return reported
+
+    def get_configuration_with_logging(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**get_configuration(self, *args, **kwargs), "LoggingConfig": logging_config_as_aws_reports_it(self)}
+
+    def update_configuration_with_logging(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if config_updates.get("LoggingConfig") is not None:
+            self.logging_config = config_updates["LoggingConfig"]
+        return update_configuration(self, config_updates)
+
+    LambdaFunction.__init__ = __init__
+    LambdaFunction.get_configuration = get_configuration_with_logging
+    LambdaFunction.update_configuration = update_configuration_with_logging
+
+
+# RDS: a provisioned (Serverless v2) cluster has no Serverless v1 ScalingConfigurationInfo; moto
+# answers with an empty one, which the provider reads as a scaling block of defaults to apply.
+
+
+def _leave_out_serverless_v1_scaling_of_provisioned_clusters() -> None:
+    from moto.rds.models import DBCluster
+
+    scaling_configuration_info = DBCluster.scaling_configuration_info.fget
+
+    def only_for_serverless_v1(self: Any) -> dict[str, Any] | None:
+        return scaling_configuration_info(self) if self.engine_mode == "serverless" else None
+
+    DBCluster.scaling_configuration_info = property(only_for_serverless_v1)
+
+
+# RDS: a DB instance's Performance Insights settings, which moto drops on create and modify. AWS
+# keeps insights 7 days unless told otherwise.
+
+
+def _keep_db_instance_performance_insights() -> None:
+    from moto.rds.models import DBInstance, RDSBackend
+
+    create_db_instance = RDSBackend.create_db_instance
+    update = DBInstance.update
+
+    def apply_insights(instance: Any, settings: dict[str, Any]) -> None:
+        enabled = settings.get("enable_performance_insights")
+        if enabled is not None:
+            instance.performance_insights_enabled = bool(enabled)
+        if instance.performance_insights_enabled:
+            instance.performance_insights_kms_key_id = settings.get("performance_insights_kms_key_id") or instance.performance_insights_kms_key_id
+            instance.performance_insights_retention_period = (
+                settings.get("performance_insights_retention_period") or instance.performance_insights_retention_period or 7
+            )
+
+    def create_with_insights(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        instance = create_db_instance(self, db_kwargs)
+        apply_insights(instance, db_kwargs)
+        return instance
+
+    def update_with_insights(self: Any, *args: Any, **db_kwargs: Any) -> None:
+        insights = {key: db_kwargs.pop(key) for key in ("enable_performance_insights", "performance_insights_kms_key_id", "performance_insights_retention_period") if key in db_kwargs}
+        update(self, *args, **db_kwargs)
+        apply_insights(self, insights)
+
+    DBInstance.performance_insights_enabled = False
+    DBInstance.performance_insights_kms_key_id = None
+    DBInstance.performance_insights_retention_period = None
+    RDSBackend.create_db_instance = create_with_insights
+    DBInstance.update = update_with_insights
+
+
+# ECS: three CreateService settings moto drops (UpdateService already keeps them).
+
+_ECS_SERVICE_SETTINGS = {
+    "availabilityZoneRebalancing": "availability_zone_rebalancing",
+    "enableECSManagedTags": "enable_ecs_managed_tags",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+}
+
+
+def _keep_ecs_service_settings() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    create_service = EC2ContainerServiceResponse.create_service
+
+    def create_service_with_settings(self: Any) -> Any:
+        result = create_service(self)
+        service = result.result["service"]
+        for member, attribute in _ECS_SERVICE_SETTINGS.items():
+            if self._get_param(member) is not None:
+                setattr(service, attribute, self._get_param(member))
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service_with_settings
+
+
+# SNS: topic attributes moto stores (CreateTopic, SetTopicAttributes) but leaves out of
+# GetTopicAttributes.
+
+_SNS_TOPIC_SETTINGS = (
+    "SignatureVersion", "TracingConfig",
+    *(f"{protocol}{outcome}FeedbackRoleArn" for protocol in ("HTTP", "Lambda", "SQS", "Application", "Firehose") for outcome in ("Success", "Failure")),
+    *(f"{protocol}SuccessFeedbackSampleRate" for protocol in ("HTTP", "Lambda", "SQS", "Application", "Firehose")),
+)
+
+
+def _return_sns_topic_settings() -> None:
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sns.responses import SNSResponse
+
+    get_topic_attributes = SNSResponse.get_topic_attributes
+
+    def get_topic_attributes_with_settings(self: Any) -> Any:
+        result = get_topic_attributes(self)
+        topic = self.backend.get_topic(self._get_param("TopicArn"))
+        for name in _SNS_TOPIC_SETTINGS:
+            value = getattr(topic, camelcase_to_underscores(name), None)
+            if value not in (None, ""):
+                result.result["Attributes"][name] = str(value)
+        return result
+
+    SNSResponse.get_topic_attributes = get_topic_attributes_with_settings
+
+
+# SQS: RedrivePolicy as AWS returns it (compact JSON); moto re-serialises it with spaces, which the
+# provider reports as a change on every plan.
+
+
+def _return_redrive_policy_as_aws_writes_it() -> None:
+    from moto.sqs.models import Queue
+
+    attributes = Queue.attributes.fget
+
+    def attributes_with_compact_redrive_policy(self: Any) -> dict[str, Any]:
+        result = attributes(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes_with_compact_redrive_policy)
+
+
+# API Gateway: an integration's connectionId (the VPC link of a VPC_LINK integration), which
+# moto's PutIntegration drops.
+
+
+def _keep_api_gateway_integration_connection_id() -> None:
+    from moto.apigateway.models import Integration
+    from moto.apigateway.responses import APIGatewayResponse
+
+    put_integration, to_json = APIGatewayResponse.put_integration, Integration.to_json
+
+    def put_integration_with_connection(self: Any) -> Any:
+        status, headers, _ = put_integration(self)
+        _, _, rest_api_id, _, resource_id, _, method = self.path.split("/")[:7]
+        integration = self.backend.get_integration(rest_api_id, resource_id, method)
+        integration.connection_id = self._get_param("connectionId")
+        return status, headers, json.dumps(integration.to_json())
+
+    def to_json_with_connection(self: Any) -> dict[str, Any]:
+        answer = to_json(self)
+        if getattr(self, "connection_id", None):
+            answer["connectionId"] = self.connection_id
+        return answer
+
+    APIGatewayResponse.put_integration = put_integration_with_connection
+    Integration.to_json = to_json_with_connection

@@ -390,3 +390,126 @@ def test_cancelling_rotation_on_a_secret_that_never_rotated_is_still_refused(cli
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         secrets.cancel_rotate_secret(SecretId=arn)
     assert _error_code(refused) == "InvalidRequestException"
+
+
+# --- what moto accepted but did not give back -----------------------------------------------------
+
+
+def test_a_rule_referencing_another_security_group_keeps_its_description(client):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    database = ec2.create_security_group(GroupName="database", Description="db", VpcId=vpc)["GroupId"]
+    application = ec2.create_security_group(GroupName="application", Description="app", VpcId=vpc)["GroupId"]
+    (rule,) = ec2.authorize_security_group_ingress(
+        GroupId=database,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": application, "Description": "PostgreSQL from fraud-api"}]}],
+    )["SecurityGroupRules"]
+    (described,) = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])["SecurityGroupRules"]
+    assert described["Description"] == "PostgreSQL from fraud-api"
+    assert described["ReferencedGroupInfo"]["GroupId"] == application
+
+
+@pytest.fixture(scope="module")
+def lambda_role(client) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return client("iam").create_role(RoleName="function", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def _function(client: Any, role: str, name: str, **extra: Any) -> dict[str, Any]:
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return client("lambda").create_function(
+        FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.handler", Code={"ZipFile": code.getvalue()}, **extra
+    )
+
+
+def test_a_function_reports_its_logging_config_with_the_defaults_aws_fills_in(client, lambda_role):
+    functions = client("lambda")
+    created = _function(client, lambda_role, "json-logs", LoggingConfig={"LogFormat": "JSON"})
+    # For JSON logs AWS applies INFO to both levels when none is given (and says so).
+    expected = {"LogFormat": "JSON", "LogGroup": "/aws/lambda/json-logs", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"}
+    assert created["LoggingConfig"] == expected
+    assert functions.get_function_configuration(FunctionName="json-logs")["LoggingConfig"] == expected
+
+    functions.update_function_configuration(FunctionName="json-logs", LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN", "LogGroup": "/fraud/json-logs"})
+    assert functions.get_function(FunctionName="json-logs")["Configuration"]["LoggingConfig"] == {
+        "LogFormat": "JSON", "LogGroup": "/fraud/json-logs", "ApplicationLogLevel": "WARN", "SystemLogLevel": "INFO",
+    }
+    _function(client, lambda_role, "text-logs")
+    assert functions.get_function_configuration(FunctionName="text-logs")["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/text-logs"}
+
+
+def test_a_provisioned_cluster_has_no_serverless_v1_scaling_and_its_instance_keeps_performance_insights(client):
+    rds = client("rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="aurora", Engine="aurora-postgresql", EngineMode="provisioned", MasterUsername="fraud", MasterUserPassword="not-a-real-password",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+    )
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="aurora")["DBClusters"]
+    assert "ScalingConfigurationInfo" not in cluster
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
+    rds.create_db_cluster(DBClusterIdentifier="aurora-v1", Engine="aurora-postgresql", EngineMode="serverless", MasterUsername="fraud", MasterUserPassword="not-a-real-password")
+    (serverless,) = rds.describe_db_clusters(DBClusterIdentifier="aurora-v1")["DBClusters"]
+    assert serverless["ScalingConfigurationInfo"]["MinCapacity"] > 0
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/performance-insights"
+    rds.create_db_instance(
+        DBInstanceIdentifier="writer", DBClusterIdentifier="aurora", DBInstanceClass="db.serverless", Engine="aurora-postgresql",
+        EnablePerformanceInsights=True, PerformanceInsightsKMSKeyId=key,
+    )
+    (writer,) = rds.describe_db_instances(DBInstanceIdentifier="writer")["DBInstances"]
+    # Seven days unless told otherwise, as on AWS.
+    assert (writer["PerformanceInsightsEnabled"], writer["PerformanceInsightsKMSKeyId"], writer["PerformanceInsightsRetentionPeriod"]) == (True, key, 7)
+    rds.modify_db_instance(DBInstanceIdentifier="writer", PerformanceInsightsRetentionPeriod=31, ApplyImmediately=True)
+    assert rds.describe_db_instances(DBInstanceIdentifier="writer")["DBInstances"][0]["PerformanceInsightsRetentionPeriod"] == 31
+    rds.modify_db_instance(DBInstanceIdentifier="writer", EnablePerformanceInsights=False, ApplyImmediately=True)
+    assert rds.describe_db_instances(DBInstanceIdentifier="writer")["DBInstances"][0]["PerformanceInsightsEnabled"] is False
+
+
+def test_a_service_keeps_the_settings_it_was_created_with(client, ecs_service):
+    ecs = client("ecs")
+    ecs.create_service(
+        cluster="scaling", serviceName="settings", taskDefinition="scaling", desiredCount=1,
+        availabilityZoneRebalancing="DISABLED", enableECSManagedTags=True, healthCheckGracePeriodSeconds=60,
+    )
+    (service,) = ecs.describe_services(cluster="scaling", services=["settings"])["services"]
+    assert (service["availabilityZoneRebalancing"], service["enableECSManagedTags"], service["healthCheckGracePeriodSeconds"]) == ("DISABLED", True, 60)
+
+
+def test_a_topic_reports_its_signature_tracing_and_delivery_feedback_settings(client):
+    sns = client("sns")
+    role = "arn:aws:iam::123456789012:role/delivery-logs"
+    arn = sns.create_topic(Name="alerts", Attributes={"SignatureVersion": "2", "TracingConfig": "Active", "SQSSuccessFeedbackRoleArn": role, "SQSSuccessFeedbackSampleRate": "100"})["TopicArn"]
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="HTTPFailureFeedbackRoleArn", AttributeValue=role)
+    attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert {name: attributes.get(name) for name in ("SignatureVersion", "TracingConfig", "SQSSuccessFeedbackRoleArn", "SQSSuccessFeedbackSampleRate", "HTTPFailureFeedbackRoleArn")} == {
+        "SignatureVersion": "2", "TracingConfig": "Active", "SQSSuccessFeedbackRoleArn": role, "SQSSuccessFeedbackSampleRate": "100", "HTTPFailureFeedbackRoleArn": role,
+    }
+    assert "LambdaFailureFeedbackRoleArn" not in attributes
+
+
+def test_a_redrive_policy_comes_back_as_compact_json(client):
+    sqs = client("sqs")
+    dead_letters = sqs.create_queue(QueueName="compact-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5}, separators=(",", ":"))
+    queue = sqs.create_queue(QueueName="compact", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"] == policy
+
+
+def test_a_vpc_link_integration_keeps_its_connection_id(client):
+    apigateway = client("apigateway")
+    api = apigateway.create_rest_api(name="fraud")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="ANY", authorizationType="NONE")
+    put = apigateway.put_integration(
+        restApiId=api, resourceId=root, httpMethod="ANY", type="HTTP_PROXY", integrationHttpMethod="ANY", uri="https://api.fraud.example.com/",
+        connectionType="VPC_LINK", connectionId="vpclink1",
+    )
+    assert put["connectionId"] == "vpclink1"
+    integration = apigateway.get_integration(restApiId=api, resourceId=root, httpMethod="ANY")
+    assert (integration["connectionType"], integration["connectionId"]) == ("VPC_LINK", "vpclink1")
