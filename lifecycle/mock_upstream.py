@@ -14,6 +14,7 @@ never reach a real apply.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,6 +24,7 @@ from typing import Any
 
 MARKER_FILE = "MOCK_UPSTREAM"
 MOCK_ACCOUNT_ID = "000000000000"
+_SHORT_NAME_MAX = 26
 
 _REMOTE_OUTPUT = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 # `${aws_subnet.vpc_data-0_X.id}` or `${data.aws_x.y.attr}`: what a cdktf cross-stack output holds.
@@ -228,4 +230,13 @@ def _service_of(resource_type: str) -> str:
 
 
 def _short(output: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", output.removeprefix("cross-stack-output-").lower()).strip("-")[:60]
+    """A readable, unique stand-in for an output name, short enough for length-limited fields.
+
+    A stack may join two values into one field: an X-Ray sampling rule's `service_name` is
+    `<api>/<stage>`, at most 64 characters, so each placeholder ("mock-" + this) stays within 31.
+    """
+    name = re.sub(r"[^a-z0-9-]+", "-", output.removeprefix("cross-stack-output-").lower()).strip("-")
+    if len(name) <= _SHORT_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[:_SHORT_NAME_MAX - len(digest) - 1].rstrip('-')}-{digest}"

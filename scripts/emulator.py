@@ -1,5 +1,8 @@
 """The local AWS emulator: moto's server on loopback, on a free port, in the background.
 
+moto's server runs with the operations it lacks for the stacks' resources added
+(scripts/moto_additions.py, started through scripts/emulator_server.py).
+
 One emulator per run directory: `start` records its pid and endpoint in `<run_dir>/emulator.json`
 so later commands (deploy, destroy, status) find it, and `stop` ends exactly that process.
 Everything the emulator holds is in its memory: stopping it forgets every resource, so the
@@ -25,7 +28,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scripts.paths import CACHE_ROOT
+from scripts.paths import CACHE_ROOT, REPO_ROOT
 
 DEFAULT_RUN_DIR = CACHE_ROOT / "emulator"
 STATE_FILE_NAME = "emulator.json"
@@ -81,7 +84,8 @@ def start(run_dir: Path = DEFAULT_RUN_DIR) -> Emulator:
     log_file = run_dir / "moto.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "scripts.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=REPO_ROOT,
             env={**os.environ, **SERVER_SETTINGS},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -110,6 +110,7 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert re.search(r"^    data-dev\s+deploy\s+done\s+[\d.]+ s\s+\d+\s+0\s+0\s+aws_\w+\.\S+ \(\d+ s\)$", output, re.M), output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
     assert all(state is not None and state.deployed for state in states.values()), states
+    _assert_everything_declared_was_deployed(run, states)
     _assert_cross_stack_values_arrived(states)
 
     # Teardown guard: the network cannot go while anything reads from it; nothing is touched.
@@ -142,6 +143,20 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
 
     with capsys.disabled():
         _print_timings(run)
+
+
+def _assert_everything_declared_was_deployed(run: Run, states: dict[Layer, StateSummary]) -> None:
+    """Every resource a stack declares is in its state, but what config.targets.EMULATOR_GAPS leaves out (count = 0)."""
+    for layer, state in states.items():
+        config = json.loads((run.workdir / "cdktf.out" / "stacks" / stack_id(layer, ENVIRONMENT) / "cdk.tf.json").read_text())
+        declared = {
+            f"{resource_type}.{name}"
+            for resource_type, instances in config.get("resource", {}).items()
+            for name, body in instances.items()
+            if body.get("count") != 0
+        }
+        deployed = {f"{r['type']}.{r['name']}" for r in state.resources if r.get("mode") == "managed" and r.get("instances")}
+        assert declared == deployed, f"{layer.value}: declared but not deployed {sorted(declared - deployed)}, deployed but not declared {sorted(deployed - declared)}"
 
 
 def _assert_cross_stack_values_arrived(states: dict[Layer, StateSummary]) -> None:
@@ -197,6 +212,8 @@ def _what_the_emulator_still_holds(run: Run) -> dict[str, list[Any]]:
     iam = run.client("iam")
     kms = run.client("kms")
     route53 = run.client("route53")
+    autoscaling = run.client("application-autoscaling")
+    xray = run.client("xray")
     zone_id = route53.list_hosted_zones_by_name(DNSName=run.config.edge.hosted_zone_name)["HostedZones"][0]["Id"]
     found = {
         "vpcs": vpcs,
@@ -235,7 +252,12 @@ def _what_the_emulator_still_holds(run: Run) -> dict[str, list[Any]]:
         "alarms": [a["AlarmName"] for a in run.client("cloudwatch").describe_alarms()["MetricAlarms"]],
         "dashboards": [d["DashboardName"] for d in run.client("cloudwatch").list_dashboards()["DashboardEntries"]],
         "event_rules": [r["Name"] for r in run.client("events").list_rules()["Rules"]],
-        "scalable_targets": [t["ResourceId"] for t in run.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]],
+        "scalable_targets": [t["ResourceId"] for t in autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]],
+        "scaling_policies": [p["PolicyName"] for p in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]],
+        "scheduled_actions": [a["ScheduledActionName"] for a in autoscaling.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]],
+        "codedeploy_applications": run.client("codedeploy").list_applications()["applications"],
+        "xray_sampling_rules": [r["SamplingRule"]["RuleName"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]],
+        "xray_groups": [g["GroupName"] for g in xray.get_groups()["Groups"]],
         "certificates": [c["CertificateArn"] for c in run.client("acm").list_certificates()["CertificateSummaryList"]],
         "dns_records": [r["Name"] for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] not in ("NS", "SOA")],
         "iam_roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/") and r["RoleName"] not in bootstrap],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -90,6 +91,15 @@ def test_placeholders_look_like_the_real_values(value_type, output, expected):
     assert placeholder(value_type, output, region="eu-west-1") == expected
 
 
+def test_long_output_names_give_short_distinct_placeholders_two_of_which_fit_one_64_character_field():
+    # The observability layer's X-Ray sampling rules join the edge's API and stage names as "<api>/<stage>".
+    api, stage = "cross-stack-output-aws_api_gateway_rest_apirest-api_1547DDCAname", "cross-stack-output-aws_api_gateway_stagestage_59CE5186stage_name"
+    api_value, stage_value = placeholder("string", api, region="us-east-1"), placeholder("string", stage, region="us-east-1")
+    assert len(f"{api_value}/{stage_value}") <= 64
+    assert api_value.startswith("mock-aws-api-gateway-") and api_value != stage_value
+    assert placeholder("string", api + "2", region="us-east-1") != api_value
+
+
 def test_only_producers_without_a_state_are_read_from_an_empty_local_state(tmp_path):
     consumer = consumer_reading("cross-stack-output-aws_subnetaid")
     consumer["data"]["terraform_remote_state"]["db"] = {"backend": "s3", "config": {"bucket": "b", "key": "dev/data.tfstate"}}
@@ -113,7 +123,9 @@ def test_lookups_of_mocked_values_become_typed_placeholder_objects():
     # Transitively: the route table looks up the mocked subnet; the region lookup reads nothing mocked.
     assert sorted(replaced) == ["data.aws_route_table.rt", "data.aws_subnet.a"]
     assert set(consumer["data"]) == {"terraform_remote_state", "aws_region"}
-    assert consumer["locals"]["mock_aws_subnet_a"] == {"id": "mock-aws-subnet-a-id", "availability_zone": "mock-aws-subnet-a-availability-zone", "tags": {}}
+    subnet = consumer["locals"]["mock_aws_subnet_a"]
+    assert subnet["id"] == "mock-aws-subnet-a-id" and subnet["tags"] == {}
+    assert re.fullmatch(r"mock-aws-subnet-a-availa-[0-9a-f]{6}", subnet["availability_zone"])
     db = consumer["resource"]["aws_db_cluster"]["db"]
     assert db["zones"] == ["${local.mock_aws_subnet_a.availability_zone}"] and db["depends_on"] == []
 

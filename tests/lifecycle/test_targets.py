@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS
+from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, EmulatorGap
+from lifecycle import emulator_adaptation
 from lifecycle.emulator_adaptation import EmulatorGapError, adapt_for_emulator, emulator_settings_in
 from tests.lifecycle.conftest import EMULATOR_ENDPOINT
 from tests.synthesis import SynthesizedStack
@@ -124,6 +125,12 @@ def test_every_listed_gap_is_something_the_stacks_use(synthesis):
     assert any(map(_unevaluable, statements)), "no bucket policy needs EMULATOR_BUCKET_POLICY_GAPS any more: drop it"
 
 
+@pytest.fixture
+def xray_group_left_out(monkeypatch):
+    """A gap to exercise the leaving-out itself, whatever config.targets.EMULATOR_GAPS lists today."""
+    monkeypatch.setattr(emulator_adaptation, "EMULATOR_GAPS", (EmulatorGap("aws_xray_group", "an example gap"),))
+
+
 def _config_with_xray_group(reference: str) -> dict:
     return {
         "resource": {
@@ -134,7 +141,7 @@ def _config_with_xray_group(reference: str) -> dict:
     }
 
 
-def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
+def test_plain_reads_of_a_left_out_resource_become_visible_placeholders(xray_group_left_out):
     config = _config_with_xray_group("${aws_xray_group.fraud.arn}")
     assert adapt_for_emulator(config) == ["aws_xray_group.fraud"]
     assert config["resource"]["aws_xray_group"]["fraud"]["count"] == 0
@@ -145,6 +152,6 @@ def test_plain_reads_of_a_left_out_resource_become_visible_placeholders():
 
 
 @pytest.mark.parametrize("reference", ["${aws_xray_group.fraud.insights_configuration[0].insights_enabled}", "${aws_xray_group.fraud.tags.Name}"])
-def test_deeper_reads_of_a_left_out_resource_are_refused(reference):
+def test_deeper_reads_of_a_left_out_resource_are_refused(xray_group_left_out, reference):
     with pytest.raises(EmulatorGapError, match="aws_xray_group.fraud"):
         adapt_for_emulator(_config_with_xray_group(reference))
