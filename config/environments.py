@@ -77,11 +77,13 @@ def build_environments(
                 interface_endpoint_services=(),
             ),
             data=DataSettings(backup_retention_days=1),
-            # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute).
+            # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute). It sells the
+            # same plans as prod, so it can reach the tasks and concurrency they need
+            # (docs/capacity.md); a maximum costs nothing until it is used.
             compute=ComputeSettings(
                 fraud_api_min_tasks=2,
-                fraud_api_max_tasks=4,
-                lambda_reserved_concurrency=2,
+                fraud_api_max_tasks=6,
+                lambda_reserved_concurrency=3,
                 blue_green_termination_wait_minutes=1,
             ),
             edge=edge("api-dev"),
