@@ -12,8 +12,9 @@
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
-4 an account prerequisite is missing, 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was
-let stop cleanly).
+4 an account prerequisite is missing, 5 the state could not be read (no state bucket, no or
+refused credentials, throttling, S3 unreachable: the bucket and key named), 130 interrupted
+(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly).
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
 from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
 from lifecycle.smoke import SmokeFailed, smoke
-from lifecycle.states import GuardRefusal, S3StateReader
+from lifecycle.states import GuardRefusal, S3StateReader, StateUnreadable
 from lifecycle.synth import SynthMismatch, synthesize, synthesized_images
 from scripts import emulator
 from scripts.paths import CACHE_ROOT, REPO_ROOT
 from stacks.layers import DEPLOY_ORDER, Layer
 
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
 REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
@@ -124,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     except PrerequisiteMissing as missing:
         print(f"prerequisite missing: {missing}", file=sys.stderr)
         return EXIT_PREREQUISITE
+    except StateUnreadable as unreadable:
+        progress.summary()
+        print(f"state unreadable: {unreadable}", file=sys.stderr)
+        return EXIT_STATE_UNREADABLE
     except StackFailed as failure:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
@@ -174,7 +179,11 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         environment=config,
         outdir=outdir,
         workdir=workdir,
-        reader=S3StateReader(config.state.bucket, clients.client("s3")),
+        reader=S3StateReader(
+            config.state.bucket,
+            clients.client("s3"),
+            bootstrap_command=" ".join(("scripts/lifecycle.sh bootstrap", config.name, *_same_target_options(args))),
+        ),
         progress=progress,
         verbose=args.verbose,
         base_env=base_env,

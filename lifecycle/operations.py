@@ -32,6 +32,7 @@ from lifecycle.states import (
     check_deploy,
     check_teardown,
     state_key,
+    state_read_failure,
 )
 from lifecycle.synth import check_synth_matches
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
@@ -74,9 +75,11 @@ class Lifecycle:
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        # Refuse before touching anything: every layer's producers are deployed or come earlier in this run.
+        # Refuse before touching anything: every layer's producers are deployed or come earlier in this
+        # run, and every layer's own state can be read (StateUnreadable otherwise, not a guess).
         for index, layer in enumerate(ordered):
             check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
+            self.state(layer)
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
@@ -367,14 +370,17 @@ class _Once:
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
-    from botocore.exceptions import ClientError
+    """Whether the state bucket exists; any answer but "no such bucket" is StateUnreadable, never a guess."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
             return False
-        raise
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
+    except BotoCoreError as error:
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
     return True
 
 
