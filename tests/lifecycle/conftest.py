@@ -67,13 +67,16 @@ def mock_state_bucket(monkeypatch) -> Iterator[StateBucket]:
 
 
 @pytest.fixture(autouse=True)
-def real_deploy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def real_deploy_settings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a real deploy must set (tests/lifecycle/test_account.py tests its absence).
 
     On AWS the lifecycle names the state bucket after the account it reads from STS unless
     FRAUD_STATE_BUCKET is set, and refuses the placeholder zone and alarm address; the other tests
     pin a bucket and real-looking values so their stubbed clients are asked only what
-    those tests are about."""
+    those tests are about. Not the emulator end-to-end run: it reads its settings once per module,
+    before this would set them, and must read the same ones as the lifecycle it starts."""
+    if request.node.get_closest_marker("e2e"):
+        return
     monkeypatch.setenv("FRAUD_STATE_BUCKET", "acme-payments-fraud-tfstate")
     monkeypatch.setenv("FRAUD_HOSTED_ZONE", "fraud.acme-payments.test")
     monkeypatch.setenv("FRAUD_ALARM_EMAIL", "fraud-oncall@acme-payments.test")
