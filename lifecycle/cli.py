@@ -12,8 +12,9 @@
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
-4 an account prerequisite is missing, 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was
-let stop cleanly).
+4 an account prerequisite is missing, 5 the state could not be read (no state bucket, no or
+refused credentials, throttling, S3 unreachable: the bucket and key named), 130 interrupted
+(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from config.environment_variables import read_environments, refuse_placeholders_for_aws
 from config.environments import DEFAULT_REGION
-from config.settings import ConfigError
+from config.settings import ConfigError, EnvironmentConfig
 from config.targets import DeploymentTarget
 from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
@@ -37,13 +38,14 @@ from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
 from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
 from lifecycle.smoke import SmokeFailed, smoke
-from lifecycle.states import GuardRefusal, S3StateReader
+from lifecycle.states import GuardRefusal, S3StateReader, StateUnreadable
 from lifecycle.synth import SynthMismatch, synthesize, synthesized_images
+from lifecycle.teardown import check_confirmation
 from scripts import emulator
 from scripts.paths import CACHE_ROOT, REPO_ROOT
-from stacks.layers import DEPLOY_ORDER, Layer
+from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
 REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
@@ -76,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, help_text)
         sub.add_argument("environment")
         sub.add_argument("layers", nargs="+", metavar="LAYER", help=f"{', '.join(layer.value for layer in Layer)} or all")
+    for sub in (down, commands.choices["destroy"]):
+        sub.add_argument("--confirm", metavar="ENVIRONMENT",
+                         help="the environment's name again: required to destroy any layer of an environment that asks for it (prod; "
+                              "on a terminal it is asked for); a name of another environment is refused")
     plan = command("plan", "plan layers; with --mock-upstream, even before their producers were ever deployed")
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
@@ -122,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except PrerequisiteMissing as missing:
         print(f"prerequisite missing: {missing}", file=sys.stderr)
         return EXIT_PREREQUISITE
+    except StateUnreadable as unreadable:
+        progress.summary()
+        print(f"state unreadable: {unreadable}", file=sys.stderr)
+        return EXIT_STATE_UNREADABLE
     except StackFailed as failure:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
@@ -166,18 +176,29 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         return 0
 
     (config,) = read_environments({**base_env, "FRAUD_ENVIRONMENTS": args.environment})
+    confirmation = None
+    if args.command in ("destroy", "down"):
+        # Before the synth and any read: an unconfirmed teardown of prod costs nothing and changes nothing.
+        stacks = [stack_id(layer, config.name) for layer in reversed(DEPLOY_ORDER) if layer in _layers(getattr(args, "layers", ["all"]))]
+        confirmation = _teardown_confirmation(args.confirm, config, stacks, target)
+        check_confirmation(config, stacks, confirmation)
     clients = TargetClients(target, config.state.region)
     lifecycle = Lifecycle(
         target=target,
         environment=config,
         outdir=outdir,
         workdir=workdir,
-        reader=S3StateReader(config.state.bucket, clients.client("s3")),
+        reader=S3StateReader(
+            config.state.bucket,
+            clients.client("s3"),
+            bootstrap_command=" ".join(("scripts/lifecycle.sh bootstrap", config.name, *_same_target_options(args))),
+        ),
         progress=progress,
         verbose=args.verbose,
         base_env=base_env,
         bootstrap_state=workdir / "bootstrap.tfstate" if target.is_emulator else None,
         cli_options=_same_target_options(args),
+        clients=clients,
     )
     if args.command == "status":
         locks, now = lifecycle.locks(), datetime.now(UTC)
@@ -216,9 +237,9 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     elif args.command == "deploy":
         lifecycle.deploy(_layers(args.layers))
     elif args.command == "destroy":
-        lifecycle.destroy(_layers(args.layers))
+        lifecycle.destroy(_layers(args.layers), confirmation=confirmation)
     elif args.command == "down":
-        lifecycle.destroy(list(DEPLOY_ORDER))
+        lifecycle.destroy(list(DEPLOY_ORDER), confirmation=confirmation)
     elif args.command == "plan":
         lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
     progress.summary()
@@ -226,6 +247,27 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         emulator.stop(workdir)
         progress.note("emulator stopped")
     return 0
+
+
+def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget) -> str | None:
+    """`--confirm`, or for an environment that asks for its name, what is typed at the prompt (on a terminal only)."""
+    if given is not None or not config.teardown.confirm_with_name or not _is_terminal():
+        return given
+    kept = " Final backups of its data are taken first." if config.data.final_backups_on_destroy else ""
+    print(f"About to destroy {', '.join(stacks)} on {'the emulator' if target.is_emulator else 'AWS'}.{kept} "
+          'See docs/lifecycle.md, "Tearing prod down".', file=sys.stderr)
+    try:
+        return _ask(f"Type the environment's name ({config.name}) to destroy it: ").strip()
+    except EOFError:
+        return None
+
+
+def _is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _ask(prompt: str) -> str:
+    return input(prompt)
 
 
 def _same_target_options(args: argparse.Namespace) -> tuple[str, ...]:

@@ -32,8 +32,10 @@ from lifecycle.states import (
     check_deploy,
     check_teardown,
     state_key,
+    state_read_failure,
 )
 from lifecycle.synth import check_synth_matches
+from lifecycle.teardown import FinalBackupFailed, FinalBackups, check_confirmation, kept_audit_logs, kept_secrets
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
 from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
@@ -64,6 +66,8 @@ class Lifecycle:
     # How the command line names this target and workdir, for the commands the lifecycle prints.
     cli_options: tuple[str, ...] = ()
     processes: TerraformProcesses = field(default_factory=TerraformProcesses)
+    # The target's AWS clients (`.client(service)`), for what a teardown keeps beyond Terraform.
+    clients: Any = None
 
     def __post_init__(self) -> None:
         self.processes.notify = self.progress.note
@@ -74,18 +78,23 @@ class Lifecycle:
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        # Refuse before touching anything: every layer's producers are deployed or come earlier in this run.
+        # Refuse before touching anything: every layer's producers are deployed or come earlier in this
+        # run, and every layer's own state can be read (StateUnreadable otherwise, not a guess).
         for index, layer in enumerate(ordered):
             check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
+            self.state(layer)
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
             for index, layer in enumerate(ordered):
                 self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
 
-    def destroy(self, layers: list[Layer]) -> None:
+    def destroy(self, layers: list[Layer], *, confirmation: str | None = None) -> None:
+        """Destroy `layers` in reverse DAG order; `confirmation` is the environment's name typed back
+        (required where `teardown.confirm_with_name`), checked before anything is read or run."""
         ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
+        check_confirmation(self.environment, stacks, confirmation)
         check_synth_matches(self.target, self.outdir, stacks)
         for index, layer in enumerate(ordered):
             check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
@@ -99,7 +108,67 @@ class Lifecycle:
                     continue
                 # Checked again right before: another run may have deployed a dependant meanwhile.
                 check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
-                self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
+                # What the layer holds right before it goes: what the teardown keeps is read from it.
+                before = self.state(layer)
+                backups = self._final_backups(before, index, ordered) if layer is Layer.DATA and self.environment.data.final_backups_on_destroy else None
+                try:
+                    self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
+                except BaseException:
+                    # A destroy that failed half-way may have scheduled the key's deletion already.
+                    if backups is not None:
+                        self._keep_backup_keys(before, backups, failing=True)
+                    raise
+                if backups is not None:
+                    self._keep_backup_keys(before, backups, failing=False)
+                self._report_kept(layer, before)
+
+    def _final_backups(self, state: StateSummary, index: int, ordered: list[Layer]) -> FinalBackups:
+        """The data layer's final snapshot and backup, a step of their own; the layer is not destroyed unless both are available."""
+        name = self.stack(Layer.DATA)
+        position = f"[{index + 1}/{len(ordered)}] "
+        rest = [self.stack(other) for other in ordered[index:]]
+        if self.clients is None:
+            raise ValueError(f"{name}: final backups need the target's AWS clients")
+        if self.processes.interrupted:
+            self.progress.skipped(rest, "destroy", "interrupted")
+            raise Interrupted(f"destroy interrupted by {self.processes.signal_name} before the final backups of {name}")
+        backups = FinalBackups(self.clients, self.environment, check_interrupted=self.processes.check)
+        self.progress.start(name, "backup", position)
+        try:
+            kept = backups.take(state, datetime.now(UTC))
+        except Interrupted:
+            self.progress.interrupted(name, "backup", position)
+            self.progress.skipped(rest, "destroy", "interrupted")
+            raise Interrupted(f"the final backups of {name} interrupted by {self.processes.signal_name}; nothing of it was destroyed") from None
+        except FinalBackupFailed as failure:
+            self.progress.failed(name, "backup", position, detail=str(failure))
+            self.progress.skipped(rest, "destroy", f"the final backups of {name} failed")
+            raise StackFailed(f"the final backups of {name} failed, so nothing of it was destroyed: {failure}") from None
+        for item in kept:
+            self.progress.keep(item)
+        self.progress.done(name, "backup", position, ", ".join(item.name for item in kept) or "nothing to back up")
+        return backups
+
+    def _keep_backup_keys(self, state: StateSummary, backups: FinalBackups, *, failing: bool) -> None:
+        """Keep the keys the final backups need; when the destroy itself failed, only say what could not be kept."""
+        try:
+            for item in backups.keep_keys(state):
+                self.progress.keep(item)
+        except FinalBackupFailed as failure:
+            if not failing:
+                raise StackFailed(str(failure)) from None
+            self.progress.note(str(failure))
+
+    def _report_kept(self, layer: Layer, before: StateSummary | None) -> None:
+        """What the destroyed layer left in place on purpose: secrets in their recovery window, archived audit logs."""
+        if before is None:
+            return
+        kept = kept_secrets(before, datetime.now(UTC)) if layer is Layer.DATA else []
+        archived = {Layer.NETWORK: self.environment.network.flow_logs_to_account_archive, Layer.COMPUTE: self.environment.compute.access_logs_to_account_archive}
+        if archived.get(layer):
+            kept += kept_audit_logs(before)
+        for item in kept:
+            self.progress.keep(item)
 
     def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
         """Plan every given layer; plans only read, so they run side by side and every failure is reported."""
@@ -367,14 +436,17 @@ class _Once:
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
-    from botocore.exceptions import ClientError
+    """Whether the state bucket exists; any answer but "no such bucket" is StateUnreadable, never a guess."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
             return False
-        raise
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
+    except BotoCoreError as error:
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
     return True
 
 

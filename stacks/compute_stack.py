@@ -14,6 +14,7 @@ from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
 from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
+from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
@@ -62,6 +63,11 @@ class ComputeStack(LayerStack):
                 secrets_key_arn=data.storage_key_arn,
             ),
             logs_key_arn=data.logs_key_arn,
+            access_log_archive=(
+                AuditArchiveLocation.of(project=environment.project, context=self.context).load_balancer_logs(environment.name)
+                if settings.access_logs_to_account_archive
+                else None
+            ),
         )
 
         alerts = AlertsFanout(

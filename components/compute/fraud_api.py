@@ -23,6 +23,7 @@ from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerP
 from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
 from components.network.security_groups import APPLICATION_PORT
+from components.storage.audit_log_archive import ArchiveDestination
 from components.storage.secure_bucket import LifecycleSettings
 from config.settings import ComputeSettings
 
@@ -62,6 +63,7 @@ class FraudApi(Construct):
         network: ServiceNetwork,
         secrets: TaskSecrets,
         logs_key_arn: str,
+        access_log_archive: ArchiveDestination | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         cluster_name = naming.name("cluster")
@@ -105,6 +107,7 @@ class FraudApi(Construct):
                 expiration_days=settings.access_log_expiration_days,
             ),
             deregistration_delay_seconds=DEREGISTRATION_DELAY_SECONDS,
+            access_log_archive=access_log_archive,
         )
         self.service = FraudApiService(
             self,

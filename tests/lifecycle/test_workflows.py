@@ -243,10 +243,19 @@ def test_teardown_is_manual_per_environment_and_layer_and_goes_through_the_guard
     assert set(inputs["layer"]["options"]) == {layer.value for layer in Layer} | {"all"}
     job = workflow["jobs"]["teardown"]
     assert job["environment"] == "${{ inputs.environment }}"
-    assert job["if"] == "inputs.confirm == inputs.environment"
-    run = next(step["run"] for step in job["steps"] if step.get("name", "").startswith("Tear down"))
-    assert 'lifecycle destroy "$ENVIRONMENT" "$LAYER" --target aws' in run
-    assert 'lifecycle down "$ENVIRONMENT" --target aws' in run
+    # The confirmation is checked by a job of its own, with no environment (so no approval is asked
+    # and no credentials are handed out for a typo), and fails visibly instead of skipping.
+    confirm = workflow["jobs"]["confirm"]
+    assert job["needs"] == "confirm" and "if" not in job
+    assert "environment" not in confirm and "permissions" not in confirm
+    (check,) = confirm["steps"]
+    assert check["env"] == {"ENVIRONMENT": "${{ inputs.environment }}", "CONFIRM": "${{ inputs.confirm }}"}
+    assert '[ "$CONFIRM" != "$ENVIRONMENT" ]' in check["run"] and "exit 1" in check["run"]
+    # ...and handed to the lifecycle, which refuses a mismatch again (inputs reach the shell through env only).
+    step = next(step for step in job["steps"] if step.get("name", "").startswith("Tear down"))
+    assert step["env"]["CONFIRM"] == "${{ inputs.confirm }}" and "${{" not in step["run"]
+    assert 'lifecycle destroy "$ENVIRONMENT" "$LAYER" --target aws --confirm "$CONFIRM"' in step["run"]
+    assert 'lifecycle down "$ENVIRONMENT" --target aws --confirm "$CONFIRM"' in step["run"]
     # Deploys and teardowns of an environment share one concurrency group.
     apply = load("deploy-environment.yml")["jobs"]["apply"]
     assert job["concurrency"]["group"] == apply["concurrency"]["group"] == "lifecycle-${{ inputs.environment }}"

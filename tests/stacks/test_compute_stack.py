@@ -319,12 +319,25 @@ def test_load_balancer_is_internal_in_the_application_subnets(compute):
     assert load_balancer["enable_deletion_protection"] is False
     logs = load_balancer["access_logs"]
     assert logs["enabled"] is True
+    if compute.config.compute.access_logs_to_account_archive:
+        # The account's archive (bootstrap), under the environment's prefix: nothing of the layer to empty.
+        assert re.fullmatch(
+            rf"{compute.config.project}-audit-alb-logs-\$\{{data\.aws_caller_identity\.[^}}]+\.account_id\}}-\$\{{data\.aws_region\.[^}}]+\.name\}}",
+            logs["bucket"],
+        ), logs["bucket"]
+        assert logs["prefix"] == f"alb/{compute.env}"
+        assert not compute.stack.resources("aws_s3_bucket") and "depends_on" not in load_balancer
+        return
     bucket = compute.named("aws_s3_bucket", logs["bucket"])
     assert bucket["bucket"].startswith(f"fraud-alb-logs-{compute.env}-")
     assert any(dependency.startswith("aws_s3_bucket_policy.") for dependency in load_balancer["depends_on"])
 
 
 def test_access_log_bucket_uses_sse_s3_and_admits_only_elb_log_delivery(compute):
+    if compute.config.compute.access_logs_to_account_archive:
+        # The archive's buckets are the bootstrap's: tests/stacks/test_bootstrap_stack.py.
+        assert not compute.stack.resources("aws_s3_bucket")
+        return
     (bucket_id,) = compute.stack.resources("aws_s3_bucket")
     assert _skips(compute.stack.resources("aws_s3_bucket")[bucket_id])["CKV_AWS_145"]
     encryption = compute.stack.only("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]

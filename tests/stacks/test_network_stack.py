@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -72,6 +73,16 @@ def test_flow_logs_capture_all_traffic_into_the_archive_bucket(network):
     flow_log = stack.only("aws_flow_log")
     assert flow_log["traffic_type"] == "ALL"
     assert flow_log["log_destination_type"] == "s3"
+    if config.network.flow_logs_to_account_archive:
+        # The account's archive (bootstrap), under the environment's prefix: nothing of the layer to empty.
+        assert re.fullmatch(
+            rf"arn:\$\{{data\.aws_partition\.[^}}]+\}}:s3:::{config.project}-audit-flow-logs-"
+            rf"\$\{{data\.aws_caller_identity\.[^}}]+\.account_id\}}-\$\{{data\.aws_region\.[^}}]+\.name\}}/vpc-flow-logs/{config.name}/",
+            flow_log["log_destination"],
+        ), flow_log["log_destination"]
+        assert not stack.resources("aws_s3_bucket") and not stack.resources("aws_kms_key")
+        assert "depends_on" not in flow_log
+        return
     assert "aws_s3_bucket." in flow_log["log_destination"]
     bucket = stack.only("aws_s3_bucket")
     assert bucket["force_destroy"] is True
@@ -82,7 +93,11 @@ def test_flow_logs_capture_all_traffic_into_the_archive_bucket(network):
 
 
 def test_flow_log_bucket_is_private_encrypted_and_tls_only(network):
-    stack, _ = network
+    stack, config = network
+    if config.network.flow_logs_to_account_archive:
+        # The archive's buckets are the bootstrap's: tests/stacks/test_bootstrap_stack.py.
+        assert not stack.resources("aws_s3_bucket")
+        return
     block = stack.only("aws_s3_bucket_public_access_block")
     assert all(block[flag] for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     encryption = stack.only("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
