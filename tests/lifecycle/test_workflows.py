@@ -177,6 +177,7 @@ def test_the_apply_job_applies_exactly_the_plans_the_plan_job_saved_and_summariz
     assert summary["if"] == "success() || failure()" and f"cat {saved_to}/summary.md >> \"$GITHUB_STEP_SUMMARY\"" in summary["run"]
     upload = artifact_steps(plan, "upload")["plans-${{ inputs.environment }}"]
     assert upload["with"]["path"] == saved_to and upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["overwrite"] is True  # a re-run of the plan job (after a refused apply) replaces the plans
     assert plan["steps"].index(saving) < plan["steps"].index(summary) < plan["steps"].index(upload)
 
     # The apply job downloads that artifact and applies it, from the same synth output, by the same Terraform.
