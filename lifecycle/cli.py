@@ -5,6 +5,8 @@
     scripts/lifecycle.sh deploy dev edge observability
     scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
     scripts/lifecycle.sh plan dev compute --mock-upstream
+    scripts/lifecycle.sh plan dev all --save plans/      # keep the plans and a summary of what they change
+    scripts/lifecycle.sh apply dev --plans plans/        # apply exactly those, refusing a stale one
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
@@ -47,7 +49,7 @@ from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
-REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply")
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -86,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
+    plan.add_argument("--save", type=Path, metavar="DIR",
+                      help="keep each plan, its JSON and the state it was planned against in DIR, with a Markdown summary (DIR/summary.md), for `apply --plans`")
+    apply = command("apply", "apply exactly the plans `plan --save` kept, in DAG order; refused when a layer's state moved since its plan")
+    apply.add_argument("environment")
+    apply.add_argument("--plans", type=Path, metavar="DIR", required=True, help="the directory `plan --save` wrote (never synthesizes: uses --outdir as planned)")
     status = command("status", "what is deployed: resources and serial of each layer's state, and any state lock held")
     status.add_argument("environment")
     unlock = command("unlock", "remove the state lock a dead run left on a layer (refused while it is younger than an hour, unless --force)")
@@ -123,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, workdir, progress)
     except GuardRefusal as refusal:
+        progress.summary()  # what a run refused half-way did before
         print(f"refused: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
     except PrerequisiteMissing as missing:
@@ -223,6 +231,16 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         smoke(lifecycle, clients)
         return 0
 
+    # Saved plans on AWS are sealed with the state's KMS key (lifecycle/sealing.py).
+    kms = clients.client("kms") if not target.is_emulator else None
+    if args.command == "apply":
+        lifecycle.apply_saved(args.plans, kms=kms)
+        progress.summary()
+        return 0
+    if args.command == "plan" and args.save is not None and args.mock_upstream:
+        raise ConfigError("--mock-upstream plans cannot be saved: --save itself plans with placeholders, for review only, "
+                          "exactly the layers whose producers lack outputs they read")
+
     if not args.skip_synth:
         _synth(target, [config.name], outdir, base_env, progress)
     if args.command == "prerequisites":
@@ -241,7 +259,7 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     elif args.command == "down":
         lifecycle.destroy(list(DEPLOY_ORDER), confirmation=confirmation)
     elif args.command == "plan":
-        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream, save=args.save, kms=kms)
     progress.summary()
     if getattr(args, "stop_emulator", False) and target.is_emulator:
         emulator.stop(workdir)
