@@ -56,7 +56,8 @@ class ComputeStack(LayerStack):
                     host=data.database_writer_endpoint,
                     port=data.database_port,
                     name=data.database_name,
-                    credentials_secret_arn=data.database_master_secret_arn,
+                    cluster_resource_id=data.database_cluster_resource_id,
+                    owner_secret_arn=data.database_master_secret_arn,
                 ),
                 api_config_secret_arn=data.api_config_secret_arn,
                 secrets_key_arn=data.storage_key_arn,
@@ -142,6 +143,25 @@ class ComputeStack(LayerStack):
             "fraud_api_task_definition_arn",
             value=fraud_api.service.task_definition.arn,
             description="Task definition revision of this apply: the one a CodeDeploy deployment ships",
+        )
+        # What the release runs the schema migration with, before each deployment (lifecycle/migration.py).
+        TerraformOutput(
+            self,
+            "fraud_api_migration_task_definition_arn",
+            value=fraud_api.schema_migration.task_definition.arn,
+            description="Task definition of the schema migration (python -m fraud_api.migrate) the release runs before traffic moves",
+        )
+        TerraformOutput(
+            self,
+            "fraud_api_migration_subnet_ids",
+            value=list(network.application_subnet_ids),
+            description="Subnets the schema migration task runs in (the application tier, like the service)",
+        )
+        TerraformOutput(
+            self,
+            "fraud_api_migration_security_group_id",
+            value=network.security_group_ids.schema_migration,
+            description="Security group of the schema migration task: PostgreSQL to Aurora and AWS APIs out, nothing in",
         )
         TerraformOutput(
             self,

@@ -23,6 +23,8 @@ class SecurityGroupIds:
     application: str
     lambda_functions: str
     database: str
+    # The one-off schema migration task: reaches the database and AWS APIs, admits nothing.
+    schema_migration: str
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,13 @@ class DataContract:
     logs_key_arn: str
 
     database_cluster_identifier: str
+    # `cluster-<id>`: IAM database authentication grants name it (`rds-db:connect` on `dbuser:<id>/<user>`).
+    database_cluster_resource_id: str
     database_writer_endpoint: str
     database_port: str
     database_name: str
-    # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key.
+    # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key:
+    # the schema owner's login, for the migration task only (docs/security.md, "The master secret").
     database_master_secret_arn: str
 
     # `{"signing_key": ..., "scoring": {...}}`, rotated every `secret_rotation_days`.
