@@ -12,12 +12,13 @@ from constructs import Construct
 from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS, AlertsFanout
 from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
+from components.compute.log_metrics import API_CONFIG_REFRESH_FAILED, REFUSED_TO_SERVE
 from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, NetworkContract
+from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, LogMetricNames, NetworkContract
 from stacks.layers import Layer
 
 PATTERN_ANALYSIS_SCHEDULE = "rate(5 minutes)"
@@ -121,6 +122,11 @@ class ComputeStack(LayerStack):
             target_group_arn_suffixes=BlueGreenPair(blue=load_balancer.blue.arn_suffix, green=load_balancer.green.arn_suffix),
             cluster_name=fraud_api.cluster.name,
             service_name=fraud_api.service.service_name,
+            fraud_api_log_metrics=LogMetricNames(
+                namespace=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[0],
+                api_config_refresh_failures=fraud_api.log_metrics.metric(API_CONFIG_REFRESH_FAILED)[1],
+                refusals_to_serve=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[1],
+            ),
             certificate_arn=fraud_api.certificate.certificate_arn,
             api_domain_name=environment.edge.api_domain_name,
             transaction_processor_function_name=pipeline.transaction_processor.name,

@@ -84,6 +84,15 @@ class BlueGreenPair:
 
 
 @dataclass(frozen=True)
+class LogMetricNames:
+    """Metrics fraud-api's log lines are counted into (no dimensions), in their own namespace."""
+
+    namespace: str
+    api_config_refresh_failures: str
+    refusals_to_serve: str
+
+
+@dataclass(frozen=True)
 class ComputeContract:
     """What edge (VPC link → NLB → this ALB, the custom domain, the Lambda integration) and
     observability (dashboards, alarms) need from the compute layer (see docs/compute.md)."""
@@ -97,6 +106,8 @@ class ComputeContract:
 
     cluster_name: str
     service_name: str
+    # Counted from the service's log: failed API-config refreshes, refusals to serve at start.
+    fraud_api_log_metrics: LogMetricNames
 
     # ACM certificate (DNS-validated, issued) for `api_domain_name` and `*.<api_domain_name>`;
     # the ALB presents it, and edge may reuse it for the API Gateway regional custom domain.

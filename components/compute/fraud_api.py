@@ -21,6 +21,7 @@ from components.compute.blue_green import BlueGreenDeployment, DeployedService
 from components.compute.certificate import DnsValidatedCertificate
 from components.compute.fraud_api_service import FraudApiService, ServicePlacement, TaskSecrets
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
+from components.compute.log_metrics import ServiceLogMetrics
 from components.compute.schema_migration import SchemaMigrationTask
 from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
@@ -125,6 +126,9 @@ class FraudApi(Construct):
             container_port=APPLICATION_PORT,
             logs_key_arn=logs_key_arn,
             depends_on=self.load_balancer.routing_rules,
+        )
+        self.log_metrics = ServiceLogMetrics(
+            self, "log-metrics", namespace=naming.name("api"), log_group_name=self.service.log_group.name
         )
         # Same image, same log group; the owner's login, which the service never holds.
         self.schema_migration = SchemaMigrationTask(

@@ -26,6 +26,7 @@ from components.observability.sources import (
     MonitoredGateway,
     MonitoredLoadBalancer,
     MonitoredPlatform,
+    MonitoredServiceLogs,
 )
 from config.settings import ObservabilitySettings
 
@@ -47,6 +48,15 @@ RATE_EVALUATION_PERIODS = 1
 # Dead letters: any message at all, within 5 minutes of it arriving.
 DEAD_LETTER_PERIOD_SECONDS = 300
 DEAD_LETTER_EVALUATION_PERIODS = 1
+# fraud-api refusing to serve: any refusal, within the minute (a misconfiguration or a schema
+# behind the build; every replacement task will refuse too).
+REFUSAL_PERIOD_SECONDS = 60
+REFUSAL_EVALUATION_PERIODS = 1
+# API-config refreshes: failing through two 5-minute windows. The task retries every 15 s and
+# keeps its last good key, so one failed refresh is noise; ten minutes of them is an outage of
+# Secrets Manager (or of its endpoint) that a rotation would turn into unverifiable signatures.
+REFRESH_PERIOD_SECONDS = 300
+REFRESH_EVALUATION_PERIODS = 2
 
 
 class MissingData(str, Enum):
@@ -258,6 +268,37 @@ def database_connections_alarm(
     )
 
 
+def log_signal_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    description: str,
+    namespace: str,
+    metric_name: str,
+    period: int,
+    evaluation_periods: int,
+    topic_arn: str,
+) -> CloudwatchMetricAlarm:
+    """Any count of a log-derived metric in each of `evaluation_periods` periods; no lines at all
+    (no task running) says nothing about the signal."""
+    return _alarm(
+        scope,
+        construct_id,
+        name=name,
+        description=description,
+        topic_arn=topic_arn,
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        evaluation_periods=evaluation_periods,
+        missing_data=MissingData.NOT_BREACHING,
+        namespace=namespace,
+        metric_name=metric_name,
+        statistic="Sum",
+        period=period,
+    )
+
+
 def dead_letter_alarm(
     scope: Construct,
     construct_id: str,
@@ -327,6 +368,7 @@ class PlatformAlarms(Construct):
                 threshold=settings.aurora_connections_threshold,
                 **notify,
             ),
+            *self._service_log_signals(naming, platform.service_logs, notify),
             *(self._function_errors(naming, function, settings.lambda_error_rate_threshold_percent, notify) for function in platform.functions),
             *(
                 # Numbered, not named: the queue names are only known to Terraform. The
@@ -386,6 +428,40 @@ class PlatformAlarms(Construct):
                 fill_missing_failures=True,
                 **notify,
             ),
+        ]
+
+    def _service_log_signals(self, naming: ResourceNamer, logs: MonitoredServiceLogs, notify: dict[str, str]) -> list[CloudwatchMetricAlarm]:
+        signals = (
+            (
+                "api-refused-to-serve",
+                "A fraud-api task refused to serve at start (exit 3): its schema is older than its build, or its login could change "
+                "the schema. Read 'refusing to serve' in its log; run the schema migration (lifecycle migrate)",
+                logs.refusals_to_serve,
+                REFUSAL_PERIOD_SECONDS,
+                REFUSAL_EVALUATION_PERIODS,
+            ),
+            (
+                "api-config-refresh-failing",
+                "fraud-api has failed to refresh its API-config secret for 10 minutes and signs with its last good key: check "
+                "Secrets Manager (and its VPC endpoint) before the next rotation",
+                logs.api_config_refresh_failures,
+                REFRESH_PERIOD_SECONDS,
+                REFRESH_EVALUATION_PERIODS,
+            ),
+        )
+        return [
+            log_signal_alarm(
+                self,
+                role,
+                name=naming.name(role),
+                description=description,
+                namespace=logs.namespace,
+                metric_name=metric_name,
+                period=period,
+                evaluation_periods=evaluation_periods,
+                **notify,
+            )
+            for role, description, metric_name, period, evaluation_periods in signals
         ]
 
     def _function_errors(
