@@ -102,6 +102,10 @@ class MigrationContainer:
         return f"{self.log_stream_prefix}/{self.name}/{task_id}" if self.log_stream_prefix else None
 
 
+def _status(task: dict[str, Any] | None) -> str:
+    return "not visible yet" if task is None else str(task.get("lastStatus", "?"))
+
+
 def short_revision(arn: str) -> str:
     """`arn:aws:ecs:...:task-definition/fraud-api-migrate-dev:3` -> `fraud-api-migrate-dev:3`."""
     return arn.rsplit("/", 1)[-1]
@@ -126,8 +130,7 @@ class Migration:
         container = self._container(target.task_definition_arn)
         self.say(f"{short_revision(target.task_definition_arn)} runs {container.image} in {target.cluster_name}")
         arn = self._start(target)
-        task = self._describe(target, arn)
-        self.say(f"migration task {task_id(arn)}: {task['lastStatus']}")
+        self.say(f"migration task {task_id(arn)}: {_status(self._describe(target, arn))}")
         if self.is_emulator:
             self.say(f"not waiting: {EMULATOR_RUNS_NO_CONTAINERS}")
             return arn
@@ -149,7 +152,28 @@ class Migration:
         return MigrationContainer(container["name"], container.get("image", ""), options.get("awslogs-group"), options.get("awslogs-stream-prefix"))
 
     def _start(self, target: MigrationTarget) -> str:
-        answer = self.ecs.run_task(
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self._run_task(target)
+        except ClientError as error:
+            raise MigrationFailed(
+                f"ECS refused to run the migration task {short_revision(target.task_definition_arn)} in {target.cluster_name}: {error}; "
+                "nothing was released"
+            ) from None
+        tasks, failures = answer.get("tasks", []), answer.get("failures", [])
+        if failures or len(tasks) != 1:
+            reasons = "; ".join(f"{failure.get('arn', '?')}: {failure.get('reason')} {failure.get('detail') or ''}".strip() for failure in failures)
+            raise MigrationFailed(
+                f"ECS did not start the migration task {short_revision(target.task_definition_arn)} in {target.cluster_name}"
+                f" ({reasons or f'{len(tasks)} tasks started'}); nothing was released"
+            )
+        arn = str(tasks[0]["taskArn"])
+        self.say(f"migration task {task_id(arn)} started (subnets {', '.join(target.subnet_ids)}; security group {target.security_group_id})")
+        return arn
+
+    def _run_task(self, target: MigrationTarget) -> dict[str, Any]:
+        return self.ecs.run_task(
             cluster=target.cluster_name,
             taskDefinition=target.task_definition_arn,
             count=1,
@@ -166,24 +190,11 @@ class Migration:
                 }
             },
         )
-        tasks, failures = answer.get("tasks", []), answer.get("failures", [])
-        if failures or len(tasks) != 1:
-            reasons = "; ".join(f"{failure.get('arn', '?')}: {failure.get('reason')} {failure.get('detail') or ''}".strip() for failure in failures)
-            raise MigrationFailed(
-                f"ECS did not start the migration task {short_revision(target.task_definition_arn)} in {target.cluster_name}"
-                f" ({reasons or f'{len(tasks)} tasks started'}); nothing was released"
-            )
-        arn = str(tasks[0]["taskArn"])
-        self.say(f"migration task {task_id(arn)} started (subnets {', '.join(target.subnet_ids)}; security group {target.security_group_id})")
-        return arn
 
-    def _describe(self, target: MigrationTarget, arn: str) -> dict[str, Any]:
-        answer = self.ecs.describe_tasks(cluster=target.cluster_name, tasks=[arn])
-        tasks = answer.get("tasks", [])
-        if not tasks:
-            reasons = "; ".join(f"{failure.get('reason')}" for failure in answer.get("failures", [])) or "not found"
-            raise MigrationFailed(f"migration task {task_id(arn)} cannot be read back from {target.cluster_name}: {reasons}")
-        return tasks[0]
+    def _describe(self, target: MigrationTarget, arn: str) -> dict[str, Any] | None:
+        """The task as ECS describes it now; None while a task just started is not visible yet (ECS is eventually consistent)."""
+        tasks = self.ecs.describe_tasks(cluster=target.cluster_name, tasks=[arn]).get("tasks", [])
+        return tasks[0] if tasks else None
 
     def _wait(self, target: MigrationTarget, arn: str, *, minutes: int) -> dict[str, Any]:
         deadline = self.clock() + minutes * 60
@@ -191,20 +202,28 @@ class Migration:
         last = ""
         while True:
             task = self._describe(target, arn)
-            status = str(task.get("lastStatus", "?"))
+            status = _status(task)
             if status != last:
                 if last:
                     self.say(f"migration task {task_id(arn)}: {status}")
                 last = status
-            if status == "STOPPED":
+            if task is not None and status == "STOPPED":
                 return task
             if self.clock() >= deadline:
-                self.ecs.stop_task(cluster=target.cluster_name, task=arn, reason=f"{STARTED_BY}: not finished after {minutes} min")
+                self._stop(target, arn, minutes)
                 raise MigrationFailed(
                     f"migration task {task_id(arn)} was still {status} after {minutes} min: stopped it (an unfinished migration "
                     f"rolls back, releasing its locks); nothing was released. Look at its log and the database's locks, then run it again"
                 )
             self.sleep(self.poll_seconds)
+
+    def _stop(self, target: MigrationTarget, arn: str, minutes: int) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.ecs.stop_task(cluster=target.cluster_name, task=arn, reason=f"{STARTED_BY}: not finished after {minutes} min")
+        except ClientError as error:
+            self.say(f"could not stop migration task {task_id(arn)} ({error}): stop it by hand, aws ecs stop-task --cluster {target.cluster_name} --task {arn}")
 
     def _judge(self, task: dict[str, Any], container: MigrationContainer) -> None:
         arn = str(task["taskArn"])

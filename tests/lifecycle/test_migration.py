@@ -170,6 +170,30 @@ def test_ecs_refusing_to_start_the_task_fails_with_its_reasons():
     clients.assert_all_answered()
 
 
+def test_a_task_not_yet_visible_after_it_started_is_looked_for_again():
+    clients, lines = StubbedClients(), []
+    scenario = Scenario(clients)
+    scenario.ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE}]}})
+    scenario.ecs.add_response("run_task", {"tasks": [task("PROVISIONING")], "failures": []})
+    for _ in range(2):  # ECS is eventually consistent: the read-back and the first look find nothing
+        scenario.ecs.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]}, {"cluster": CLUSTER, "tasks": [TASK]})
+    scenario.described(task("STOPPED", exit_code=0))
+    scenario.service(task_set(SERVING, "STEADY_STATE", 2))
+    runner(clients, lines).run(TARGET)
+    clients.assert_all_answered()
+    assert "migration task 0f1e2d3c4b5a: not visible yet" in lines and "migration task 0f1e2d3c4b5a: STOPPED" in lines
+
+
+def test_ecs_refusing_the_call_fails_cleanly_naming_the_error():
+    clients = StubbedClients()
+    ecs = clients.stub("ecs")
+    ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE}]}})
+    ecs.add_client_error("run_task", service_error_code="AccessDeniedException", service_message="not authorized to perform: iam:PassRole")
+    with pytest.raises(MigrationFailed, match=r"ECS refused to run the migration task fraud-api-migrate-dev:3 .*iam:PassRole.*; nothing was released"):
+        runner(clients, []).run(TARGET)
+    clients.assert_all_answered()
+
+
 def test_waiting_is_bounded_and_a_migration_past_the_bound_is_stopped():
     clients, lines = StubbedClients(), []
     scenario = Scenario(clients)
