@@ -10,7 +10,8 @@
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
-    scripts/lifecycle.sh release dev --target aws   # CodeDeploy blue/green of the revision the compute layer registered
+    scripts/lifecycle.sh migrate dev --target aws   # fraud-api's schema migration task, as the schema owner, waited for
+    scripts/lifecycle.sh release dev --target aws   # the migration, then CodeDeploy blue/green of the revision the compute layer registered
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
@@ -35,6 +36,8 @@ from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
+from lifecycle.migration import DEFAULT_WAIT_MINUTES as MIGRATION_WAIT_MINUTES
+from lifecycle.migration import MigrationFailed, migrate
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
@@ -107,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     image = command("image", "check that the synthesized stacks of ENVIRONMENT deploy exactly this fraud-api image")
     image.add_argument("environment")
     image.add_argument("expected", help="the image reference promoted from the previous environment, e.g. fraud-api@sha256:<digest>")
-    release_command = command("release", "roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
+    migrate_command = command("migrate", "run fraud-api's schema migration task (the schema owner's login) and wait for it to exit 0")
+    migrate_command.add_argument("environment")
+    migrate_command.add_argument("--wait-minutes", type=int, default=MIGRATION_WAIT_MINUTES,
+                                 help="how long the task may take before it is stopped (default %(default)s)")
+    release_command = command("release", "run the schema migration, then roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
     release_command.add_argument("environment")
     release_command.add_argument("--wait-minutes", type=int, default=DEFAULT_WAIT_MINUTES,
                                  help="how long to wait beyond the deployment group's own waits (default %(default)s)")
@@ -144,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
-    except (ReleaseFailed, SmokeFailed) as failure:
+    except (ReleaseFailed, MigrationFailed, SmokeFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as stop:
@@ -224,6 +231,9 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
             _synth(target, [config.name], outdir, base_env, progress)
         lifecycle.unlock(layer, lock_id=args.lock_id, force=args.force)
         return 0
+    if args.command == "migrate":
+        migrate(lifecycle, clients, wait_minutes=args.wait_minutes)
+        return 0
     if args.command == "release":
         release(lifecycle, clients, prepare=args.prepare, image=args.image, wait_minutes=args.wait_minutes)
         return 0
@@ -251,9 +261,9 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         if args.command == "bootstrap":
             return 0
         lifecycle.prerequisites(clients)
-        lifecycle.deploy(list(DEPLOY_ORDER))
+        _deploy_then_migrate_a_new_service(lifecycle, clients, list(DEPLOY_ORDER))
     elif args.command == "deploy":
-        lifecycle.deploy(_layers(args.layers))
+        _deploy_then_migrate_a_new_service(lifecycle, clients, _layers(args.layers))
     elif args.command == "destroy":
         lifecycle.destroy(_layers(args.layers), confirmation=confirmation)
     elif args.command == "down":
@@ -321,6 +331,17 @@ def _synth(target: DeploymentTarget, environments: list[str], outdir: Path, base
     for stack, addresses in left_out.items():
         if addresses:
             progress.note(f"{stack}: left out in the emulator (config/targets.py EMULATOR_GAPS): {', '.join(addresses)}")
+
+
+def _deploy_then_migrate_a_new_service(lifecycle: Lifecycle, clients: TargetClients, layers: list[Layer]) -> None:
+    """A compute layer this run creates gets its schema at once: its new service's tasks exit 3 until
+    the migration has run, and no release may follow (`up`). Later schema changes run with each
+    release, before traffic moves (docs/lifecycle.md, "Schema migrations")."""
+    state = lifecycle.state(Layer.COMPUTE)
+    creates_the_service = Layer.COMPUTE in layers and (state is None or not state.deployed)
+    lifecycle.deploy(layers)
+    if creates_the_service:
+        migrate(lifecycle, clients)
 
 
 def _layers(names: list[str]) -> list[Layer]:

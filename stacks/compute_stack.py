@@ -12,13 +12,14 @@ from constructs import Construct
 from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS, AlertsFanout
 from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
+from components.compute.log_metrics import API_CONFIG_REFRESH_FAILED, REFUSED_TO_SERVE
 from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
 from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, NetworkContract
+from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, LogMetricNames, NetworkContract
 from stacks.layers import Layer
 
 PATTERN_ANALYSIS_SCHEDULE = "rate(5 minutes)"
@@ -57,7 +58,8 @@ class ComputeStack(LayerStack):
                     host=data.database_writer_endpoint,
                     port=data.database_port,
                     name=data.database_name,
-                    credentials_secret_arn=data.database_master_secret_arn,
+                    cluster_resource_id=data.database_cluster_resource_id,
+                    owner_secret_arn=data.database_master_secret_arn,
                 ),
                 api_config_secret_arn=data.api_config_secret_arn,
                 secrets_key_arn=data.storage_key_arn,
@@ -126,6 +128,11 @@ class ComputeStack(LayerStack):
             target_group_arn_suffixes=BlueGreenPair(blue=load_balancer.blue.arn_suffix, green=load_balancer.green.arn_suffix),
             cluster_name=fraud_api.cluster.name,
             service_name=fraud_api.service.service_name,
+            fraud_api_log_metrics=LogMetricNames(
+                namespace=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[0],
+                api_config_refresh_failures=fraud_api.log_metrics.metric(API_CONFIG_REFRESH_FAILED)[1],
+                refusals_to_serve=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[1],
+            ),
             certificate_arn=fraud_api.certificate.certificate_arn,
             api_domain_name=environment.edge.api_domain_name,
             transaction_processor_function_name=pipeline.transaction_processor.name,
@@ -148,6 +155,25 @@ class ComputeStack(LayerStack):
             "fraud_api_task_definition_arn",
             value=fraud_api.service.task_definition.arn,
             description="Task definition revision of this apply: the one a CodeDeploy deployment ships",
+        )
+        # What the release runs the schema migration with, before each deployment (lifecycle/migration.py).
+        TerraformOutput(
+            self,
+            "fraud_api_migration_task_definition_arn",
+            value=fraud_api.schema_migration.task_definition.arn,
+            description="Task definition of the schema migration (python -m fraud_api.migrate) the release runs before traffic moves",
+        )
+        TerraformOutput(
+            self,
+            "fraud_api_migration_subnet_ids",
+            value=list(network.application_subnet_ids),
+            description="Subnets the schema migration task runs in (the application tier, like the service)",
+        )
+        TerraformOutput(
+            self,
+            "fraud_api_migration_security_group_id",
+            value=network.security_group_ids.schema_migration,
+            description="Security group of the schema migration task: PostgreSQL to Aurora and AWS APIs out, nothing in",
         )
         TerraformOutput(
             self,

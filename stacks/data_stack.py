@@ -106,6 +106,7 @@ class DataStack(LayerStack):
             messaging_key_arn=keys.messaging.arn,
             logs_key_arn=keys.logs.arn,
             database_cluster_identifier=database.identifier,
+            database_cluster_resource_id=database.resource_id,
             database_writer_endpoint=database.writer_endpoint,
             database_port=database.port,
             database_name=database.database_name,

@@ -98,6 +98,7 @@ class NetworkStack(LayerStack):
                 application=security_groups.application.id,
                 lambda_functions=security_groups.lambda_functions.id,
                 database=security_groups.database.id,
+                schema_migration=security_groups.migration.id,
             ),
         )
         TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")

@@ -22,6 +22,7 @@ from components.observability.sources import (
     MonitoredPlatform,
     MonitoredQueues,
     MonitoredService,
+    MonitoredServiceLogs,
     MonitoredVpcLink,
 )
 from components.observability.tracing import FraudPathTracing
@@ -96,6 +97,11 @@ def _monitored_platform(network: NetworkContract, data: DataContract, compute: C
             target_group_arn_suffix=edge.vpc_link_target_group_arn_suffix,
         ),
         service=MonitoredService(cluster_name=compute.cluster_name, service_name=compute.service_name),
+        service_logs=MonitoredServiceLogs(
+            namespace=compute.fraud_api_log_metrics.namespace,
+            api_config_refresh_failures=compute.fraud_api_log_metrics.api_config_refresh_failures,
+            refusals_to_serve=compute.fraud_api_log_metrics.refusals_to_serve,
+        ),
         database=MonitoredDatabase(cluster_identifier=data.database_cluster_identifier),
         functions=(
             MonitoredFunction(label="transaction-processor", function_name=compute.transaction_processor_function_name),

@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform
+from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform, MonitoredServiceLogs
 from config.settings import ObservabilitySettings
 
 # Latency: p99 over each minute, alarming when 3 of the last 5 minutes miss the objective. One
@@ -42,6 +42,15 @@ RATE_EVALUATION_PERIODS = 1
 # Dead letters: any message at all, within 5 minutes of it arriving.
 DEAD_LETTER_PERIOD_SECONDS = 300
 DEAD_LETTER_EVALUATION_PERIODS = 1
+# fraud-api refusing to serve: any refusal, within the minute (a misconfiguration or a schema
+# behind the build; every replacement task will refuse too).
+REFUSAL_PERIOD_SECONDS = 60
+REFUSAL_EVALUATION_PERIODS = 1
+# API-config refreshes: failing through two 5-minute windows. The task retries every 15 s and
+# keeps its last good key, so one failed refresh is noise; ten minutes of them is an outage of
+# Secrets Manager (or of its endpoint) that a rotation would turn into unverifiable signatures.
+REFRESH_PERIOD_SECONDS = 300
+REFRESH_EVALUATION_PERIODS = 2
 
 
 class MissingData(str, Enum):
@@ -192,6 +201,18 @@ def database_connections(database: MonitoredDatabase, threshold: int) -> AlarmRu
     )
 
 
+def log_signal(namespace: str, metric_name: str, period: int, evaluation_periods: int) -> AlarmRule:
+    """Any count of a log-derived metric in each of `evaluation_periods` periods; no lines at all
+    (no task running) says nothing about the signal."""
+    return AlarmRule(
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        evaluation_periods=evaluation_periods,
+        missing_data=MissingData.NOT_BREACHING,
+        metric={"namespace": namespace, "metric_name": metric_name, "statistic": "Sum", "period": period},
+    )
+
+
 def dead_letters(queue_name: str) -> AlarmRule:
     # SQS keeps publishing for a queue that holds messages; it stops only for an empty, idle
     # queue, which is exactly the healthy state.
@@ -232,7 +253,7 @@ class PlatformAlarms(Construct):
         super().__init__(scope, construct_id)
         self._naming = naming
         self._topic_arn = topic_arn
-        gateway, load_balancer = platform.gateway, platform.load_balancer
+        gateway, load_balancer, service_logs = platform.gateway, platform.load_balancer, platform.service_logs
         latency_ms = settings.api_latency_p99_threshold_ms
         server_errors = settings.http_5xx_rate_threshold_percent
         function_errors = settings.lambda_error_rate_threshold_percent
@@ -276,6 +297,20 @@ class PlatformAlarms(Construct):
                 "aurora-connections",
                 f"More than {settings.aurora_connections_threshold} connections to the Aurora cluster",
                 database_connections(platform.database, settings.aurora_connections_threshold),
+            ),
+            self._alarm(
+                "api-refused-to-serve",
+                "A fraud-api task refused to serve at start (exit 3): its schema is older than its build, or its login could change "
+                "the schema. Read 'refusing to serve' in its log; run the schema migration (lifecycle migrate)",
+                log_signal(service_logs.namespace, service_logs.refusals_to_serve, REFUSAL_PERIOD_SECONDS, REFUSAL_EVALUATION_PERIODS),
+            ),
+            self._alarm(
+                "api-config-refresh-failing",
+                "fraud-api has failed to refresh its API-config secret for 10 minutes and signs with its last good key: check "
+                "Secrets Manager (and its VPC endpoint) before the next rotation",
+                log_signal(
+                    service_logs.namespace, service_logs.api_config_refresh_failures, REFRESH_PERIOD_SECONDS, REFRESH_EVALUATION_PERIODS
+                ),
             ),
             *(
                 self._alarm(

@@ -108,6 +108,9 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert re.search(r"^    network-dev: \d+/\d+ resources, 0 errors, \d+ s; in progress: aws_\w+\.\S+ \(\d+ s\)", output, re.M), output
     assert re.search(r"^    network-dev: aws_s3_bucket_lifecycle_configuration\.\S+ created after 5\d s \(\d+/\d+\)$", output, re.M), output
     assert re.search(r"^    data-dev\s+deploy\s+done\s+[\d.]+ s\s+\d+\s+0\s+0\s+aws_\w+\.\S+ \(\d+ s\)$", output, re.M), output
+    # `up` created the compute layer, so it ran the schema migration task once (moto only starts it: no container runs).
+    assert re.search(rf"^{stack_id(Layer.COMPUTE, ENVIRONMENT)}\s+migrate in [\d.]+ s \(task \S+\)$", output, re.M), output
+    assert "not waiting: the emulator (moto) runs no container" in output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
     assert all(state is not None and state.deployed for state in states.values()), states
     _assert_everything_declared_was_deployed(run, states)

@@ -145,6 +145,10 @@ def test_each_environment_plans_then_applies_behind_its_environment_then_release
     deploy = next(step for step in apply["steps"] if step.get("uses") == DEPLOY_ACTION)
     assert names.index("The artifact deploys the image built for this promotion") < apply["steps"].index(applied)
     assert apply["steps"].index(applied) < apply["steps"].index(release) < apply["steps"].index(deploy)
+    # The schema migration runs after the release's checks and before the deploy action, unconditionally.
+    migration = steps_named(apply)["Schema migration"]
+    assert apply["steps"].index(release) < apply["steps"].index(migration) < apply["steps"].index(deploy)
+    assert migration["run"] == 'exec $LIFECYCLE migrate "$ENVIRONMENT" --target aws' and "if" not in migration
     assert 'release "$ENVIRONMENT" --image "$IMAGE" --prepare .cache/release --target aws' in release["run"]
     # CodeDeploy blue/green through the action, only when there is something to release.
     assert deploy["if"] == f"steps.{release['id']}.outputs.changed == 'true'"

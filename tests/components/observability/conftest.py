@@ -14,6 +14,7 @@ from components.observability.sources import (
     MonitoredPlatform,
     MonitoredQueues,
     MonitoredService,
+    MonitoredServiceLogs,
     MonitoredVpcLink,
 )
 
@@ -27,6 +28,7 @@ def platform() -> MonitoredPlatform:
         ),
         vpc_link=MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
         service=MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
+        service_logs=MonitoredServiceLogs(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
         database=MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
         functions=(
             MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),
