@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.compute.fraud_api_service import ContainerImage
@@ -101,4 +100,4 @@ class NetworkStack(LayerStack):
                 schema_migration=security_groups.migration.id,
             ),
         )
-        TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")
+        self.output("vpc_id", network.vpc.id, "The environment's VPC")
