@@ -68,8 +68,8 @@ RESERVED_SLOTS = 3 + 2
 # RDS's own sessions (rdsadmin: health checks, monitoring, Performance Insights) and an operator's
 # psql session or two, which take ordinary slots.
 RDS_AND_OPERATOR_SESSIONS = 10
-# The migration step (`python -m fraud_api.migrate`) logs in once as the owner; two deployments at
-# once run two (the advisory lock serialises them, their logins are both open).
+# The schema migration task (components/compute/schema_migration.py) logs in once as the schema owner
+# (a pool of 1); two releases at once run two (the advisory lock serialises them, both logins are open).
 MIGRATION_CONNECTIONS = 2
 
 
@@ -272,10 +272,11 @@ def capacity_of(config: EnvironmentConfig) -> Capacity:
                 compute.fraud_api_db_pool_max_size * deployment_tasks,
                 f"pool x maximum tasks x {TASK_SETS_DURING_DEPLOYMENT} task sets while a blue/green deployment runs both",
             ),
-            AuroraClient("migration step", MIGRATION_CONNECTIONS, "one owner login per run, two deployments at once"),
+            AuroraClient("schema migration task", MIGRATION_CONNECTIONS, "one owner login per run, two releases at once"),
             AuroraClient("RDS and operators", RDS_AND_OPERATOR_SESSIONS, "rdsadmin's sessions, an operator's psql"),
             # Listed so the table shows them: the database's security group admits the fraud-api
-            # tasks' group only, which no function wears (tests/config/test_capacity.py).
+            # tasks' and the migration task's groups only, which no function wears
+            # (tests/config/test_capacity.py).
             AuroraClient("pipeline Lambdas", 0, "DynamoDB only: no route to the database"),
             AuroraClient("secret-rotation Lambda", 0, "rotates the API-config secret; RDS rotates the master secret itself"),
         ),

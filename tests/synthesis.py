@@ -8,6 +8,7 @@ background as soon as the synthesis exists, so it overlaps with the other tests.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,19 @@ from stacks.platform import EnvironmentStacks
 
 # checkov lives in its own virtualenv (scripts/setup.sh): its pinned dependencies clash with pytest's.
 CHECKOV_PYTHON = CACHE_ROOT / "checkov-venv" / "bin" / "python"
+# `${type.logical_id.attribute}`, the whole value; a data source's type starts with `data.`.
+_REFERENCE = re.compile(r"^\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(.+)\}$")
+
+
+def reference(expression: str) -> tuple[str, str, str]:
+    """`${aws_x.name.attr}` → ("aws_x", "name", "attr")."""
+    match = _REFERENCE.match(expression)
+    assert match, f"{expression!r} is not a reference to one resource attribute"
+    return match.groups()
+
+
+def points_at(expression: str, resource_type: str, logical_id: str, attribute: str) -> bool:
+    return reference(expression) == (resource_type, logical_id, attribute)
 
 
 @dataclass

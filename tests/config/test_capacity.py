@@ -65,7 +65,7 @@ def test_every_aurora_client_at_its_most_stays_below_max_connections(config):
     fraud_api = config.compute.fraud_api_db_pool_max_size * config.compute.fraud_api_max_tasks * TASK_SETS_DURING_DEPLOYMENT
     clients = {client.name: client.connections for client in capacity.aurora_clients}
     assert clients["fraud-api tasks"] == fraud_api
-    # The Lambdas reach DynamoDB, not Aurora (test_only_fraud_api_tasks_can_reach_the_database proves it).
+    # The Lambdas reach DynamoDB, not Aurora (test_only_fraud_api_and_its_migration_task_can_reach_the_database proves it).
     assert clients["pipeline Lambdas"] == clients["secret-rotation Lambda"] == 0
     needed = RESERVED_SLOTS + sum(clients.values())
     limit = aurora_max_connections(config.data.aurora_min_capacity_acu, config.data.aurora_max_capacity_acu)
@@ -225,16 +225,15 @@ def test_the_stacks_deploy_the_numbers_the_model_counts(synthesis, environment):
     ]
     assert processor["reserved_concurrent_executions"] == capacity.processor_reserved_concurrency
 
-    # The pool each task opens: what the task definition passes, or the service's own default.
-    from fraud_api.settings import Settings
-
-    (task,) = compute.resources("aws_ecs_task_definition").values()
-    (app,) = [container for container in json.loads(task["container_definitions"]) if container["name"] == "fraud-api"]
-    passed = {variable["name"]: variable["value"] for variable in app["environment"]}
-    service_default = Settings.from_env(
-        {"DB_HOST": "db", "DB_NAME": "fraud", "DB_AUTH": "iam", "DB_USER": "app", "AWS_REGION": "us-east-1", "FRAUD_API_DEV_MODE": "1"}
-    ).database.pool_max_size
-    assert int(passed.get("DB_POOL_MAX_SIZE", service_default)) == capacity.pool_per_task
+    # The pool each serving task opens is the setting, passed explicitly (the service's own default
+    # would hide a change of either).
+    containers = {
+        container["name"]: container
+        for task in compute.resources("aws_ecs_task_definition").values()
+        for container in json.loads(task["container_definitions"])
+    }
+    passed = {variable["name"]: variable["value"] for variable in containers["fraud-api"]["environment"]}
+    assert passed["DB_POOL_MAX_SIZE"] == str(capacity.pool_per_task)
 
     cluster = synthesis.stack(Layer.DATA, environment).only("aws_rds_cluster")
     scaling = cluster["serverlessv2_scaling_configuration"]
@@ -262,9 +261,9 @@ def test_the_stacks_deploy_the_numbers_the_model_counts(synthesis, environment):
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_only_fraud_api_tasks_can_reach_the_database(synthesis, environment):
+def test_only_fraud_api_and_its_migration_task_can_reach_the_database(synthesis, environment):
     """What lets the model count no Lambda among Aurora's clients: the database's group admits the
-    application tier's group alone, and no function of any layer wears it."""
+    serving tasks' and the migration task's groups alone, and no function of any layer wears them."""
     network = synthesis.stack(Layer.NETWORK, environment)
     groups = {f"${{aws_security_group.{logical}.id}}": body["name"] for logical, body in network.resources("aws_security_group").items()}
     database = f"fraud-database-{environment}"
@@ -273,7 +272,7 @@ def test_only_fraud_api_tasks_can_reach_the_database(synthesis, environment):
         for rule in network.resources("aws_vpc_security_group_ingress_rule").values()
         if groups[rule["security_group_id"]] == database
     }
-    assert admitted == {f"fraud-application-{environment}"}
+    assert admitted == {f"fraud-application-{environment}", f"fraud-migration-{environment}"}
     functions = [
         (stack, body) for stack in synthesis.stacks() if stack.name.endswith(f"-{environment}") for body in stack.resources("aws_lambda_function").values()
     ]
@@ -303,7 +302,7 @@ def render_capacity_table(environments) -> str:
 
     def others(model) -> str:
         clients = {client.name: client.connections for client in model.aurora_clients}
-        return f"{clients['migration step']} + {clients['RDS and operators']} + {RESERVED_SLOTS}"
+        return f"{clients['schema migration task']} + {clients['RDS and operators']} + {RESERVED_SLOTS}"
 
     rows = [
         ("API-client plan per key: rate / burst", lambda m: f"{m.api_client_rate_per_second:,} / {m.api_client_burst:,} req/s"),
