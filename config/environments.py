@@ -81,11 +81,10 @@ def build_environments(
             ),
             data=DataSettings(backup_retention_days=1),
             # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute). It sells the
-            # same plans as prod, so it can reach the tasks and concurrency they need
-            # (docs/capacity.md); a maximum costs nothing until it is used.
+            # same plans as prod, so its maximum tasks and concurrency carry them (docs/capacity.md).
             compute=ComputeSettings(
                 fraud_api_min_tasks=2,
-                fraud_api_max_tasks=6,
+                fraud_api_max_tasks=5,
                 lambda_reserved_concurrency=3,
                 blue_green_termination_wait_minutes=1,
             ),

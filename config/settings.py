@@ -230,7 +230,7 @@ class ComputeSettings:
     fraud_api_cpu_target_percent: int = 70
     # The request-count target: ALB requests per task per MINUTE (CloudWatch's period for the
     # policy's metric), REQUEST_TARGET_SHARE_OF_KNEE of a task's measured knee (config/capacity.py).
-    fraud_api_requests_per_target: int = 12000
+    fraud_api_requests_per_target: int = 15000
     fraud_api_scale_out_cooldown_seconds: int = 60
     fraud_api_scale_in_cooldown_seconds: int = 300
     fraud_api_peak: PeakScaling | None = None

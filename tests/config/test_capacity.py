@@ -113,9 +113,11 @@ def test_max_connections_follow_awss_documented_rule(min_acu, max_acu, expected)
 
 def test_a_maximum_one_task_too_small_is_refused_naming_it(config):
     needed = capacity_of(config).tasks_needed
-    validate(_replace(config, "compute", fraud_api_max_tasks=needed))
+    # Without a floor or a daily peak above the maximum, which are refused on their own.
+    unfloored = _replace(config, "compute", fraud_api_peak=None, fraud_api_min_tasks=1)
+    validate(_replace(unfloored, "compute", fraud_api_max_tasks=needed))
     with pytest.raises(ConfigError, match=rf"compute\.fraud_api_max_tasks {needed - 1}: .* raise it to at least {needed}") as raised:
-        validate(_replace(config, "compute", fraud_api_max_tasks=needed - 1, fraud_api_peak=None, fraud_api_min_tasks=1))
+        validate(_replace(unfloored, "compute", fraud_api_max_tasks=needed - 1))
     assert str(raised.value).startswith(f"environment '{config.name}': ") and "\n" not in str(raised.value)
 
 
