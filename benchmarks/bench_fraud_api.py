@@ -161,7 +161,8 @@ class RateResult:
     @property
     def server_cpu_ms_per_request(self) -> float:
         """fraud-api's own CPU time per answered request: what a core it had to itself would divide.
-        Unlike latency it is little moved by other processes waiting for the same core."""
+        Not the knee: it is higher at low rates (less work per turn of the event loop) and moves with
+        whatever shares the physical core (docs/capacity.md)."""
         if not self.server_core or not self.latencies_ms:
             return float("nan")
         return self.server_core.ours["fraud-api"] * self.elapsed_s * 1000 / len(self.latencies_ms)
