@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +20,7 @@ from config.environments import build_account, build_environments
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from scripts.paths import CACHE_ROOT, REPO_ROOT
-from scripts.terraform_cli import terraform_env
+from scripts.terraform_cli import init_lock, terraform_env
 from stacks.layers import Layer, stack_id
 from stacks.platform import EnvironmentStacks
 
@@ -130,14 +129,13 @@ def _checkov_scan(stack_files: list[Path]) -> dict[str, Any]:
     return json.loads(scanner.stdout)
 
 
-# `terraform init` fills the shared plugin cache; two at once can race on it. Validation itself
-# (the slow part, loading the provider schema) runs in parallel.
-_INIT_LOCK = threading.Lock()
+# `terraform init` fills the shared plugin cache, one at a time across processes (init_lock);
+# validation itself (the slow part, loading the provider schema) runs in parallel.
 
 
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
     env = terraform_env()
-    with _INIT_LOCK:
+    with init_lock():
         init = subprocess.run(
             ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
             cwd=directory, env=env, capture_output=True, text=True, check=False,
