@@ -80,11 +80,12 @@ def build_environments(
                 interface_endpoint_services=(),
             ),
             data=DataSettings(backup_retention_days=1),
-            # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute).
+            # Dev: fastest feedback (all-at-once shift, old tasks gone after a minute). It sells the
+            # same plans as prod, so its maximum tasks and concurrency carry them (docs/capacity.md).
             compute=ComputeSettings(
                 fraud_api_min_tasks=2,
-                fraud_api_max_tasks=4,
-                lambda_reserved_concurrency=2,
+                fraud_api_max_tasks=5,
+                lambda_reserved_concurrency=3,
                 blue_green_termination_wait_minutes=1,
             ),
             edge=edge("api-dev"),

@@ -228,11 +228,15 @@ class ComputeSettings:
     fraud_api_min_tasks: int = 2
     fraud_api_max_tasks: int = 10
     fraud_api_cpu_target_percent: int = 70
-    # ALB requests per task per minute the service is sized for.
-    fraud_api_requests_per_target: int = 1000
+    # The request-count target: ALB requests per task per MINUTE (CloudWatch's period for the
+    # policy's metric), REQUEST_TARGET_SHARE_OF_KNEE of a task's measured knee (config/capacity.py).
+    fraud_api_requests_per_target: int = 15000
     fraud_api_scale_out_cooldown_seconds: int = 60
     fraud_api_scale_in_cooldown_seconds: int = 300
     fraud_api_peak: PeakScaling | None = None
+    # Database connections each fraud-api task may hold (its DB_POOL_MAX_SIZE). Times the tasks
+    # that can run at once, it must fit Aurora's connection limit (config/capacity.py).
+    fraud_api_db_pool_max_size: int = 10
     # CodeDeploy's traffic shift: all at once, or a canary/linear config that rolls back on alarm
     # before most traffic sees a bad release.
     deployment_config_name: str = "CodeDeployDefault.ECSAllAtOnce"

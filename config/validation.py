@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from config.capacity import AURORA_POSTGRES_MAX_CONNECTIONS, check_capacity
 from config.settings import (
     AccountSettings,
     ComputeSettings,
@@ -65,6 +66,8 @@ def validate(config: EnvironmentConfig) -> None:
     _validate_compute(where, config.compute)
     _validate_edge(where, config.edge)
     _validate_observability(where, config.observability)
+    # Last: the model relates settings the checks above have each found sound (config/capacity.py).
+    check_capacity(config)
 
 
 def validate_account(account: AccountSettings) -> None:
@@ -161,6 +164,9 @@ def _validate_data(where: str, data: DataSettings) -> None:
         )
     if (data.aurora_min_capacity_acu * 2) % 1 or (data.aurora_max_capacity_acu * 2) % 1:
         raise ConfigError(f"{where}: Aurora capacities are set in steps of 0.5 ACU")
+    smallest_maximum = AURORA_POSTGRES_MAX_CONNECTIONS[0][0]
+    if data.aurora_max_capacity_acu < smallest_maximum:
+        raise ConfigError(f"{where}: data.aurora_max_capacity_acu must be at least {smallest_maximum} (Aurora Serverless v2's smallest maximum)")
     if not 1 <= data.backup_retention_days <= 35:
         raise ConfigError(f"{where}: data.backup_retention_days must be 1-35 (Aurora's limits)")
     if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", data.preferred_backup_window):
@@ -238,6 +244,9 @@ def _validate_compute(where: str, compute: ComputeSettings) -> None:
         raise ConfigError(f"{where}: compute.fraud_api_cpu_target_percent must be 10-90")
     if compute.fraud_api_requests_per_target < 1:
         raise ConfigError(f"{where}: compute.fraud_api_requests_per_target must be positive")
+    # fraud-api refuses a DB_POOL_MAX_SIZE outside 1-100 (services/fraud_api/settings.py).
+    if not 1 <= compute.fraud_api_db_pool_max_size <= 100:
+        raise ConfigError(f"{where}: compute.fraud_api_db_pool_max_size must be 1-100 (what fraud-api accepts as DB_POOL_MAX_SIZE)")
     if not 0 <= compute.fraud_api_scale_out_cooldown_seconds <= compute.fraud_api_scale_in_cooldown_seconds:
         raise ConfigError(
             f"{where}: compute needs 0 <= fraud_api_scale_out_cooldown_seconds <= fraud_api_scale_in_cooldown_seconds "

@@ -55,9 +55,6 @@ CODE_DEPLOY_OWNED_ATTRIBUTES = ("task_definition", "load_balancer", "desired_cou
 # migration step creates it with exactly the grants the queries need (services/fraud_api/README.md,
 # "Database roles and schema migrations").
 APPLICATION_DATABASE_USER = "fraud_api_app"
-# Connections per task (the service's own default), passed explicitly so the task definition says
-# what each task may open against Aurora's connection limit.
-DATABASE_POOL_MAX_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -187,7 +184,10 @@ class FraudApiService(Construct):
             cpu_units=TASK_CPU_UNITS,
             memory_mib=TASK_MEMORY_MIB,
             roles=(self.execution_role, self.task_role),
-            containers=[self._app_container(image, secrets, container_port, context), self._xray_container(context)],
+            containers=[
+                self._app_container(image, secrets, container_port, settings.fraud_api_db_pool_max_size, context),
+                self._xray_container(context),
+            ],
         )
 
         self.service = EcsService(
@@ -254,11 +254,13 @@ class FraudApiService(Construct):
         # Never block the app on a slow log API; the buffer absorbs bursts.
         return container_logging(self.log_group.name, context, prefix, blocking=False)
 
-    def _app_container(self, image: ContainerImage, secrets: TaskSecrets, port: int, context: AwsContext) -> dict:
+    def _app_container(self, image: ContainerImage, secrets: TaskSecrets, port: int, pool_max_size: int, context: AwsContext) -> dict:
         environment = {
             "PORT": str(port),
             **database_environment(secrets.database, context),
-            "DB_POOL_MAX_SIZE": str(DATABASE_POOL_MAX_SIZE),
+            # Passed explicitly so the task definition says what each task may open against Aurora's
+            # connection limit; the capacity model counts it (config/capacity.py).
+            "DB_POOL_MAX_SIZE": str(pool_max_size),
             # Read by ARN at start and every few minutes, so a rotation reaches running tasks; no
             # credential is in the task definition, its API responses or Terraform state.
             "API_CONFIG_SECRET_ARN": secrets.api_config_secret_arn,

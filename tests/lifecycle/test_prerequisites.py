@@ -113,17 +113,17 @@ def test_a_fresh_account_lacks_lambda_concurrency_and_the_image():
     clients.assert_all_answered()
     assert str(missing.value).splitlines()[0] == "2 account prerequisite(s) missing for dev:"
     lambda_line, image_line = shortfalls(missing)
-    # dev reserves 2 x 2 (pipeline) + 1 (rotation) = 5; 100 must stay unreserved: a limit of 105.
-    assert lambda_line.startswith("Lambda concurrency: limit 10, 10 unreserved; dev reserves 5, and 10 must stay unreserved: "
-                                  "request 'Concurrent executions' of at least 105 in us-east-1")
-    assert "--quota-code L-B99A9384 --desired-value 105" in lambda_line and "config/environments.py" in lambda_line
+    # dev reserves 3 x 2 (pipeline) + 1 (rotation) = 7; 100 must stay unreserved: a limit of 107.
+    assert lambda_line.startswith("Lambda concurrency: limit 10, 10 unreserved; dev reserves 7, and 10 must stay unreserved: "
+                                  "request 'Concurrent executions' of at least 107 in us-east-1")
+    assert "--quota-code L-B99A9384 --desired-value 107" in lambda_line and "config/environments.py" in lambda_line
     assert image_line.startswith(f"fraud-api image fraud-api@{DIGEST}: ECR repository fraud-api does not exist: apply the bootstrap stack")
 
 
 def test_a_full_account_names_each_quota_to_raise_and_by_how_much():
     clients = StubbedClients()
     zone(clients, present=False)
-    # dev (the environment with a NAT gateway): 1 NAT gateway, 2 x 2 + 1 = 5 reserved; the account has
+    # dev (the environment with a NAT gateway): 1 NAT gateway, 3 x 2 + 1 = 7 reserved; the account has
     # 5 EIPs allocated, 5 VPCs, 102 unreserved.
     account(clients, lambda_limit=1000, unreserved=102, eip_quota=5, eips=5, vpc_quota=5, vpcs=5, image="ImageNotFoundException")
     with pytest.raises(PrerequisiteMissing) as missing:
@@ -131,7 +131,7 @@ def test_a_full_account_names_each_quota_to_raise_and_by_how_much():
     lines = shortfalls(missing)
     assert len(lines) == 5
     assert lines[0].startswith(f"public Route 53 hosted zone {ZONE} is missing: create the public hosted zone")
-    assert "--desired-value 1003" in lines[1]  # 1000 - 102 + 5 + 100
+    assert "--desired-value 1005" in lines[1]  # 1000 - 102 + 7 + 100
     assert lines[2].startswith("Elastic IPs: quota 5, 5 allocated; dev's NAT gateways need 1 more: release unused ones")
     assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 6" in lines[2]
     assert lines[3].startswith("VPCs: quota 5, 5 in use (the default VPC counts); dev needs 1 more: delete an unused VPC")
@@ -169,13 +169,13 @@ def test_a_redeploy_needs_no_more_than_it_already_holds():
     reader = FakeStateReader({
         state_key("dev", Layer.NETWORK): network,
         state_key("dev", Layer.DATA): functions(1),
-        state_key("dev", Layer.COMPUTE): functions(2, 2, -1),  # -1: no reservation
+        state_key("dev", Layer.COMPUTE): functions(3, 3, -1),  # -1: no reservation
     })
     clients = StubbedClients()
     zone(clients)
     account(clients, lambda_limit=1000, unreserved=100, eip_quota=5, eips=5, vpc_quota=5, vpcs=5, image=None)
     found = ensure_prerequisites(clients, environment("dev"), create=False, reader=reader)
-    assert "Lambda concurrency: limit 1000, 100 unreserved; dev reserves 5 (5 held already), and 100 must stay unreserved" in found
+    assert "Lambda concurrency: limit 1000, 100 unreserved; dev reserves 7 (7 held already), and 100 must stay unreserved" in found
     assert "Elastic IPs: quota 5, 5 allocated; dev's NAT gateways need 0 more" in found
     assert "VPCs: quota 5, 5 in use (the default VPC counts); dev needs 0 more" in found
 

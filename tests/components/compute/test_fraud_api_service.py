@@ -43,3 +43,39 @@ class FakeContext:
 def test_image_reference_resolves_to_uri_and_pull_permission(reference, uri, repository_arn):
     image = ContainerImage.resolve(reference, FakeContext())
     assert (image.uri, image.ecr_repository_arn) == (uri, repository_arn)
+
+
+def test_each_task_opens_the_pool_its_settings_give(bare_stack, naming):
+    """The task definition passes `compute.fraud_api_db_pool_max_size`, the figure the capacity model
+    counts against Aurora's connection limit (config/capacity.py), not a constant of the construct."""
+    import json
+
+    from cdktf_cdktf_provider_aws.kms_key import KmsKey
+
+    from components.aws_context import AwsContext
+    from components.compute.fraud_api_service import FraudApiService, ServicePlacement
+    from config.settings import ComputeSettings
+    from tests.components.compute.test_schema_migration import SECRETS
+
+    stack, synth = bare_stack
+    FraudApiService(
+        stack,
+        "fraud-api",
+        naming=naming,
+        context=AwsContext(stack, "context"),
+        settings=ComputeSettings(fraud_api_db_pool_max_size=7),
+        secrets=SECRETS,
+        placement=ServicePlacement(
+            cluster_arn="arn:aws:ecs:eu-west-1:111122223333:cluster/fraud-test",
+            cluster_name="fraud-test",
+            subnet_ids=["subnet-a", "subnet-b"],
+            security_group_id="sg-application",
+            target_group_arn="arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/blue/1",
+        ),
+        container_port=8080,
+        logs_key_arn=KmsKey(stack, "logs").arn,
+        depends_on=[],
+    )
+    (task,) = synth()["resource"]["aws_ecs_task_definition"].values()
+    (app,) = [container for container in json.loads(task["container_definitions"]) if container["name"] == "fraud-api"]
+    assert {item["name"]: item["value"] for item in app["environment"]}["DB_POOL_MAX_SIZE"] == "7"
