@@ -5,6 +5,8 @@
     scripts/lifecycle.sh deploy dev edge observability
     scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
     scripts/lifecycle.sh plan dev compute --mock-upstream
+    scripts/lifecycle.sh plan dev --detailed-exitcode  # exit 2 when a layer's plan changes anything
+    scripts/lifecycle.sh drift dev                  # what changed outside Terraform: exit 0 clean, 2 drifted, 1 error
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
@@ -13,7 +15,8 @@
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
 4 an account prerequisite is missing, 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was
-let stop cleanly).
+let stop cleanly). `drift` and `plan --detailed-exitcode` answer like Terraform's
+-detailed-exitcode instead: 0 nothing to report, 2 changes (drift), 1 any error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from config.settings import ConfigError
 from config.targets import DeploymentTarget
 from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
+from lifecycle.drift import check_drift, write_report
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
 from lifecycle.operations import Lifecycle, StackFailed
@@ -45,7 +49,9 @@ from stacks.layers import DEPLOY_ORDER, Layer
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
-REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "drift")
+# Terraform's -detailed-exitcode: there is something to report (changes, drift).
+EXIT_CHANGES = 2
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -80,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
+    plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when a plan changes anything, 1 on any error (as Terraform's)")
+    drift = command("drift", "what changed outside Terraform: refresh-only plans of every deployed layer (exit 0 clean, 2 drifted, 1 error)")
+    drift.add_argument("environment")
+    drift.add_argument("layers", nargs="*", metavar="LAYER")
+    drift.add_argument("--drift-report", type=Path, metavar="FILE", help="the drift as JSON (default <workdir>/drift-<environment>.json)")
+    drift.add_argument("--summary", type=Path, metavar="FILE", help="append the drift as Markdown to FILE (a CI job summary)")
     status = command("status", "what is deployed: resources and serial of each layer's state, and any state lock held")
     status.add_argument("environment")
     unlock = command("unlock", "remove the state lock a dead run left on a layer (refused while it is younger than an hour, unless --force)")
@@ -111,17 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    detailed = bool(arguments) and (arguments[0] == "drift" or (arguments[0] == "plan" and "--detailed-exitcode" in arguments))
+    try:
+        args = build_parser().parse_args(arguments)
+    except SystemExit as usage:
+        # argparse says 2 for bad usage, which a detailed exit code reserves for changes.
+        if detailed and usage.code == EXIT_USAGE:
+            return EXIT_FAILED
+        raise
+    return _main(args, detailed)
+
+
+def _main(args: argparse.Namespace, detailed: bool) -> int:
     progress = Progress()
     workdir: Path = args.workdir or (emulator.DEFAULT_RUN_DIR if args.target == "emulator" else DEFAULT_AWS_WORKDIR)
     try:
         return _run(args, workdir, progress)
     except GuardRefusal as refusal:
         print(f"refused: {refusal}", file=sys.stderr)
-        return EXIT_REFUSED
+        return EXIT_FAILED if detailed else EXIT_REFUSED
     except PrerequisiteMissing as missing:
         print(f"prerequisite missing: {missing}", file=sys.stderr)
-        return EXIT_PREREQUISITE
+        return EXIT_FAILED if detailed else EXIT_PREREQUISITE
     except StackFailed as failure:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
@@ -135,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except (ConfigError, SynthMismatch, EmulatorGapError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_FAILED if detailed else EXIT_USAGE
     finally:
         if args.report:
             progress.write_report(args.report)
@@ -220,12 +244,33 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     elif args.command == "down":
         lifecycle.destroy(list(DEPLOY_ORDER))
     elif args.command == "plan":
-        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+        plans = lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+        if args.detailed_exitcode and any(plan.has_changes for plan in plans.values()):
+            progress.summary()
+            return EXIT_CHANGES
+    elif args.command == "drift":
+        return _drift(lifecycle, args, workdir, progress)
     progress.summary()
     if getattr(args, "stop_emulator", False) and target.is_emulator:
         emulator.stop(workdir)
         progress.note("emulator stopped")
     return 0
+
+
+def _drift(lifecycle: Lifecycle, args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
+    report = check_drift(lifecycle, _layers(args.layers or ["all"]))
+    report_file = args.drift_report or workdir / f"drift-{args.environment}.json"
+    write_report(report, report_file)
+    if args.summary:
+        with args.summary.open("a") as summary:
+            summary.write(report.markdown())
+    verdict = f"{len(report.drifted)} of {len(report.layers)} layers drifted" if report.drifted else "no drift"
+    progress.section(f"drift {args.environment}: {verdict}{f', {len(report.failed)} could not be checked' if report.failed else ''}")
+    for line in report.lines():
+        progress.note(line)
+    progress.note(f"report: {report_file}")
+    progress.summary()
+    return report.exit_code
 
 
 def _same_target_options(args: argparse.Namespace) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
+from lifecycle.changes import ResourceChange, StackPlan, changed_outputs, drifted_resources, planned_changes
 from lifecycle.mock_upstream import (
     data_source_attributes,
     mock_data_sources_reading,
@@ -35,6 +36,7 @@ from lifecycle.states import (
 )
 from lifecycle.synth import check_synth_matches
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
+from lifecycle.terraform_ui import TerraformRun
 from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
@@ -47,6 +49,11 @@ EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 class StackFailed(Exception):
     """A stack failed; the message names it. Later stacks were not attempted."""
+
+    def __init__(self, message: str, plans: dict[str, StackPlan] | None = None) -> None:
+        super().__init__(message)
+        # Plans run side by side: those that succeeded beside the failed one.
+        self.plans = plans or {}
 
 
 @dataclass
@@ -80,8 +87,45 @@ class Lifecycle:
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
-            for index, layer in enumerate(ordered):
-                self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+            # A layer's refresh runs beside the next layer's apply, which only reads its outputs.
+            refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-refresh")
+            refreshes: list[Future] = []
+            try:
+                for index, layer in enumerate(ordered):
+                    _, applied = self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+                    if any(applied.changes.values()):
+                        refreshes.append(refresher.submit(self._refresh, layer))
+            finally:
+                refresher.shutdown(wait=True)
+        if self.processes.interrupted:
+            raise Interrupted(f"deploy interrupted by {self.processes.signal_name}")
+        failed = [name for future in refreshes if (name := future.result()) is not None]
+        if failed:
+            raise StackFailed(f"refreshing the state of {', '.join(failed)} after its apply failed (what it deployed stands); see {self.workdir / 'logs'}")
+
+    def _refresh(self, layer: Layer) -> str | None:
+        """Write into the layer's state what AWS holds now that its apply is done; the stack's name if that failed.
+
+        An apply records each resource as it was when created or updated, before the resources
+        created after it changed it (rules added to a security group, a policy attached to a queue)
+        and with unset values as null where AWS reads back empty ones. Refreshed once here, the
+        state is what a later `drift` compares AWS with: a difference is then a change made outside
+        Terraform, not a leftover of the apply (docs/lifecycle.md, "Drift")."""
+        name = self.stack(layer)
+        if self.processes.interrupted:
+            self.progress.skipped([name], "refresh", "interrupted")
+            return None
+        self.progress.start(name, "refresh")
+        try:
+            self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)).refresh()
+        except (TerraformInterrupted, Interrupted):
+            self.progress.interrupted(name, "refresh")
+            return None
+        except TerraformFailed as failure:
+            self._report_failure(name, "refresh", "", failure, layer)
+            return name
+        self.progress.done(name, "refresh", detail="the state holds what AWS reports after the apply")
+        return None
 
     def destroy(self, layers: list[Layer]) -> None:
         ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
@@ -101,12 +145,16 @@ class Lifecycle:
                 check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
                 self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
 
-    def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
-        """Plan every given layer; plans only read, so they run side by side and every failure is reported."""
+    def plan(self, layers: list[Layer], *, mock_upstream: bool, refresh_only: bool = False) -> dict[str, StackPlan]:
+        """Plan every given layer; plans only read, so they run side by side and every failure is reported.
+
+        Returns each stack's plan with what it changes, which is also printed per layer. With
+        `refresh_only`, what changed outside Terraform instead, without taking the state lock
+        (`drift` runs with a role that can only read)."""
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        mode = " with mocked upstream outputs" if mock_upstream else ""
+        mode = " with mocked upstream outputs" if mock_upstream else " in refresh-only mode" if refresh_only else ""
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
         paths = {
             layer: prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
@@ -118,39 +166,56 @@ class Lifecycle:
             inits = self._init_all(list(paths.values()))
             with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
                 planned = {
-                    layer: pool.submit(self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]], schema if mock_upstream else None)
+                    layer: pool.submit(
+                        self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]],
+                        schema if mock_upstream else None, refresh_only,
+                    )
                     for index, layer in enumerate(ordered)
                 }
         outcomes = {self.stack(layer): future.result() for layer, future in planned.items()}
         if self.processes.interrupted:
             raise Interrupted(f"plan interrupted by {self.processes.signal_name}")
-        summaries = {name: summary for name, summary in outcomes.items() if summary is not None}
-        failed = [name for name, summary in outcomes.items() if summary is None]
+        plans = {name: plan for name, plan in outcomes.items() if plan is not None}
+        changing = {name: plan for name, plan in plans.items() if plan.has_changes}
+        if changing:
+            self.progress.section("what changed outside Terraform" if refresh_only else "what the plans change")
+            for name, plan in changing.items():
+                self.progress.note(f"{name}: {plan.summary}")
+                for line in plan.describe():
+                    self.progress.note(f"  {line}")
+        failed = [name for name, plan in outcomes.items() if plan is None]
         if failed:
-            raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}")
-        return summaries
+            raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}", plans)
+        return plans
 
-    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None) -> str | None:
+    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, refresh_only: bool) -> StackPlan | None:
         """One stack's plan (with placeholder upstream outputs when `schema` is given); None when it failed."""
         name = self.stack(layer)
+        action = "drift" if refresh_only else "plan"
         if self.processes.interrupted:
-            self.progress.skipped([name], "plan", "interrupted")
+            self.progress.skipped([name], action, "interrupted")
             return None
-        self.progress.start(name, "plan", position)
+        self.progress.start(name, action, position)
+        # A saved plan holds state values (API key values among them): read once, then removed.
+        plan_file = self.workdir / "plans" / f"{name}.{action}.tfplan"
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
         try:
             directory = self._directory(path, observe=self.progress.watch(name))
             init.result()
             if schema is not None:
                 self._mock_upstream(name, directory, schema(directory))
-            summary = directory.plan(lock=schema is None).plan_line
+            run = directory.plan(lock=schema is None and not refresh_only, out=plan_file, refresh_only=refresh_only)
+            plan = _what_changes(directory, run, plan_file, refresh_only=refresh_only)
         except (TerraformInterrupted, Interrupted):
-            self.progress.interrupted(name, "plan", position)
+            self.progress.interrupted(name, action, position)
             return None
         except TerraformFailed as failure:
-            self._report_failure(name, "plan", position, failure, layer)
+            self._report_failure(name, action, position, failure, layer)
             return None
-        self.progress.done(name, "plan", position, summary)
-        return summary
+        finally:
+            plan_file.unlink(missing_ok=True)
+        self.progress.done(name, action, position, plan.summary)
+        return plan
 
     def _mock_upstream(self, name: str, directory: StackDirectory, schema: dict[str, Any]) -> None:
         """Rewrite a plan copy of the stack so every upstream output it reads has a typed placeholder."""
@@ -271,7 +336,7 @@ class Lifecycle:
     def state(self, layer: Layer) -> StateSummary | None:
         return self.reader.read(state_key(self.environment.name, layer))
 
-    def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> None:
+    def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> Any:
         name = self.stack(layer)
         position = f"[{index + 1}/{len(ordered)}] "
         rest = [self.stack(other) for other in ordered[index + 1 :]]
@@ -283,7 +348,7 @@ class Lifecycle:
             # Terraform waits for it in silence: say why before the wait, not only after it failed.
             self.progress.note(f"{name}: the state is locked, {lock.describe(datetime.now(UTC))}; Terraform waits up to {LOCK_TIMEOUT} for it")
         try:
-            run(self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)))
+            outcome = run(self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)))
         except (TerraformInterrupted, Interrupted):
             self._stopped(name, action, position, rest, layer=layer)
         except TerraformFailed as failure:
@@ -291,6 +356,7 @@ class Lifecycle:
         state = self.state(layer)
         count = state.managed_resources if state else 0
         self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
+        return outcome
 
     def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str], layer: Layer | None = None) -> NoReturn:
         self._report_failure(name, action, position, failure, layer)
@@ -364,6 +430,26 @@ class _Once:
             if self._value is None:
                 self._value = self._compute(directory)
             return self._value
+
+
+def _what_changes(directory: StackDirectory, run: TerraformRun, plan_file: Path, *, refresh_only: bool) -> StackPlan:
+    """What a plan changes (refresh-only: what drifted), attribute by attribute where that matters.
+
+    Terraform's events already name every address and its action. The saved plan, read with one
+    more Terraform start, is needed only for the attributes of what is updated, replaced or drifted,
+    so a clean plan or one that only creates costs nothing more."""
+    if refresh_only and not run.drifted:
+        return StackPlan("no drift")
+    listed = run.drifted if refresh_only else run.resource_changes
+    if not any(action != "create" for action in listed.values()):
+        changes = tuple(ResourceChange(address, action) for address, action in sorted(listed.items()))
+        return StackPlan(run.plan_line, changes, tuple(sorted(run.changed_outputs)))
+    saved = directory.show_json(plan_file)
+    if refresh_only:
+        # Drift whose every difference is representation (null read back as empty) is no drift.
+        drifted = tuple(drifted_resources(saved))
+        return StackPlan(f"drift in {len(drifted)} resources" if drifted else "no drift", drifted)
+    return StackPlan(run.plan_line, tuple(planned_changes(saved)), tuple(changed_outputs(saved)))
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:

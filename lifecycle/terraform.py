@@ -12,6 +12,7 @@ TerraformProcesses, which passes it an interrupt (`lifecycle/interrupts.py`).
 from __future__ import annotations
 
 import fcntl
+import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -93,9 +94,23 @@ class StackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run_json(["destroy", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
 
-    def plan(self, *, lock: bool = True) -> TerraformRun:
-        """A plan; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
-        return self._run_json(["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"], "plan")
+    def plan(self, *, lock: bool = True, out: Path | None = None, refresh_only: bool = False) -> TerraformRun:
+        """A plan; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.").
+
+        `out` saves it (for `show_json`); `refresh_only` compares what AWS holds with the state only,
+        never with the configuration: what changed outside Terraform (`run.drifted`)."""
+        args = ["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"]
+        args += [f"-out={out}"] if out is not None else []
+        args += ["-refresh-only"] if refresh_only else []
+        return self._run_json(args, "drift" if refresh_only else "plan")
+
+    def refresh(self) -> TerraformRun:
+        """Write into the state what AWS holds now, changing nothing in AWS (`apply -refresh-only`)."""
+        return self._run_json(["apply", "-refresh-only", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "refresh")
+
+    def show_json(self, plan_file: Path) -> dict:
+        """A saved plan as Terraform's JSON plan representation (every change with its before and after)."""
+        return json.loads(self.capture("show", "-json", str(plan_file)))
 
     def force_unlock(self, lock_id: str) -> None:
         """Remove the state lock `lock_id` (Terraform checks it is the lock held now)."""

@@ -87,11 +87,15 @@ class FakeStackDirectory:
     reader: FakeStateReader
     environment: str
     fail: str | None = None
+    # The stack whose state refresh (`apply -refresh-only`) fails.
+    fail_refresh: str | None = None
     observe: Callable[[TerraformRun, ResourceTiming | None], None] | None = None
-    # Which recorded stream each command replays.
+    # Which recorded stream each command replays, and what `show -json` prints for a saved plan of each kind.
     streams: dict[str, str] = field(default_factory=lambda: {
-        "plan": "plan.jsonl", "apply": "apply.jsonl", "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
+        "plan": "plan.jsonl", "drift": "clean.drift.plan.jsonl", "apply": "apply.jsonl", "refresh": "refresh.apply.jsonl",
+        "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
     })
+    shown: dict[str, str] = field(default_factory=lambda: {"plan": "update.show.json", "drift": "drift.show.json"})
 
     @property
     def name(self) -> str:
@@ -106,14 +110,28 @@ class FakeStackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run("destroy", resources=0)
 
-    def plan(self, *, lock: bool = True) -> TerraformRun:
+    def plan(self, *, lock: bool = True, out: Path | None = None, refresh_only: bool = False) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
-        self.calls.append(f"plan {self.name}")
+        kind = "drift" if refresh_only else "plan"
+        self.calls.append(f"{kind} {self.name}{'' if lock else ' -lock=false'}")
         if self.name == self.fail:
             # A plan that fails before Terraform says anything structured: only its text is shown.
             raise TerraformFailed("plan", self.directory / "log", "Error: Reference to undeclared resource")
-        return replay(self.streams["plan"], "plan", self.observe)
+        return replay(self.streams[kind], "plan", self.observe)
+
+    def refresh(self) -> TerraformRun:
+        from lifecycle.terraform import TerraformFailed
+
+        if self.name == self.fail_refresh:
+            self.calls.append(f"refresh {self.name}")
+            raise TerraformFailed("refresh", self.directory / "log", "Error: reading KMS Key: AccessDeniedException")
+        return self._run("refresh", resources=5)
+
+    def show_json(self, plan_file: Path) -> dict:
+        kind = "drift" if ".drift." in plan_file.name else "plan"
+        self.calls.append(f"show {self.name} {kind}")
+        return json.loads((STREAMS / self.shown[kind]).read_text())
 
     def force_unlock(self, lock_id: str) -> None:
         self.calls.append(f"force-unlock {self.name} {lock_id}")
@@ -166,7 +184,13 @@ class FakeTerraform:
         self._write()
 
     def replays(self, command: str, stream: str, exit_code: int = 0) -> None:
+        """`command` is Terraform's subcommand, with ` -refresh-only` for that mode (`plan -refresh-only`)."""
         self.commands[command] = {"stream": str(STREAMS / stream), "exit": exit_code}
+        self._write()
+
+    def prints(self, command: str, recorded: str) -> None:
+        """`command` (e.g. `show`) prints the recorded file as it is."""
+        self.commands[command] = {"stdout": str(STREAMS / recorded), "exit": 0}
         self._write()
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:

@@ -12,7 +12,14 @@ configurations with the S3 backend and its lock file, as the stacks have, and re
   resources succeed);
 - `locked.apply.jsonl`: an apply started while the long-wait apply holds the state lock, and
   `lock.tflock.json`, the lock object that apply found;
-- `interrupted.apply.jsonl`: the long-wait apply sent SIGINT a few seconds into its waits.
+- `interrupted.apply.jsonl`: the long-wait apply sent SIGINT a few seconds into its waits;
+- `refresh.apply.jsonl`: the small stack's state refreshed right after its apply
+  (`apply -refresh-only`), then `clean.drift.plan.jsonl`, a refresh-only plan finding nothing;
+- `drift.plan.jsonl` and `drift.show.json`: a refresh-only plan (and `show -json` of it) after the
+  KMS key's description and the SSM parameter's value were changed with boto3, outside Terraform;
+  `update.plan.jsonl` and `update.show.json`: the ordinary plan that would undo both.
+
+`--only drift` records the last group alone (~1 minute).
 
 Nothing here is a test; the files it writes are what the tests read.
 """
@@ -94,6 +101,25 @@ class Recorder:
         subprocess.run(["terraform", *args, "-input=false", "-no-color"], cwd=directory, env=self.env, check=True, capture_output=True)
 
 
+def record_drift(recorder: Recorder, small: Path, endpoint: str) -> None:
+    """The small stack just applied: refreshed, checked clean, changed outside Terraform, checked again."""
+    import boto3
+
+    assert recorder.record(small, "apply", "-refresh-only", "-auto-approve", into="refresh.apply.jsonl") == 0
+    assert recorder.record(small, "plan", "-refresh-only", "-lock=false", "-out=clean.tfplan", into="clean.drift.plan.jsonl") == 0
+    clients = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    kms, ssm = boto3.client("kms", **clients), boto3.client("ssm", **clients)
+    (alias,) = [alias for alias in kms.list_aliases()["Aliases"] if alias["AliasName"] == "alias/recording"]
+    kms.update_key_description(KeyId=alias["TargetKeyId"], Description="changed outside Terraform")
+    ssm.put_parameter(Name="/recording/setting", Value="out-of-band-secret-value", Type="String", Overwrite=True)
+    for mode, into in ((["-refresh-only", "-lock=false"], "drift"), ([], "update")):
+        assert recorder.record(small, "plan", *mode, f"-out={into}.tfplan", into=f"{into}.plan.jsonl") == 0
+        shown = subprocess.run(["terraform", "show", "-json", f"{into}.tfplan"], cwd=small, env=recorder.env, check=True, capture_output=True, text=True)
+        (STREAMS / f"{into}.show.json").write_text(json.dumps(json.loads(shown.stdout), indent=1) + "\n")
+    # Put things back as the configuration says, so the destroy that follows finds what it made.
+    recorder.quietly(small, "apply", "-auto-approve")
+
+
 def wait_for(stream: str, needle: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while needle not in (STREAMS / stream).read_text():
@@ -105,6 +131,7 @@ def wait_for(stream: str, needle: str, timeout: float = 120) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, help="where the emulator and the configurations live (default: a temporary directory)")
+    parser.add_argument("--only", choices=("drift",), help="record only this group of streams")
     args = parser.parse_args(argv)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="stream-recording-"))
     running = emulator.start(run_dir / "emulator")
@@ -116,9 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         s3.create_bucket(Bucket=STATE_BUCKET)
         recorder = Recorder(run_dir, target)
         small, long_wait, failed = (recorder.write(name) for name in CONFIGURATIONS)
+        if args.only == "drift":
+            recorder.quietly(small, "apply", "-auto-approve")
+            record_drift(recorder, small, running.endpoint)
+            recorder.quietly(small, "destroy", "-auto-approve")
+            return 0
 
         assert recorder.record(small, "plan", into="plan.jsonl") == 0
         assert recorder.record(small, "apply", "-auto-approve", into="apply.jsonl") == 0
+        record_drift(recorder, small, running.endpoint)
         assert recorder.record(small, "destroy", "-auto-approve", into="destroy.jsonl") == 0
         assert recorder.record(failed, "apply", "-auto-approve", into="failed.apply.jsonl") == 1
 
