@@ -1,9 +1,11 @@
 """The three environments of the platform, in one place.
 
 Prod differs from dev and staging only where production needs it: a reader in a second AZ, longer
-backups and more tasks. Prod and staging reach AWS only through VPC endpoints, with no route to
-the internet; dev keeps one NAT gateway instead, for cost (docs/architecture.md, "Egress").
-Promotion moves the same code through all three; what changes is this data.
+backups and more tasks, and a teardown that asks for its name and keeps what must be kept (final
+backups, audit logs in the account's archive, secrets' recovery window). Prod and staging reach
+AWS only through VPC endpoints, with no route to the internet; dev keeps one NAT gateway instead,
+for cost (docs/architecture.md, "Egress"). Promotion moves the same code through all three; what
+changes is this data.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from config.settings import (
     PeakScaling,
     PRIVATE_EGRESS_ENDPOINTS,
     StateSettings,
+    TeardownSettings,
 )
 from config.validation import validate_account, validate_all
 
@@ -121,11 +124,14 @@ def build_environments(
                 vpc_cidr="10.30.0.0/16",
                 nat_strategy=NatStrategy.NONE,
                 interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
+                flow_logs_to_account_archive=True,
             ),
             data=DataSettings(
                 aurora_reader_in_second_az=True,
                 backup_retention_days=30,
                 kms_deletion_window_days=30,
+                secret_recovery_window_days=30,
+                final_backups_on_destroy=True,
             ),
             compute=ComputeSettings(
                 fraud_api_min_tasks=3,
@@ -140,6 +146,7 @@ def build_environments(
                 deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
                 blue_green_termination_wait_minutes=30,
                 fraud_api_log_retention_days=365,
+                access_logs_to_account_archive=True,
             ),
             # Clients of prod call the API by its own name; dev and staging use the execute-api URL.
             edge=edge("api", custom_domain_enabled=True, execution_log_retention_days=90),
@@ -149,6 +156,8 @@ def build_environments(
                 # Production volume: a tenth of the fraud paths still gives thousands of traces an hour.
                 fraud_path_sampling_rate=0.1,
             ),
+            # Destroying any layer of prod needs its name typed back (docs/lifecycle.md).
+            teardown=TeardownSettings(confirm_with_name=True),
         ),
     ]
     validate_all(environments)

@@ -71,6 +71,9 @@ class NetworkSettings:
     availability_zone_ids: tuple[str, ...] = ("use1-az1", "use1-az2", "use1-az4")
     flow_log_transition_to_ia_days: int = 30
     flow_log_expiration_days: int = 365
+    # Deliver flow logs into the account's audit-log archive (bootstrap stack), which outlives the
+    # environment, instead of a bucket of this network layer that its teardown empties.
+    flow_logs_to_account_archive: bool = False
 
     @property
     def nat_gateway_count(self) -> int:
@@ -182,6 +185,12 @@ class DataSettings:
     log_retention_days: int = 365
     kms_deletion_window_days: int = 7
     secret_rotation_days: int = 30
+    # Days Secrets Manager keeps a deleted API-config secret restorable; 0 deletes it at once, so
+    # the environment can be re-created under the same names right away.
+    secret_recovery_window_days: int = 0
+    # Before the data layer is destroyed the lifecycle takes a final Aurora snapshot and a DynamoDB
+    # backup, and keeps the storage key they are encrypted with (docs/lifecycle.md, "Tearing prod down").
+    final_backups_on_destroy: bool = False
     transaction_ttl_days: int = 90
     # The rotation function runs four short steps per rotation, one at a time.
     rotation_function_reserved_concurrency: int = 1
@@ -233,6 +242,9 @@ class ComputeSettings:
     rollback_unhealthy_minutes: int = 2
     # ALB access logs (PCI DSS 10.5.1: a year of audit history).
     access_log_expiration_days: int = 365
+    # Deliver ALB access logs into the account's audit-log archive (bootstrap stack), which outlives
+    # the environment, instead of a bucket of this compute layer that its teardown empties.
+    access_logs_to_account_archive: bool = False
     lambda_reserved_concurrency: int = 2
     # Lambda and SNS delivery-status logs (30 days for Lambda logs: docs/requirements.md R6.9).
     log_retention_days: int = 30
@@ -308,6 +320,15 @@ class ObservabilitySettings:
 
 
 @dataclass(frozen=True)
+class TeardownSettings:
+    """What destroying a layer of the environment asks first (docs/lifecycle.md, "Tearing prod down")."""
+
+    # Destroying any layer needs the environment's name typed back: `--confirm <name>`, a prompt on
+    # a terminal, or the teardown workflow's `confirm` input. Off, it runs in one command.
+    confirm_with_name: bool = False
+
+
+@dataclass(frozen=True)
 class StateSettings:
     """Where every stack of the environment keeps its Terraform state."""
 
@@ -339,6 +360,9 @@ class AccountSettings:
     image_repository: str = "fraud-api"
     # Images kept: a build per merge to main, so a few months of rollback targets.
     images_kept: int = 200
+    # The audit-log archive that environments deliver flow logs and ALB access logs into when their
+    # settings say so (PCI DSS 10.5.1: at least a year; a margin for a late review).
+    audit_log_retention_days: int = 400
 
 
 @dataclass(frozen=True)
@@ -352,6 +376,7 @@ class EnvironmentConfig:
     compute: ComputeSettings
     edge: EdgeSettings
     observability: ObservabilitySettings
+    teardown: TeardownSettings = field(default_factory=TeardownSettings)
     project: str = "fraud-detection"
     extra_tags: dict[str, str] = field(default_factory=dict)
 

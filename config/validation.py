@@ -78,6 +78,8 @@ def validate_account(account: AccountSettings) -> None:
         raise ConfigError(f"account: image_repository '{account.image_repository}' is not an ECR repository name like fraud-api")
     if not 1 <= account.images_kept <= 10_000:
         raise ConfigError("account: images_kept must be 1-10000 (ECR lifecycle rules count images)")
+    if account.audit_log_retention_days < 365:
+        raise ConfigError(f"account: audit_log_retention_days is {account.audit_log_retention_days}; PCI DSS 10.5.1 keeps audit logs at least 365 days")
 
 
 def _validate_state_bucket(where: str, bucket: str) -> None:
@@ -167,6 +169,13 @@ def _validate_data(where: str, data: DataSettings) -> None:
         raise ConfigError(f"{where}: data.kms_deletion_window_days must be 7-30 (KMS's limits)")
     if not 1 <= data.secret_rotation_days <= 365:
         raise ConfigError(f"{where}: data.secret_rotation_days must be 1-365")
+    if data.secret_recovery_window_days != 0 and not 7 <= data.secret_recovery_window_days <= 30:
+        raise ConfigError(f"{where}: data.secret_recovery_window_days must be 0 (delete at once) or 7-30 (Secrets Manager's limits)")
+    if data.secret_recovery_window_days > data.kms_deletion_window_days:
+        raise ConfigError(
+            f"{where}: data.secret_recovery_window_days ({data.secret_recovery_window_days}) must not exceed "
+            f"data.kms_deletion_window_days ({data.kms_deletion_window_days}): a secret restored after its key is gone cannot be read"
+        )
     if data.transaction_ttl_days < 1:
         raise ConfigError(f"{where}: data.transaction_ttl_days must be positive")
     if not re.match(r"^\d+\.\d+$", data.aurora_engine_version):

@@ -5,18 +5,23 @@
     scripts/lifecycle.sh deploy dev edge observability
     scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
     scripts/lifecycle.sh plan dev compute --mock-upstream
+    scripts/lifecycle.sh plan dev all --save plans/      # keep the plans and a summary of what they change
+    scripts/lifecycle.sh apply dev --plans plans/        # apply exactly those, refusing a stale one
     scripts/lifecycle.sh plan dev --detailed-exitcode  # exit 2 when a layer's plan changes anything
     scripts/lifecycle.sh drift dev                  # what changed outside Terraform: exit 0 clean, 2 drifted, 1 error
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
-    scripts/lifecycle.sh release dev --target aws   # CodeDeploy blue/green of the revision the compute layer registered
+    scripts/lifecycle.sh migrate dev --target aws   # fraud-api's schema migration task, as the schema owner, waited for
+    scripts/lifecycle.sh release dev --target aws   # the migration, then CodeDeploy blue/green of the revision the compute layer registered
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
-4 an account prerequisite is missing, 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was
-let stop cleanly). `drift` and `plan --detailed-exitcode` answer like Terraform's
--detailed-exitcode instead: 0 nothing to report, 2 changes (drift), 1 any error; 130 interrupted.
+4 an account prerequisite is missing, 5 the state could not be read (no state bucket, no or
+refused credentials, throttling, S3 unreachable: the bucket and key named), 130 interrupted
+(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly). `drift` and `plan --detailed-exitcode`
+answer like Terraform's -detailed-exitcode instead: 0 nothing to report, 2 changes (drift), 1 any
+error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -29,27 +34,30 @@ from pathlib import Path
 
 from config.environment_variables import read_environments, refuse_placeholders_for_aws
 from config.environments import DEFAULT_REGION
-from config.settings import ConfigError
+from config.settings import ConfigError, EnvironmentConfig
 from config.targets import DeploymentTarget
 from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
 from lifecycle.drift import check_drift, write_report
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
+from lifecycle.migration import DEFAULT_WAIT_MINUTES as MIGRATION_WAIT_MINUTES
+from lifecycle.migration import MigrationFailed, migrate
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
 from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
 from lifecycle.smoke import SmokeFailed, smoke
-from lifecycle.states import GuardRefusal, S3StateReader
+from lifecycle.states import GuardRefusal, S3StateReader, StateUnreadable
 from lifecycle.synth import SynthMismatch, synthesize, synthesized_images
+from lifecycle.teardown import check_confirmation
 from scripts import emulator
 from scripts.paths import CACHE_ROOT, REPO_ROOT
-from stacks.layers import DEPLOY_ORDER, Layer
+from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
-REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "drift")
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply", "drift")
 # Terraform's -detailed-exitcode: there is something to report (changes, drift).
 EXIT_CHANGES = 2
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
@@ -82,11 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, help_text)
         sub.add_argument("environment")
         sub.add_argument("layers", nargs="+", metavar="LAYER", help=f"{', '.join(layer.value for layer in Layer)} or all")
+    for sub in (down, commands.choices["destroy"]):
+        sub.add_argument("--confirm", metavar="ENVIRONMENT",
+                         help="the environment's name again: required to destroy any layer of an environment that asks for it (prod; "
+                              "on a terminal it is asked for); a name of another environment is refused")
     plan = command("plan", "plan layers; with --mock-upstream, even before their producers were ever deployed")
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
     plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when a plan changes anything, 1 on any error (as Terraform's)")
+    plan.add_argument("--save", type=Path, metavar="DIR",
+                      help="keep each plan, its JSON and the state it was planned against in DIR, with a Markdown summary (DIR/summary.md), for `apply --plans`")
+    apply = command("apply", "apply exactly the plans `plan --save` kept, in DAG order; refused when a layer's state moved since its plan")
+    apply.add_argument("environment")
+    apply.add_argument("--plans", type=Path, metavar="DIR", required=True, help="the directory `plan --save` wrote (never synthesizes: uses --outdir as planned)")
     drift = command("drift", "what changed outside Terraform: refresh-only plans of every deployed layer (exit 0 clean, 2 drifted, 1 error)")
     drift.add_argument("environment")
     drift.add_argument("layers", nargs="*", metavar="LAYER")
@@ -106,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     image = command("image", "check that the synthesized stacks of ENVIRONMENT deploy exactly this fraud-api image")
     image.add_argument("environment")
     image.add_argument("expected", help="the image reference promoted from the previous environment, e.g. fraud-api@sha256:<digest>")
-    release_command = command("release", "roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
+    migrate_command = command("migrate", "run fraud-api's schema migration task (the schema owner's login) and wait for it to exit 0")
+    migrate_command.add_argument("environment")
+    migrate_command.add_argument("--wait-minutes", type=int, default=MIGRATION_WAIT_MINUTES,
+                                 help="how long the task may take before it is stopped (default %(default)s)")
+    release_command = command("release", "run the schema migration, then roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
     release_command.add_argument("environment")
     release_command.add_argument("--wait-minutes", type=int, default=DEFAULT_WAIT_MINUTES,
                                  help="how long to wait beyond the deployment group's own waits (default %(default)s)")
@@ -141,16 +162,21 @@ def _main(args: argparse.Namespace, detailed: bool) -> int:
     try:
         return _run(args, workdir, progress)
     except GuardRefusal as refusal:
+        progress.summary()  # what a run refused half-way did before
         print(f"refused: {refusal}", file=sys.stderr)
         return EXIT_FAILED if detailed else EXIT_REFUSED
     except PrerequisiteMissing as missing:
         print(f"prerequisite missing: {missing}", file=sys.stderr)
         return EXIT_FAILED if detailed else EXIT_PREREQUISITE
+    except StateUnreadable as unreadable:
+        progress.summary()
+        print(f"state unreadable: {unreadable}", file=sys.stderr)
+        return EXIT_FAILED if detailed else EXIT_STATE_UNREADABLE
     except StackFailed as failure:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
-    except (ReleaseFailed, SmokeFailed) as failure:
+    except (ReleaseFailed, MigrationFailed, SmokeFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as stop:
@@ -190,18 +216,29 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         return 0
 
     (config,) = read_environments({**base_env, "FRAUD_ENVIRONMENTS": args.environment})
+    confirmation = None
+    if args.command in ("destroy", "down"):
+        # Before the synth and any read: an unconfirmed teardown of prod costs nothing and changes nothing.
+        stacks = [stack_id(layer, config.name) for layer in reversed(DEPLOY_ORDER) if layer in _layers(getattr(args, "layers", ["all"]))]
+        confirmation = _teardown_confirmation(args.confirm, config, stacks, target)
+        check_confirmation(config, stacks, confirmation)
     clients = TargetClients(target, config.state.region)
     lifecycle = Lifecycle(
         target=target,
         environment=config,
         outdir=outdir,
         workdir=workdir,
-        reader=S3StateReader(config.state.bucket, clients.client("s3")),
+        reader=S3StateReader(
+            config.state.bucket,
+            clients.client("s3"),
+            bootstrap_command=" ".join(("scripts/lifecycle.sh bootstrap", config.name, *_same_target_options(args))),
+        ),
         progress=progress,
         verbose=args.verbose,
         base_env=base_env,
         bootstrap_state=workdir / "bootstrap.tfstate" if target.is_emulator else None,
         cli_options=_same_target_options(args),
+        clients=clients,
     )
     if args.command == "status":
         locks, now = lifecycle.locks(), datetime.now(UTC)
@@ -219,12 +256,25 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
             _synth(target, [config.name], outdir, base_env, progress)
         lifecycle.unlock(layer, lock_id=args.lock_id, force=args.force)
         return 0
+    if args.command == "migrate":
+        migrate(lifecycle, clients, wait_minutes=args.wait_minutes)
+        return 0
     if args.command == "release":
         release(lifecycle, clients, prepare=args.prepare, image=args.image, wait_minutes=args.wait_minutes)
         return 0
     if args.command == "smoke":
         smoke(lifecycle, clients)
         return 0
+
+    # Saved plans on AWS are sealed with the state's KMS key (lifecycle/sealing.py).
+    kms = clients.client("kms") if not target.is_emulator else None
+    if args.command == "apply":
+        lifecycle.apply_saved(args.plans, kms=kms)
+        progress.summary()
+        return 0
+    if args.command == "plan" and args.save is not None and args.mock_upstream:
+        raise ConfigError("--mock-upstream plans cannot be saved: --save itself plans with placeholders, for review only, "
+                          "exactly the layers whose producers lack outputs they read")
 
     if not args.skip_synth:
         _synth(target, [config.name], outdir, base_env, progress)
@@ -236,15 +286,15 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         if args.command == "bootstrap":
             return 0
         lifecycle.prerequisites(clients)
-        lifecycle.deploy(list(DEPLOY_ORDER))
+        _deploy_then_migrate_a_new_service(lifecycle, clients, list(DEPLOY_ORDER))
     elif args.command == "deploy":
-        lifecycle.deploy(_layers(args.layers))
+        _deploy_then_migrate_a_new_service(lifecycle, clients, _layers(args.layers))
     elif args.command == "destroy":
-        lifecycle.destroy(_layers(args.layers))
+        lifecycle.destroy(_layers(args.layers), confirmation=confirmation)
     elif args.command == "down":
-        lifecycle.destroy(list(DEPLOY_ORDER))
+        lifecycle.destroy(list(DEPLOY_ORDER), confirmation=confirmation)
     elif args.command == "plan":
-        plans = lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+        plans = lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream, save=args.save, kms=kms)
         if args.detailed_exitcode and any(plan.has_changes for plan in plans.values()):
             progress.summary()
             return EXIT_CHANGES
@@ -271,6 +321,27 @@ def _drift(lifecycle: Lifecycle, args: argparse.Namespace, workdir: Path, progre
     progress.note(f"report: {report_file}")
     progress.summary()
     return report.exit_code
+
+
+def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget) -> str | None:
+    """`--confirm`, or for an environment that asks for its name, what is typed at the prompt (on a terminal only)."""
+    if given is not None or not config.teardown.confirm_with_name or not _is_terminal():
+        return given
+    kept = " Final backups of its data are taken first." if config.data.final_backups_on_destroy else ""
+    print(f"About to destroy {', '.join(stacks)} on {'the emulator' if target.is_emulator else 'AWS'}.{kept} "
+          'See docs/lifecycle.md, "Tearing prod down".', file=sys.stderr)
+    try:
+        return _ask(f"Type the environment's name ({config.name}) to destroy it: ").strip()
+    except EOFError:
+        return None
+
+
+def _is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _ask(prompt: str) -> str:
+    return input(prompt)
 
 
 def _same_target_options(args: argparse.Namespace) -> tuple[str, ...]:
@@ -306,6 +377,17 @@ def _synth(target: DeploymentTarget, environments: list[str], outdir: Path, base
     for stack, addresses in left_out.items():
         if addresses:
             progress.note(f"{stack}: left out in the emulator (config/targets.py EMULATOR_GAPS): {', '.join(addresses)}")
+
+
+def _deploy_then_migrate_a_new_service(lifecycle: Lifecycle, clients: TargetClients, layers: list[Layer]) -> None:
+    """A compute layer this run creates gets its schema at once: its new service's tasks exit 3 until
+    the migration has run, and no release may follow (`up`). Later schema changes run with each
+    release, before traffic moves (docs/lifecycle.md, "Schema migrations")."""
+    state = lifecycle.state(Layer.COMPUTE)
+    creates_the_service = Layer.COMPUTE in layers and (state is None or not state.deployed)
+    lifecycle.deploy(layers)
+    if creates_the_service:
+        migrate(lifecycle, clients)
 
 
 def _layers(names: list[str]) -> list[Layer]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from lifecycle.mock_upstream import (
     data_source_attributes,
     mock_data_sources_reading,
     mock_upstream_defaults,
+    outputs_read,
     prepare_mock_plan_directory,
     read_absent_states_as_empty,
     schema_lookup,
@@ -33,8 +36,28 @@ from lifecycle.states import (
     check_deploy,
     check_teardown,
     state_key,
+    state_read_failure,
 )
-from lifecycle.synth import check_synth_matches
+from lifecycle.saved_plans import (
+    PLAN_FILE,
+    SUMMARY_FILE,
+    LayerPlan,
+    SavedPlans,
+    SavedPlansError,
+    StateVersion,
+    changed_reads,
+    file_sha256,
+    outputs_changed_upstream,
+    prepare_directory,
+    read_directory,
+    render_summary,
+    staleness,
+    write_layer,
+    write_manifest,
+)
+from lifecycle.sealing import SEALED_FILE, is_sealed, open_sealed, seal
+from lifecycle.synth import SynthMismatch, check_synth_matches
+from lifecycle.teardown import FinalBackupFailed, FinalBackups, check_confirmation, kept_audit_logs, kept_secrets
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
 from lifecycle.terraform_ui import TerraformRun
 from scripts.terraform_cli import terraform_env
@@ -71,6 +94,8 @@ class Lifecycle:
     # How the command line names this target and workdir, for the commands the lifecycle prints.
     cli_options: tuple[str, ...] = ()
     processes: TerraformProcesses = field(default_factory=TerraformProcesses)
+    # The target's AWS clients (`.client(service)`), for what a teardown keeps beyond Terraform.
+    clients: Any = None
 
     def __post_init__(self) -> None:
         self.processes.notify = self.progress.note
@@ -81,27 +106,39 @@ class Lifecycle:
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        # Refuse before touching anything: every layer's producers are deployed or come earlier in this run.
+        # Refuse before touching anything: every layer's producers are deployed or come earlier in this
+        # run, and every layer's own state can be read (StateUnreadable otherwise, not a guess).
         for index, layer in enumerate(ordered):
             check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(ordered[:index]))
+            self.state(layer)
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
-            # A layer's refresh runs beside the next layer's apply, which only reads its outputs.
-            refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-refresh")
-            refreshes: list[Future] = []
-            try:
+            with self._refreshing_after_apply("deploy") as applied:
                 for index, layer in enumerate(ordered):
-                    _, applied = self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
-                    if any(applied.changes.values()):
-                        refreshes.append(refresher.submit(self._refresh, layer))
-            finally:
-                refresher.shutdown(wait=True)
+                    _, run = self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+                    applied(layer, run)
+
+    @contextmanager
+    def _refreshing_after_apply(self, action: str) -> Iterator[Callable[[Layer, TerraformRun], None]]:
+        """Refresh each layer whose apply changed something (`_refresh`), beside the next layer's apply,
+        which only reads its outputs (a refresh keeps them); done when the last refresh is."""
+        refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-refresh")
+        refreshes: list[Future] = []
+
+        def applied(layer: Layer, run: TerraformRun) -> None:
+            if any(run.changes.values()):
+                refreshes.append(refresher.submit(self._refresh, layer))
+
+        try:
+            yield applied
+        finally:
+            refresher.shutdown(wait=True)
         if self.processes.interrupted:
-            raise Interrupted(f"deploy interrupted by {self.processes.signal_name}")
+            raise Interrupted(f"{action} interrupted by {self.processes.signal_name}")
         failed = [name for future in refreshes if (name := future.result()) is not None]
         if failed:
-            raise StackFailed(f"refreshing the state of {', '.join(failed)} after its apply failed (what it deployed stands); see {self.workdir / 'logs'}")
+            raise StackFailed(f"refreshing the state of {', '.join(failed)} after its apply failed (what it applied stands); see {self.workdir / 'logs'}")
 
     def _refresh(self, layer: Layer) -> str | None:
         """Write into the layer's state what AWS holds now that its apply is done; the stack's name if that failed.
@@ -127,9 +164,12 @@ class Lifecycle:
         self.progress.done(name, "refresh", detail="the state holds what AWS reports after the apply")
         return None
 
-    def destroy(self, layers: list[Layer]) -> None:
+    def destroy(self, layers: list[Layer], *, confirmation: str | None = None) -> None:
+        """Destroy `layers` in reverse DAG order; `confirmation` is the environment's name typed back
+        (required where `teardown.confirm_with_name`), checked before anything is read or run."""
         ordered = [layer for layer in reversed(DEPLOY_ORDER) if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
+        check_confirmation(self.environment, stacks, confirmation)
         check_synth_matches(self.target, self.outdir, stacks)
         for index, layer in enumerate(ordered):
             check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
@@ -143,32 +183,109 @@ class Lifecycle:
                     continue
                 # Checked again right before: another run may have deployed a dependant meanwhile.
                 check_teardown(self.reader, self.environment.name, layer, leaving=frozenset(ordered[:index]))
-                self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
+                # What the layer holds right before it goes: what the teardown keeps is read from it.
+                before = self.state(layer)
+                backups = self._final_backups(before, index, ordered) if layer is Layer.DATA and self.environment.data.final_backups_on_destroy else None
+                try:
+                    self._step(layer, "destroy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.destroy()))
+                except BaseException:
+                    # A destroy that failed half-way may have scheduled the key's deletion already.
+                    if backups is not None:
+                        self._keep_backup_keys(before, backups, failing=True)
+                    raise
+                if backups is not None:
+                    self._keep_backup_keys(before, backups, failing=False)
+                self._report_kept(layer, before)
 
-    def plan(self, layers: list[Layer], *, mock_upstream: bool, refresh_only: bool = False) -> dict[str, StackPlan]:
+    def _final_backups(self, state: StateSummary, index: int, ordered: list[Layer]) -> FinalBackups:
+        """The data layer's final snapshot and backup, a step of their own; the layer is not destroyed unless both are available."""
+        name = self.stack(Layer.DATA)
+        position = f"[{index + 1}/{len(ordered)}] "
+        rest = [self.stack(other) for other in ordered[index:]]
+        if self.clients is None:
+            raise ValueError(f"{name}: final backups need the target's AWS clients")
+        if self.processes.interrupted:
+            self.progress.skipped(rest, "destroy", "interrupted")
+            raise Interrupted(f"destroy interrupted by {self.processes.signal_name} before the final backups of {name}")
+        backups = FinalBackups(self.clients, self.environment, check_interrupted=self.processes.check)
+        self.progress.start(name, "backup", position)
+        try:
+            kept = backups.take(state, datetime.now(UTC))
+        except Interrupted:
+            self.progress.interrupted(name, "backup", position)
+            self.progress.skipped(rest, "destroy", "interrupted")
+            raise Interrupted(f"the final backups of {name} interrupted by {self.processes.signal_name}; nothing of it was destroyed") from None
+        except FinalBackupFailed as failure:
+            self.progress.failed(name, "backup", position, detail=str(failure))
+            self.progress.skipped(rest, "destroy", f"the final backups of {name} failed")
+            raise StackFailed(f"the final backups of {name} failed, so nothing of it was destroyed: {failure}") from None
+        for item in kept:
+            self.progress.keep(item)
+        self.progress.done(name, "backup", position, ", ".join(item.name for item in kept) or "nothing to back up")
+        return backups
+
+    def _keep_backup_keys(self, state: StateSummary, backups: FinalBackups, *, failing: bool) -> None:
+        """Keep the keys the final backups need; when the destroy itself failed, only say what could not be kept."""
+        try:
+            for item in backups.keep_keys(state):
+                self.progress.keep(item)
+        except FinalBackupFailed as failure:
+            if not failing:
+                raise StackFailed(str(failure)) from None
+            self.progress.note(str(failure))
+
+    def _report_kept(self, layer: Layer, before: StateSummary | None) -> None:
+        """What the destroyed layer left in place on purpose: secrets in their recovery window, archived audit logs."""
+        if before is None:
+            return
+        kept = kept_secrets(before, datetime.now(UTC)) if layer is Layer.DATA else []
+        archived = {Layer.NETWORK: self.environment.network.flow_logs_to_account_archive, Layer.COMPUTE: self.environment.compute.access_logs_to_account_archive}
+        if archived.get(layer):
+            kept += kept_audit_logs(before)
+        for item in kept:
+            self.progress.keep(item)
+
+    def plan(
+        self, layers: list[Layer], *, mock_upstream: bool, refresh_only: bool = False, save: Path | None = None, kms: Any = None,
+    ) -> dict[str, StackPlan]:
         """Plan every given layer; plans only read, so they run side by side and every failure is reported.
 
         Returns each stack's plan with what it changes, which is also printed per layer. With
         `refresh_only`, what changed outside Terraform instead, without taking the state lock
-        (`drift` runs with a role that can only read)."""
+        (`drift` runs with a role that can only read).
+        With `save`, every plan is kept there for `apply_saved`, with a Markdown summary. A saved plan
+        is made from the synth output itself with the producers' real outputs; a layer whose producers
+        lack outputs it reads is planned with placeholders for review only (docs/lifecycle.md,
+        "Plan, review, apply"). Saved plans take no state lock: the apply refuses a plan whose state moved.
+        With `kms` (on AWS) they are sealed with the state's key (`lifecycle/sealing.py`).
+        """
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        mode = " with mocked upstream outputs" if mock_upstream else " in refresh-only mode" if refresh_only else ""
+        if save is not None:
+            save = save.resolve()  # Terraform runs in each stack's directory
+            prepare_directory(save, environment=self.environment.name)
+        review_only = {layer: self._missing_upstream(layer) for layer in ordered} if save is not None else {}
+        mocked = {layer for layer in ordered if mock_upstream or review_only.get(layer)}
+        mode = " with mocked upstream outputs" if mock_upstream else f", saved to {save}" if save is not None else " in refresh-only mode" if refresh_only else ""
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
+        for layer, why in review_only.items():
+            if why:
+                self.progress.note(f"{self.stack(layer)}: planned for review only, {why}")
         paths = {
             layer: prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
-            if mock_upstream else self.outdir / "stacks" / self.stack(layer)
+            if layer in mocked else self.outdir / "stacks" / self.stack(layer)
             for layer in ordered
         }
         schema = _Once(lambda directory: json.loads(directory.capture("providers", "schema", "-json")))
+        saved: dict[Layer, LayerPlan] = {}
         with self.processes.forwarding_signals():
             inits = self._init_all(list(paths.values()))
             with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
                 planned = {
                     layer: pool.submit(
                         self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]],
-                        schema if mock_upstream else None, refresh_only,
+                        schema if layer in mocked else None, _SaveTo(save, review_only[layer], saved) if save is not None else None, refresh_only,
                     )
                     for index, layer in enumerate(ordered)
                 }
@@ -184,28 +301,39 @@ class Lifecycle:
                 for line in plan.describe():
                     self.progress.note(f"  {line}")
         failed = [name for name, plan in outcomes.items() if plan is None]
+        if save is not None:
+            self._write_saved(save, [saved[layer] for layer in ordered if layer in saved], failed)
+            if kms is not None:
+                seal(save, kms=kms, key_id=self.environment.state.kms_key_alias, environment=self.environment.name)
+                self.progress.note(f"sealed in {save / SEALED_FILE} with {self.environment.state.kms_key_alias}; {SUMMARY_FILE} stays readable")
         if failed:
             raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}", plans)
         return plans
 
-    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, refresh_only: bool) -> StackPlan | None:
-        """One stack's plan (with placeholder upstream outputs when `schema` is given); None when it failed."""
+    def _plan_one(
+        self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, save: _SaveTo | None = None, refresh_only: bool = False,
+    ) -> StackPlan | None:
+        """One stack's plan (with placeholder upstream outputs when `schema` is given, kept when `save` is); None when it failed."""
         name = self.stack(layer)
         action = "drift" if refresh_only else "plan"
         if self.processes.interrupted:
             self.progress.skipped([name], action, "interrupted")
             return None
         self.progress.start(name, action, position)
-        # A saved plan holds state values (API key values among them): read once, then removed.
-        plan_file = self.workdir / "plans" / f"{name}.{action}.tfplan"
+        # Kept for `apply --plans` when saving; otherwise only read here and removed, since a plan file
+        # holds state values (API key values among them).
+        plan_file = save.directory / name / PLAN_FILE if save is not None else self.workdir / "plans" / f"{name}.{action}.tfplan"
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         try:
             directory = self._directory(path, observe=self.progress.watch(name))
             init.result()
             if schema is not None:
                 self._mock_upstream(name, directory, schema(directory))
-            run = directory.plan(lock=schema is None and not refresh_only, out=plan_file, refresh_only=refresh_only)
-            plan = _what_changes(directory, run, plan_file, refresh_only=refresh_only)
+            run = directory.plan(lock=schema is None and save is None and not refresh_only, out=plan_file, refresh_only=refresh_only)
+            show = functools.cache(lambda: directory.show_json(plan_file))
+            if save is not None:
+                save.plans[layer] = self._keep_plan(layer, plan_file, show(), save)
+            plan = _what_changes(run, show, refresh_only=refresh_only)
         except (TerraformInterrupted, Interrupted):
             self.progress.interrupted(name, action, position)
             return None
@@ -213,9 +341,133 @@ class Lifecycle:
             self._report_failure(name, action, position, failure, layer)
             return None
         finally:
-            plan_file.unlink(missing_ok=True)
+            if save is None:
+                plan_file.unlink(missing_ok=True)
         self.progress.done(name, action, position, plan.summary)
         return plan
+
+    def _keep_plan(self, layer: Layer, plan_file: Path, plan_json: dict[str, Any], save: _SaveTo) -> LayerPlan:
+        """The plan's JSON rendering and what the apply checks, beside the plan file."""
+        name = self.stack(layer)
+        plan = LayerPlan.from_plan_json(
+            plan_json, layer=layer.value, stack=name, state_key=state_key(self.environment.name, layer),
+            state=StateVersion.in_plan_file(plan_file), config_sha256=file_sha256(self.outdir / "stacks" / name / "cdk.tf.json"),
+            review_only=save.review_only,
+        )
+        write_layer(save.directory, plan, plan_json)
+        if plan.review_only:
+            # Made from placeholders: never to be applied, by the lifecycle or by hand.
+            plan_file.unlink()
+        return plan
+
+    def _write_saved(self, directory: Path, plans: list[LayerPlan], failed: list[str]) -> None:
+        planned_at = datetime.now(UTC).isoformat(timespec="seconds")
+        write_manifest(directory, environment=self.environment.name, target=self.target.name, planned_at=planned_at,
+                       stacks=[plan.stack for plan in plans], failed=failed)
+        summary = render_summary(environment=self.environment.name, where=self._where(), planned_at=planned_at, plans=plans,
+                                 failed=failed, directory=str(directory))
+        (directory / SUMMARY_FILE).write_text(summary)
+        for plan in plans:
+            for producer, outputs in outputs_changed_upstream(plan, plans).items():
+                self.progress.note(f"{plan.stack}: read {len(outputs)} output(s) of {producer} that its plan changes: "
+                                   f"the apply refuses this plan once {producer} is applied; plan again then")
+        self.progress.note(f"saved in {directory}, summary {directory / SUMMARY_FILE}; apply with `apply {self.environment.name} --plans {directory}`")
+
+    def _missing_upstream(self, layer: Layer) -> str:
+        """Which producers lack outputs the layer reads (so a real plan cannot be made yet); "" when none does."""
+        config = json.loads((self.outdir / "stacks" / self.stack(layer) / "cdk.tf.json").read_text())
+        producers = {state_key(self.environment.name, other): self.stack(other) for other in DEPLOY_ORDER}
+        missing = []
+        for key, outputs in outputs_read(config).items():
+            state = self.reader.read(key)
+            absent = [output for output in outputs if state is None or output not in state.outputs]
+            if absent:
+                producer = producers.get(key, key)
+                missing.append(f"{producer} (no state)" if state is None else f"{producer} ({len(absent)} of the outputs it reads missing)")
+        if not missing:
+            return ""
+        return f"with placeholders for the outputs of {', '.join(missing)}: plan again once they are applied"
+
+    def apply_saved(self, directory: Path, *, kms: Any = None) -> None:
+        """Apply exactly the plans `plan --save` kept, in DAG order; a stale or superseded plan is refused, naming why.
+
+        Sealed plans (made on AWS) are opened with `kms` into the workdir first."""
+        named = directory
+        if is_sealed(directory):
+            if kms is None:
+                raise SavedPlansError(f"{directory} holds plans sealed with KMS (made on AWS): apply them with --target aws")
+            directory = open_sealed(directory, kms=kms, environment=self.environment.name, into=self.workdir / "saved-plans" / self.environment.name)
+        saved = read_directory(directory, environment=self.environment.name)
+        if saved.target != self.target.name:
+            raise SavedPlansError(f"{directory} was planned for the {saved.target} target, not {self.target.name}")
+        plans = sorted(saved.layers, key=lambda plan: DEPLOY_ORDER.index(Layer(plan.layer)))
+        check_synth_matches(self.target, self.outdir, [plan.stack for plan in plans])
+        for plan in plans:
+            config_file = self.outdir / "stacks" / plan.stack / "cdk.tf.json"
+            if file_sha256(config_file) != plan.config_sha256:
+                raise SynthMismatch(f"{config_file} is not the synthesized stack {plan.stack} was planned from: "
+                                    "apply with the synth output the plans were made from (--outdir), or plan again")
+            if plan.has_changes and not plan.review_only and not saved.plan_file(plan).exists():
+                raise SavedPlansError(f"{saved.plan_file(plan)} is missing: {directory} is incomplete; plan again")
+        # Refuse before touching anything: each state is still the one its plan was made against,
+        # and every producer is deployed or applied earlier in this run.
+        for plan in plans:
+            self._refuse_stale(plan, named)
+        changing = [Layer(plan.layer) for plan in plans if plan.has_changes]
+        for index, layer in enumerate(changing):
+            check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(changing[:index]))
+        self.progress.section(f"apply {self.environment.name} on {self._where()}: the plans of {saved.planned_at} in {named}: "
+                              f"{' -> '.join(plan.stack for plan in plans)}")
+        for plan in plans:
+            for producer, outputs in outputs_changed_upstream(plan, plans).items():
+                self.progress.note(f"{plan.stack}: its plan read {len(outputs)} output(s) that {producer}'s plan changes: refused after {producer}")
+        with self.processes.forwarding_signals():
+            inits = self._init_all([self.outdir / "stacks" / plan.stack for plan in plans if plan.has_changes and not plan.review_only])
+            with self._refreshing_after_apply("apply") as applied:
+                self._apply_each(plans, saved, named, inits, applied)
+
+    def _apply_each(
+        self, plans: list[LayerPlan], saved: SavedPlans, named: Path, inits: dict[Path, Future], applied: Callable[[Layer, TerraformRun], None],
+    ) -> None:
+        """Each saved plan in turn, checked again right before it is applied; a plan without changes is skipped."""
+        layers = [Layer(plan.layer) for plan in plans]
+        for index, plan in enumerate(plans):
+            rest = [other.stack for other in plans[index + 1 :]]
+            try:
+                self._refuse_stale(plan, named)
+                self._refuse_superseded(plan, named)
+            except GuardRefusal:
+                self.progress.skipped([plan.stack, *rest], "apply", f"{plan.stack} needs a new plan")
+                raise
+            if not plan.has_changes:
+                self.progress.note(f"{plan.stack}: no changes in its plan, skipped")
+                continue
+            plan_file, counts = saved.plan_file(plan).resolve(), plan.counts
+            planned = {"added": counts["add"], "changed": counts["change"], "destroyed": counts["destroy"]}
+            _, run = self._step(layers[index], "apply", index, layers,
+                                lambda stack_directory: (inits[stack_directory.directory].result(), stack_directory.apply_plan(plan_file, planned=planned)))
+            applied(layers[index], run)
+
+    def _refuse_stale(self, plan: LayerPlan, directory: Path) -> None:
+        why = staleness(plan.state, StateVersion.of(self.reader.read(plan.state_key)))
+        if why:
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: its state moved since the plan ({why}); "
+                               f"plan again ({self._plan_again(directory)})")
+
+    def _refuse_superseded(self, plan: LayerPlan, directory: Path) -> None:
+        """A review-only plan, or one that read upstream outputs that have changed since, is not what would be applied now."""
+        if plan.review_only:
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: it was planned for review only, {plan.review_only} "
+                               f"({self._plan_again(directory)})")
+        changed = changed_reads(plan, self.reader.read)
+        if changed:
+            producers = {state_key(self.environment.name, layer): self.stack(layer) for layer in DEPLOY_ORDER}
+            outputs = "; ".join(f"{producers.get(key, key)}: {_listed(names)}" for key, names in changed.items())
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: the upstream outputs it was planned with have changed "
+                               f"since ({outputs}); plan again ({self._plan_again(directory)})")
+
+    def _plan_again(self, directory: Path) -> str:
+        return f"scripts/lifecycle.sh plan {self.environment.name} --save {directory}{''.join(' ' + option for option in self.cli_options)}"
 
     def _mock_upstream(self, name: str, directory: StackDirectory, schema: dict[str, Any]) -> None:
         """Rewrite a plan copy of the stack so every upstream output it reads has a typed placeholder."""
@@ -355,7 +607,7 @@ class Lifecycle:
             self._fail(name, action, position, failure, rest, layer=layer)
         state = self.state(layer)
         count = state.managed_resources if state else 0
-        self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
+        self.progress.done(name, action, position, f"{count} resources" if action in ("deploy", "apply") else "state empty" if count == 0 else f"{count} resources left")
         return outcome
 
     def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str], layer: Layer | None = None) -> NoReturn:
@@ -412,6 +664,20 @@ class Lifecycle:
         return f"the emulator at {self.target.emulator_endpoint}" if self.target.is_emulator else "AWS"
 
 
+@dataclass(frozen=True)
+class _SaveTo:
+    """Where a saved plan goes, why it is review-only (if it is), and the plans kept so far (by the plan threads)."""
+
+    directory: Path
+    review_only: str
+    plans: dict[Layer, LayerPlan]
+
+
+def _listed(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def _hours(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     return f"{hours:g} hour{'' if hours == 1 else 's'}"
@@ -432,19 +698,19 @@ class _Once:
             return self._value
 
 
-def _what_changes(directory: StackDirectory, run: TerraformRun, plan_file: Path, *, refresh_only: bool) -> StackPlan:
+def _what_changes(run: TerraformRun, show: Callable[[], dict[str, Any]], *, refresh_only: bool) -> StackPlan:
     """What a plan changes (refresh-only: what drifted), attribute by attribute where that matters.
 
     Terraform's events already name every address and its action. The saved plan, read with one
-    more Terraform start, is needed only for the attributes of what is updated, replaced or drifted,
-    so a clean plan or one that only creates costs nothing more."""
+    more Terraform start (`show`), is needed only for the attributes of what is updated, replaced or
+    drifted, so a clean plan or one that only creates costs nothing more."""
     if refresh_only and not run.drifted:
         return StackPlan("no drift")
     listed = run.drifted if refresh_only else run.resource_changes
     if not any(action != "create" for action in listed.values()):
         changes = tuple(ResourceChange(address, action) for address, action in sorted(listed.items()))
         return StackPlan(run.plan_line, changes, tuple(sorted(run.changed_outputs)))
-    saved = directory.show_json(plan_file)
+    saved = show()
     if refresh_only:
         # Drift whose every difference is representation (null read back as empty) is no drift.
         drifted = tuple(drifted_resources(saved))
@@ -453,14 +719,17 @@ def _what_changes(directory: StackDirectory, run: TerraformRun, plan_file: Path,
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:
-    from botocore.exceptions import ClientError
+    """Whether the state bucket exists; any answer but "no such bucket" is StateUnreadable, never a guess."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
             return False
-        raise
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
+    except BotoCoreError as error:
+        raise state_read_failure(error, bucket=bucket, key=None, bootstrap_command="") from None
     return True
 
 

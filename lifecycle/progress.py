@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 FAILURE_LINES_SHOWN = 40
 PAST_TENSE = {
-    "deploy": "deployed", "destroy": "destroyed", "plan": "planned", "bootstrap": "bootstrapped", "unlock": "unlocked",
-    "refresh": "refreshed", "drift": "checked for drift",
+    "deploy": "deployed", "apply": "applied", "destroy": "destroyed", "plan": "planned", "bootstrap": "bootstrapped",
+    "unlock": "unlocked", "backup": "backed up", "refresh": "refreshed", "drift": "checked for drift",
 }
 
 Observer = Callable[[TerraformRun, ResourceTiming | None], None]
@@ -56,6 +56,8 @@ class Progress:
     tick_seconds: float | None = 1.0  # None: no ticker thread (tests call tick())
     width: int | None = None
     results: list[StepResult] = field(default_factory=list)
+    # What a teardown left in place on purpose (lifecycle/teardown.py KeptResource), listed after the summary.
+    kept: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.tty is None:
@@ -134,6 +136,12 @@ class Progress:
                 self._print(f"      stopped mid-operation: {stopped}")
             return result
 
+    def keep(self, item: Any) -> None:
+        """Something the teardown left in place on purpose: said now, and again after the summary."""
+        with self._lock:
+            self.kept.append(item)
+            self._print(f"    kept: {item.what} {item.name}")
+
     def skipped(self, stacks: list[str], action: str, why: str) -> None:
         for stack in stacks:
             self.results.append(StepResult(stack, action, "skipped", 0.0, why))
@@ -154,6 +162,12 @@ class Progress:
             slowest = f"{result.slowest['address']} ({result.slowest['seconds']:.0f} s)" if result.slowest else ""
             line = f"    {result.stack:<22} {result.action:<9} {result.outcome:<11} {duration:>9} {counts[0]:>6} {counts[1]:>8} {counts[2]:>10}  {slowest}"
             self._print(line.rstrip())
+        if self.kept:
+            # Last, so it is what an operator reads when the run ends, whether it succeeded or not.
+            self._print("==> kept after this teardown, on purpose")
+            for item in self.kept:
+                for line in item.lines():
+                    self._print(f"    {line}")
 
     def write_report(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

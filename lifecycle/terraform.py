@@ -95,21 +95,28 @@ class StackDirectory:
         return self._run_json(["destroy", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
 
     def plan(self, *, lock: bool = True, out: Path | None = None, refresh_only: bool = False) -> TerraformRun:
-        """A plan; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.").
+        """A plan, saved to `out` when given; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.").
 
-        `out` saves it (for `show_json`); `refresh_only` compares what AWS holds with the state only,
-        never with the configuration: what changed outside Terraform (`run.drifted`)."""
+        `refresh_only` compares what AWS holds with the state only, never with the configuration:
+        what changed outside Terraform (`run.drifted`)."""
         args = ["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"]
         args += [f"-out={out}"] if out is not None else []
         args += ["-refresh-only"] if refresh_only else []
         return self._run_json(args, "drift" if refresh_only else "plan")
+
+    def apply_plan(self, plan_file: Path, *, planned: dict[str, int] | None = None) -> TerraformRun:
+        """Apply exactly a saved plan; Terraform itself refuses one whose state moved ("Saved plan is stale").
+
+        Terraform does not print a saved plan's summary again, so the progress counts start from `planned`
+        (added/changed/destroyed, as the plan said)."""
+        return self._run_json(["apply", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "apply", operands=[str(plan_file)], planned=planned)
 
     def refresh(self) -> TerraformRun:
         """Write into the state what AWS holds now, changing nothing in AWS (`apply -refresh-only`)."""
         return self._run_json(["apply", "-refresh-only", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "refresh")
 
     def show_json(self, plan_file: Path) -> dict:
-        """A saved plan as Terraform's JSON plan representation (every change with its before and after)."""
+        """`terraform show -json` of a saved plan: every change with its before and after, the prior state, the configuration."""
         return json.loads(self.capture("show", "-json", str(plan_file)))
 
     def force_unlock(self, lock_id: str) -> None:
@@ -128,9 +135,12 @@ class StackDirectory:
             raise failure(" ".join(args), self.log_dir, stderr[-4000:])
         return stdout
 
-    def _run_json(self, args: list[str], label: str) -> TerraformRun:
+    def _run_json(self, args: list[str], label: str, operands: list[str] | None = None, planned: dict[str, int] | None = None) -> TerraformRun:
+        """`operands` (a plan file) follow the options: Terraform reads no option after them."""
         run = TerraformRun(args[0], started_at=time.time())
-        self._run([*args, "-json"], label, run)
+        if planned is not None:
+            run.planned_changes, run.planned = dict(planned), sum(planned.values())
+        self._run([*args, "-json", *(operands or [])], label, run)
         return run
 
     def _run(self, args: list[str], label: str, run: TerraformRun | None = None) -> str:

@@ -2,15 +2,17 @@
 
 The S3 bucket that holds every other stack's state (with its key and access log), the ECR
 repository fraud-api images are built into and promoted from, the ECR pull-through cache of ECR
-Public that lets tasks without a route to the internet run public images, and API Gateway's
-account-wide CloudWatch role. It cannot keep its own state in the bucket it creates,
+Public that lets tasks without a route to the internet run public images, API Gateway's
+account-wide CloudWatch role, and the audit-log archive that outlives an environment's teardown
+(flow logs and ALB access logs of the environments whose settings send them there). It cannot
+keep its own state in the bucket it creates,
 so it uses local state (kept under .cache/, outside git). Losing that file loses nothing: the
 resources can be imported again.
 """
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput
+from cdktf import LocalBackend
 from constructs import Construct
 
 from components.compliance import skip_check
@@ -18,6 +20,7 @@ from components.compute.public_images import PublicImageCache
 from components.edge.api_gateway_account import ApiGatewayLoggingRole
 from components.security.kms_key import CallerAccess, CustomerManagedKey
 from components.security.policy_statements import allow_service_from_source
+from components.storage.audit_log_archive import AuditLogArchive
 from components.storage.image_repository import ImageRepository
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 from config.settings import AccountSettings
@@ -80,7 +83,7 @@ class AccountBootstrapStack(PlatformStack):
             # Current state is never expired; only superseded versions are, after a recovery window.
             lifecycle=LifecycleSettings(transition_to_infrequent_access_days=None, expiration_days=None, noncurrent_version_expiration_days=90),
         )
-        TerraformOutput(self, "state_bucket_name", value=bucket.name, description="The bucket every stack keeps its state in")
+        self.output("state_bucket_name", bucket.name, "The bucket every stack keeps its state in")
 
         images_key = CustomerManagedKey(
             self,
@@ -94,7 +97,11 @@ class AccountBootstrapStack(PlatformStack):
         images = ImageRepository(
             self, "fraud-api-images", name=account.image_repository, kms_key_arn=images_key.arn, images_kept=account.images_kept
         )
-        TerraformOutput(self, "image_repository_url", value=images.url, description="ECR repository the fraud-api image is pushed to")
+        self.output("image_repository_url", images.url, "ECR repository the fraud-api image is pushed to")
+
+        # Audit logs that must survive an environment's teardown (prod's flow logs and ALB access
+        # logs): the environments deliver here, so destroying one leaves its trail (docs/security.md).
+        AuditLogArchive(self, "audit-logs", project=account.project, context=context, retention_days=account.audit_log_retention_days)
 
         # API Gateway's CloudWatch role is one setting per account and region, shared by every
         # environment's stage: an account-level singleton like the state bucket (docs/edge.md).

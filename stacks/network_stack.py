@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.compute.fraud_api_service import ContainerImage
@@ -12,6 +11,7 @@ from components.network.endpoints import VpcEndpoints
 from components.network.flow_log_archive import FlowLogArchive
 from components.network.security_groups import TierSecurityGroups
 from components.network.tiered_vpc import TieredVpc
+from components.storage.audit_log_archive import AuditArchiveLocation
 from components.storage.secure_bucket import LifecycleSettings
 from config.settings import EnvironmentConfig, NatStrategy
 from config.targets import DeploymentTarget
@@ -78,6 +78,11 @@ class NetworkStack(LayerStack):
                 expiration_days=settings.flow_log_expiration_days,
             ),
             key_deletion_window_days=FLOW_LOG_KEY_DELETION_WINDOW_DAYS,
+            account_archive=(
+                AuditArchiveLocation.of(project=environment.project, context=context).flow_logs(environment.name)
+                if settings.flow_logs_to_account_archive
+                else None
+            ),
         )
 
         self.contract = NetworkContract(
@@ -92,6 +97,7 @@ class NetworkStack(LayerStack):
                 application=security_groups.application.id,
                 lambda_functions=security_groups.lambda_functions.id,
                 database=security_groups.database.id,
+                schema_migration=security_groups.migration.id,
             ),
         )
-        TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")
+        self.output("vpc_id", network.vpc.id, "The environment's VPC")

@@ -1,8 +1,9 @@
 """fraud-api as one unit: everything the service needs to run and to be released, built together.
 
 The ECS cluster, the DNS-validated certificate, the internal ALB with its blue/green target
-groups, the Fargate service, its autoscaling and the CodeDeploy blue/green deployment always
-travel together: none is useful without the others, and each is wired to several of the rest.
+groups, the Fargate service, its autoscaling, the CodeDeploy blue/green deployment and the schema
+migration task the release runs before it always travel together: none is useful without the
+others, and each is wired to several of the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from components.compute.blue_green import BlueGreenDeployment, DeployedService
 from components.compute.certificate import DnsValidatedCertificate
 from components.compute.fraud_api_service import FraudApiService, ServicePlacement, TaskSecrets
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
+from components.compute.log_metrics import ServiceLogMetrics
+from components.compute.schema_migration import SchemaMigrationTask
 from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
 from components.network.security_groups import APPLICATION_PORT
+from components.storage.audit_log_archive import ArchiveDestination
 from components.storage.secure_bucket import LifecycleSettings
 from config.settings import ComputeSettings
 
@@ -62,6 +66,7 @@ class FraudApi(Construct):
         network: ServiceNetwork,
         secrets: TaskSecrets,
         logs_key_arn: str,
+        access_log_archive: ArchiveDestination | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         cluster_name = naming.name("cluster")
@@ -105,6 +110,7 @@ class FraudApi(Construct):
                 expiration_days=settings.access_log_expiration_days,
             ),
             deregistration_delay_seconds=DEREGISTRATION_DELAY_SECONDS,
+            access_log_archive=access_log_archive,
         )
         self.service = FraudApiService(
             self,
@@ -123,6 +129,19 @@ class FraudApi(Construct):
             container_port=APPLICATION_PORT,
             logs_key_arn=logs_key_arn,
             depends_on=self.load_balancer.routing_rules,
+        )
+        self.log_metrics = ServiceLogMetrics(
+            self, "log-metrics", namespace=naming.name("api"), log_group_name=self.service.log_group.name
+        )
+        # Same image, same log group; the owner's login, which the service never holds.
+        self.schema_migration = SchemaMigrationTask(
+            self,
+            "schema-migration",
+            naming=naming,
+            context=context,
+            image=self.service.image,
+            secrets=secrets,
+            log_group=self.service.log_group,
         )
         self.autoscaling = ServiceAutoscaling(
             self,

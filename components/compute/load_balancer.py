@@ -8,10 +8,6 @@ from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction, LbListenerDefaultActionFixedResponse
 from cdktf_cdktf_provider_aws.lb_listener_rule import (
@@ -21,12 +17,13 @@ from cdktf_cdktf_provider_aws.lb_listener_rule import (
     LbListenerRuleConditionPathPattern,
 )
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.naming import LOAD_BALANCER_NAME_LIMIT, S3_BUCKET_NAME_LIMIT, ResourceNamer
+from components.storage.audit_log_archive import ArchiveDestination
+from components.storage.log_delivery import load_balancer_log_delivery_statements
 from components.storage.secure_bucket import LifecycleSettings, SecureBucket
 
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only (PCI DSS: strong cryptography).
@@ -38,9 +35,6 @@ TEST_LISTENER_PORT = 8443
 ROUTED_PATHS = ("/api/*", "/health")
 HEALTH_CHECK_PATH = "/health"
 ACCESS_LOG_PREFIX = "alb"
-# ELB's regional log-delivery principal (regions opened since 2022 admit only this one; the
-# older regions' per-region ELB account is admitted beside it).
-ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -66,29 +60,21 @@ class InternalLoadBalancer(Construct):
         target_port: int,
         access_log_lifecycle: LifecycleSettings,
         deregistration_delay_seconds: int,
+        access_log_archive: ArchiveDestination | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._context = context
-        elb_account = DataAwsElbServiceAccount(self, "elb-account")
-        self.access_logs = SecureBucket(
-            self,
-            "access-logs",
-            # Account id keeps the globally unique bucket name from clashing with other accounts.
-            bucket_name=f"{naming.name('alb-logs', max_length=S3_BUCKET_NAME_LIMIT - 13)}-{context.account_id}",
-            kms_key_arn=None,
-            lifecycle=access_log_lifecycle,
-            extra_policy_statements=lambda bucket_arn: self._delivery_statements(bucket_arn, elb_account.arn),
-        )
-        skip_check(
-            self.access_logs.bucket,
-            "CKV_AWS_145",
-            "ALB access logs can only be delivered to SSE-S3 (AES256) buckets; ELB cannot use a KMS key",
-        )
-        skip_check(
-            self.access_logs.bucket,
-            "CKV_AWS_18",
-            "this bucket is itself an access-log archive; logging it into another log bucket adds no audit value",
-        )
+        # Without `access_log_archive` the logs go to a bucket of this layer, emptied by its
+        # teardown; with it, to the account's audit-log archive (bootstrap), which outlives it.
+        self.access_logs: SecureBucket | None = None
+        if access_log_archive is None:
+            self.access_logs = self._access_log_bucket(naming, context, access_log_lifecycle)
+            access_logs = LbAccessLogs(bucket=self.access_logs.name, prefix=ACCESS_LOG_PREFIX, enabled=True)
+            # ELB writes a test object when access logs are enabled; the policy must exist first.
+            after = [self.access_logs.policy]
+        else:
+            # The archive and its policy exist before any environment (bootstrap, step 0).
+            access_logs = LbAccessLogs(bucket=access_log_archive.bucket, prefix=access_log_archive.prefix, enabled=True)
+            after = None
 
         self.load_balancer = Lb(
             self,
@@ -105,9 +91,8 @@ class InternalLoadBalancer(Construct):
             idle_timeout=60,
             # Every environment must be destroyable without manual steps (docs/requirements.md R8.2).
             enable_deletion_protection=False,
-            access_logs=LbAccessLogs(bucket=self.access_logs.name, prefix=ACCESS_LOG_PREFIX, enabled=True),
-            # ELB writes a test object when access logs are enabled; the policy must exist first.
-            depends_on=[self._bucket_policy()],
+            access_logs=access_logs,
+            depends_on=after,
         )
         skip_check(
             self.load_balancer,
@@ -191,28 +176,27 @@ class InternalLoadBalancer(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["action"]),
         )
 
-    def _bucket_policy(self) -> S3BucketPolicy:
-        policy = self.access_logs.node.find_child("policy")
-        assert isinstance(policy, S3BucketPolicy)
-        return policy
-
-    def _delivery_statements(self, bucket_arn: str, elb_account_arn: str) -> list[DataAwsIamPolicyDocumentStatement]:
-        # ELB writes under AWSLogs/<the load balancer's account>/, so admitting only this
-        # account's prefix keeps other accounts' load balancers out.
-        objects = f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{self._context.account_id}/*"
-        return [
-            DataAwsIamPolicyDocumentStatement(
-                sid="ElbLogDelivery",
-                effect="Allow",
-                actions=["s3:PutObject"],
-                resources=[objects],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[ELB_LOG_DELIVERY])],
+    def _access_log_bucket(self, naming: ResourceNamer, context: AwsContext, lifecycle: LifecycleSettings) -> SecureBucket:
+        elb_account = DataAwsElbServiceAccount(self, "elb-account")
+        bucket = SecureBucket(
+            self,
+            "access-logs",
+            # Account id keeps the globally unique bucket name from clashing with other accounts.
+            bucket_name=f"{naming.name('alb-logs', max_length=S3_BUCKET_NAME_LIMIT - 13)}-{context.account_id}",
+            kms_key_arn=None,
+            lifecycle=lifecycle,
+            extra_policy_statements=lambda bucket_arn: load_balancer_log_delivery_statements(
+                context, bucket_arn, prefix=ACCESS_LOG_PREFIX, elb_account_arn=elb_account.arn
             ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="ElbLogDeliveryLegacyRegions",
-                effect="Allow",
-                actions=["s3:PutObject"],
-                resources=[objects],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[elb_account_arn])],
-            ),
-        ]
+        )
+        skip_check(
+            bucket.bucket,
+            "CKV_AWS_145",
+            "ALB access logs can only be delivered to SSE-S3 (AES256) buckets; ELB cannot use a KMS key",
+        )
+        skip_check(
+            bucket.bucket,
+            "CKV_AWS_18",
+            "this bucket is itself an access-log archive; logging it into another log bucket adds no audit value",
+        )
+        return bucket

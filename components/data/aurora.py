@@ -122,7 +122,13 @@ class AuroraPostgres(Construct):
             # Every environment must tear down without manual steps (docs/requirements.md R8.2): recovery
             # relies on automated backups and point-in-time restore within the retention period.
             deletion_protection=False,
+            # Terraform's final snapshot carries the name of the last apply, so a second teardown
+            # would collide with the first one's snapshot: where the settings keep final backups,
+            # the lifecycle takes a snapshot named at teardown time instead (lifecycle/final_backups.py).
             skip_final_snapshot=True,
+            # Kept, the automated backups stay restorable for their retention after the cluster is
+            # gone, also when it is destroyed by hand (cdktf destroy) rather than by the lifecycle.
+            delete_automated_backups=not settings.final_backups_on_destroy,
             depends_on=[self.log_group],
             # The pinned version is what a new cluster starts with. Even with automatic minor
             # upgrades off, RDS upgrades a minor version that reaches end of standard support;

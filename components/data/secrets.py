@@ -67,9 +67,10 @@ class RotatedApiConfigSecret(Construct):
             name=naming.name("api-config"),
             description="fraud-api signing key and scoring thresholds; rotated by the secret-rotation function",
             kms_key_id=storage_key_arn,
-            # No recovery window: the environment must be destroyable and re-creatable under the
-            # same name at once (docs/requirements.md R8.2); the key itself keeps its deletion window.
-            recovery_window_in_days=0,
+            # 0 (dev, staging): the environment is destroyable and re-creatable under the same name
+            # at once (docs/requirements.md R8.2). Prod keeps a deleted secret restorable for its
+            # window, which re-creating prod within it must deal with (docs/lifecycle.md).
+            recovery_window_in_days=settings.secret_recovery_window_days,
         )
         self.arn = self.secret.arn
 

@@ -1,4 +1,4 @@
-"""An S3 bucket that is private, encrypted with a CMK, TLS-only and destroyable."""
+"""An S3 bucket that is private, encrypted with a CMK, TLS-only and (unless it is an archive) destroyable."""
 
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ class LifecycleSettings:
 class SecureBucket(Construct):
     """A bucket for logs and artefacts.
 
-    `force_destroy` is on because every environment must tear down without manual steps (the
-    docs/requirements.md R8.2); versioning still protects against overwrites while the bucket exists.
+    Emptied on destroy (`force_destroy`) by default, because every environment must tear down
+    without manual steps (docs/requirements.md R8.2); versioning still protects against overwrites
+    while the bucket exists. An archive that must outlive its stack's teardown passes
+    `emptied_on_destroy=False`: destroying it then fails while it holds anything.
     `extra_policy_statements` (given the bucket ARN) let a caller admit a delivery service next
     to the TLS-only rule.
     """
@@ -66,9 +68,10 @@ class SecureBucket(Construct):
         lifecycle: LifecycleSettings | None = None,
         extra_policy_statements: Callable[[str], list[DataAwsIamPolicyDocumentStatement]] | None = None,
         access_logs_bucket: "SecureBucket | None" = None,
+        emptied_on_destroy: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, force_destroy=True)
+        self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, force_destroy=emptied_on_destroy)
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
         skip_check(self.bucket, "CKV2_AWS_62", "nothing reacts to new objects here; logs and state are read on demand")

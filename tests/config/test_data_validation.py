@@ -43,6 +43,10 @@ def _with_data(**changes):
         ({"log_retention_days": 42}, "data.log_retention_days"),
         ({"rotation_function_reserved_concurrency": 0}, "rotation_function_reserved_concurrency"),
         ({"kms_deletion_window_days": 3}, "kms_deletion_window_days"),
+        ({"secret_recovery_window_days": 3}, r"secret_recovery_window_days must be 0 \(delete at once\) or 7-30"),
+        ({"secret_recovery_window_days": 31, "kms_deletion_window_days": 30}, "7-30"),
+        # A secret restored after its key is gone cannot be read.
+        ({"secret_recovery_window_days": 14, "kms_deletion_window_days": 7}, r"secret_recovery_window_days \(14\) must not exceed data.kms_deletion_window_days \(7\)"),
         ({"scoring": ScoringSettings(review_threshold=0.9, decline_threshold=0.8)}, "review_threshold"),
     ],
 )

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from config.environments import build_environments, select_environments
+from config.environments import build_account, build_environments, select_environments
 from config.settings import ConfigError, NatStrategy
-from config.validation import validate, validate_all
+from config.validation import validate, validate_account, validate_all
 
 
 @pytest.fixture
@@ -32,6 +32,21 @@ def test_shipped_environments_are_valid_and_differ_where_prod_needs_it():
     assert environments["dev"].network.nat_strategy is NatStrategy.SINGLE
     assert environments["prod"].data.aurora_reader_in_second_az and not environments["dev"].data.aurora_reader_in_second_az
     assert environments["prod"].compute.fraud_api_min_tasks >= environments["dev"].compute.fraud_api_min_tasks
+    # A prod teardown asks for the name and keeps what must be kept; dev and staging go in one command.
+    prod = environments["prod"]
+    assert prod.teardown.confirm_with_name and prod.data.final_backups_on_destroy and prod.data.secret_recovery_window_days == 30
+    assert prod.network.flow_logs_to_account_archive and prod.compute.access_logs_to_account_archive
+    for name in ("dev", "staging"):
+        config = environments[name]
+        assert not config.teardown.confirm_with_name and not config.data.final_backups_on_destroy
+        assert config.data.secret_recovery_window_days == 0
+        assert not config.network.flow_logs_to_account_archive and not config.compute.access_logs_to_account_archive
+
+
+def test_the_account_archive_keeps_audit_logs_at_least_a_year():
+    assert build_account().audit_log_retention_days >= 365
+    with pytest.raises(ConfigError, match="account: audit_log_retention_days is 90; PCI DSS 10.5.1 keeps audit logs at least 365 days"):
+        validate_account(dataclasses.replace(build_account(), audit_log_retention_days=90))
 
 
 @pytest.mark.parametrize(

@@ -66,14 +66,35 @@ def mock_state_bucket(monkeypatch) -> Iterator[StateBucket]:
         yield StateBucket(client, config.state.bucket)
 
 
+@pytest.fixture
+def state_key_kms(monkeypatch) -> Iterator[tuple[Any, str]]:
+    """moto's KMS with the state key under the alias the bootstrap stack gives it (saved plans are sealed with it)."""
+    import boto3
+    from moto import mock_aws
+
+    from config.environments import build_environments
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    alias = build_environments()["dev"].state.kms_key_alias
+    with mock_aws():
+        client = boto3.client("kms", region_name="us-east-1")
+        key_id = client.create_key(Description="state")["KeyMetadata"]["KeyId"]
+        client.create_alias(AliasName=alias, TargetKeyId=key_id)
+        yield client, alias
+
+
 @pytest.fixture(autouse=True)
-def real_deploy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def real_deploy_settings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a real deploy must set (tests/lifecycle/test_account.py tests its absence).
 
     On AWS the lifecycle names the state bucket after the account it reads from STS unless
     FRAUD_STATE_BUCKET is set, and refuses the placeholder zone and alarm address; the other tests
     pin a bucket and real-looking values so their stubbed clients are asked only what
-    those tests are about."""
+    those tests are about. The end-to-end run keeps the defaults, as a user on the emulator does."""
+    if request.node.get_closest_marker("e2e"):
+        return
     monkeypatch.setenv("FRAUD_STATE_BUCKET", "acme-payments-fraud-tfstate")
     monkeypatch.setenv("FRAUD_HOSTED_ZONE", "fraud.acme-payments.test")
     monkeypatch.setenv("FRAUD_ALARM_EMAIL", "fraud-oncall@acme-payments.test")

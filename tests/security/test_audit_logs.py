@@ -23,6 +23,8 @@ AUDIT_LOG_BUCKETS = {
     ("network", "flow-logs/bucket/bucket"): "all VPC traffic (flow logs)",
     ("compute", "Default/load-balancer/access-logs/bucket"): "every request through the ALB",
     ("bootstrap", "state-access-logs/bucket"): "every access to Terraform state",
+    ("bootstrap", "audit-logs/flow-logs/bucket"): "the VPC flow logs of environments that keep them past a teardown (prod)",
+    ("bootstrap", "audit-logs/load-balancer-logs/bucket"): "the ALB access logs of environments that keep them past a teardown (prod)",
 }
 
 

@@ -48,6 +48,7 @@ def applies(resource_type: str, body: dict) -> bool:
 SSE_S3_BUCKETS: dict[tuple[str, str], str] = {
     ("compute", "Default/load-balancer/access-logs/bucket"): "ALB access logs: Elastic Load Balancing delivers only to SSE-S3 (AES256) buckets",
     (BOOTSTRAP, "state-access-logs/bucket"): "S3 server access logs: S3 log delivery writes only to SSE-S3 target buckets",
+    (BOOTSTRAP, "audit-logs/load-balancer-logs/bucket"): "the account's archive of ALB access logs: Elastic Load Balancing delivers only to SSE-S3 (AES256) buckets",
 }
 TLS_1_2_POLICIES = {
     "ELBSecurityPolicy-TLS13-1-2-2021-06",

@@ -96,8 +96,13 @@ def test_every_pair_of_writers_to_one_scalable_target_is_ordered(synthesis):
 def test_every_log_delivery_starts_after_and_stops_before_the_policy_that_admits_it(synthesis):
     """Created after the bucket policy (or the service races to write its own, or is refused), and
     so destroyed before it: once the policy is gone no delivery can land in a bucket that
-    force_destroy is emptying."""
-    deliveries = 0
+    force_destroy is emptying. A delivery into the account's audit-log archive needs no order: the
+    archive and its policy are the bootstrap's, deployed before any environment and never emptied."""
+    bootstrap = synthesis.stack_by_name("bootstrap")
+    archive = {
+        body["bucket"] for body in bootstrap.resources("aws_s3_bucket").values() if "/audit-logs/" in body["//"]["metadata"]["path"]
+    }
+    deliveries = archived = 0
     for stack in _all_stacks(synthesis):
         resources = _resources(stack)
         policy_of_bucket = {
@@ -111,13 +116,22 @@ def test_every_log_delivery_starts_after_and_stops_before_the_policy_that_admits
             assert match, f"{stack.name}: a log destination {expression!r} that is not a bucket of this stack"
             return match.group(1)
 
+        def in_archive(bucket_name: str) -> bool:
+            if stack.name != "bootstrap" and bucket_name in archive:
+                nonlocal archived
+                archived += 1
+                return True
+            return False
+
         sources = []
         for address, body in resources.items():
             kind = address.split(".")[0]
             if kind == "aws_flow_log" and body.get("log_destination_type") == "s3":
-                sources.append((address, bucket_of(body["log_destination"])))
+                if not in_archive(body["log_destination"].split(":::", 1)[-1].split("/", 1)[0]):
+                    sources.append((address, bucket_of(body["log_destination"])))
             elif kind == "aws_lb" and body.get("access_logs"):
-                sources.append((address, bucket_of(body["access_logs"]["bucket"])))
+                if not in_archive(body["access_logs"]["bucket"]):
+                    sources.append((address, bucket_of(body["access_logs"]["bucket"])))
             elif kind == "aws_s3_bucket_logging":
                 sources.append((address, bucket_of(body["target_bucket"])))
         for source, bucket in sources:
@@ -125,8 +139,8 @@ def test_every_log_delivery_starts_after_and_stops_before_the_policy_that_admits
                 f"{stack.name}: {source} delivers into {bucket} without waiting for its policy"
             )
             deliveries += 1
-    # flow logs (3 environments), ALB access logs (3), the state bucket's access log (1)
-    assert deliveries == 7
+    # flow logs and ALB access logs of dev and staging (4), the state bucket's access log (1); prod's two go to the archive
+    assert (deliveries, archived) == (5, 2)
 
 
 # --- state encryption ------------------------------------------------------------------------
@@ -262,8 +276,12 @@ def test_every_bucket_name_is_unique_to_the_account(synthesis):
     The bootstrap's state bucket is named from the account before synth (its backend cannot wait
     for a lookup): tests/config/test_environment_variables.py."""
     buckets = 0
-    for stack in _layer_stacks(synthesis):
-        for name, body in stack.resources("aws_s3_bucket").items():
-            assert re.search(r"\$\{data\.aws_caller_identity\.[^.}]+\.account_id\}", body["bucket"]), f"{stack.name}: {name}"
-            buckets += 1
+    bootstrap = synthesis.stack_by_name("bootstrap")
+    archive = [(bootstrap, name) for name, body in bootstrap.resources("aws_s3_bucket").items() if "/audit-logs/" in body["//"]["metadata"]["path"]]
+    layers = [(stack, name) for stack in _layer_stacks(synthesis) for name in stack.resources("aws_s3_bucket")]
+    for stack, name in [*layers, *archive]:
+        body = stack.resources("aws_s3_bucket")[name]
+        assert re.search(r"\$\{data\.aws_caller_identity\.[^.}]+\.account_id\}", body["bucket"]), f"{stack.name}: {name}"
+        buckets += 1
+    # flow-log and ALB access-log buckets of dev and staging; the account's two archive buckets
     assert buckets == 6

@@ -164,7 +164,10 @@ def test_aurora_backups_and_teardown_follow_the_environment(data):
     assert cluster["preferred_backup_window"] == config.data.preferred_backup_window
     assert cluster["copy_tags_to_snapshot"] is True
     assert cluster["deletion_protection"] is False
+    # The final snapshot is the lifecycle's, named at teardown (tests/lifecycle/test_final_backups.py).
     assert cluster["skip_final_snapshot"] is True
+    # Where final backups are kept, the automated ones outlive the cluster too, even destroyed by hand.
+    assert cluster["delete_automated_backups"] is (not config.data.final_backups_on_destroy)
 
 
 def test_aurora_sits_in_the_networks_data_subnets(data):
@@ -313,7 +316,8 @@ def test_api_config_secret_is_encrypted_and_seeded_with_thresholds_only(data):
     secret_name, secret = _api_secret(stack)
     assert secret["name"] == f"fraud-api-config-{config.name}"
     assert secret["kms_key_id"] == _storage_key_arn(stack)
-    assert secret["recovery_window_in_days"] == 0
+    assert secret["recovery_window_in_days"] == config.data.secret_recovery_window_days
+    assert secret["recovery_window_in_days"] == (30 if config.name == "prod" else 0)
     (seed,) = stack.resources("aws_secretsmanager_secret_version").values()
     assert _points_at(seed["secret_id"], "aws_secretsmanager_secret", secret_name, "id")
     document = json.loads(seed["secret_string"])

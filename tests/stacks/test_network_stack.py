@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -72,6 +73,16 @@ def test_flow_logs_capture_all_traffic_into_the_archive_bucket(network):
     flow_log = stack.only("aws_flow_log")
     assert flow_log["traffic_type"] == "ALL"
     assert flow_log["log_destination_type"] == "s3"
+    if config.network.flow_logs_to_account_archive:
+        # The account's archive (bootstrap), under the environment's prefix: nothing of the layer to empty.
+        assert re.fullmatch(
+            rf"arn:\$\{{data\.aws_partition\.[^}}]+\}}:s3:::{config.project}-audit-flow-logs-"
+            rf"\$\{{data\.aws_caller_identity\.[^}}]+\.account_id\}}-\$\{{data\.aws_region\.[^}}]+\.name\}}/vpc-flow-logs/{config.name}/",
+            flow_log["log_destination"],
+        ), flow_log["log_destination"]
+        assert not stack.resources("aws_s3_bucket") and not stack.resources("aws_kms_key")
+        assert "depends_on" not in flow_log
+        return
     assert "aws_s3_bucket." in flow_log["log_destination"]
     bucket = stack.only("aws_s3_bucket")
     assert bucket["force_destroy"] is True
@@ -82,7 +93,11 @@ def test_flow_logs_capture_all_traffic_into_the_archive_bucket(network):
 
 
 def test_flow_log_bucket_is_private_encrypted_and_tls_only(network):
-    stack, _ = network
+    stack, config = network
+    if config.network.flow_logs_to_account_archive:
+        # The archive's buckets are the bootstrap's: tests/stacks/test_bootstrap_stack.py.
+        assert not stack.resources("aws_s3_bucket")
+        return
     block = stack.only("aws_s3_bucket_public_access_block")
     assert all(block[flag] for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     encryption = stack.only("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
@@ -145,8 +160,10 @@ def test_security_groups_allow_only_the_paths_between_tiers(network):
         ("load-balancer", 443, 443, "vpc-link"),
         ("application", 8080, 8080, "load-balancer"),
         ("database", 5432, 5432, "application"),
+        ("database", 5432, 5432, "migration"),
         ("endpoints", 443, 443, "application"),
         ("endpoints", 443, 443, "lambda"),
+        ("endpoints", 443, 443, "migration"),
     }
     egress = {
         (tier, low, high, _prefix_list_service(stack, body["prefix_list_id"]) if peer is None else peer)
@@ -156,17 +173,20 @@ def test_security_groups_allow_only_the_paths_between_tiers(network):
         ("vpc-link", 443, 443, "load-balancer"),
         ("load-balancer", 8080, 8080, "application"),
         ("application", 5432, 5432, "database"),
+        ("migration", 5432, 5432, "database"),
     }
     if config.network.nat_strategy is NatStrategy.NONE:
-        # Only the endpoints, and the gateway endpoint each tier uses.
+        # Only the endpoints, and the gateway endpoint each tier uses (image layers from S3 for both tasks).
         assert egress == tiers | {
             ("application", 443, 443, "endpoints"),
             ("application", 443, 443, "pl:s3"),
+            ("migration", 443, 443, "endpoints"),
+            ("migration", 443, 443, "pl:s3"),
             ("lambda", 443, 443, "endpoints"),
             ("lambda", 443, 443, "pl:dynamodb"),
         }
     else:
-        assert egress == tiers | {("application", 443, 443, "0.0.0.0/0"), ("lambda", 443, 443, "0.0.0.0/0")}
+        assert egress == tiers | {("application", 443, 443, "0.0.0.0/0"), ("migration", 443, 443, "0.0.0.0/0"), ("lambda", 443, 443, "0.0.0.0/0")}
     for body in stack.resources("aws_security_group").values():
         assert not body.get("ingress") and not body.get("egress"), "inline rules bypass the rule resources"
 
