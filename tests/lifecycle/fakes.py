@@ -174,10 +174,15 @@ class FakeStackDirectory:
     def refresh(self) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
+        self.calls.append(f"refresh {self.name}")
         if self.name == self.fail_refresh:
-            self.calls.append(f"refresh {self.name}")
             raise TerraformFailed("refresh", self.directory / "log", "Error: reading KMS Key: AccessDeniedException")
-        return self._run("refresh", resources=5)
+        run = replay(self.streams["refresh"], "refresh", self.observe)
+        # A refresh writes a new serial of the same state: its resources, outputs and lineage stay.
+        state = self.reader.states.get(state_key(self.environment, self._layer))
+        if state is not None:
+            state["serial"] += 1
+        return run
 
     def show_json(self, plan_file: Path) -> dict:
         if ".drift." in plan_file.name:  # the lifecycle's name for a refresh-only plan
