@@ -714,7 +714,7 @@ def _what_changes(run: TerraformRun, show: Callable[[], dict[str, Any]], *, refr
     if refresh_only:
         # Drift whose every difference is representation (null read back as empty) is no drift.
         drifted = tuple(drifted_resources(saved))
-        return StackPlan(f"drift in {len(drifted)} resources" if drifted else "no drift", drifted)
+        return StackPlan(f"drift in {len(drifted)} resource{'' if len(drifted) == 1 else 's'}" if drifted else "no drift", drifted)
     return StackPlan(run.plan_line, tuple(planned_changes(saved)), tuple(changed_outputs(saved)))
 
 

@@ -54,6 +54,7 @@ def test_drift_names_each_drifted_layer_resource_and_attribute_and_exits_2(tmp_p
         assert re.search(rf"^    {layer.value}-dev\s+drifted: aws_kms_key\.key \(description\); aws_ssm_parameter\.setting \(value, version\)$", out, re.M), out
     assert '      aws_kms_key.key: update\n        description: "recording" -> "changed outside Terraform"' in out
     assert "value: (sensitive value) -> (sensitive value)" in out
+    assert re.search(r"^\[1/5\] network-dev\s+checked for drift in [\d.]+ s \(drift in 2 resources\)$", out, re.M), out
 
     report = json.loads(report_file.read_text())
     assert (report["environment"], report["target"], report["drifted"], report["failed"]) == ("dev", "aws", True, [])
