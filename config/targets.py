@@ -59,23 +59,11 @@ class BucketPolicyStatementGap:
 
 
 # The one list of what the emulator leaves out. Keep it short: every entry is something the
-# end-to-end test does not exercise.
-EMULATOR_GAPS: tuple[EmulatorGap, ...] = (
-    # What moto 5.2.5 lacked for the stacks' other resources (CodeDeploy delete/update, Application
-    # Auto Scaling tags, X-Ray sampling rules and groups, the SQS redrive-allow policy, cancelling
-    # managed rotation) is added to the emulator by scripts/moto_additions.py instead.
-    EmulatorGap(
-        "aws_api_gateway_usage_plan",
-        "moto detaches a usage plan's API stage by comparing the whole stage entry, so a stage with "
-        "per-method throttles (each plan closes the other consumers' routes) is never detached and "
-        "the plan can be created but never destroyed",
-    ),
-    EmulatorGap("aws_api_gateway_usage_plan_key", "needs the usage plan left out above"),
-    EmulatorGap(
-        "aws_ecr_pull_through_cache_rule",
-        "moto implements no ECR pull-through cache API; no task runs on the emulator to pull through it",
-    ),
-)
+# end-to-end test does not exercise. Empty today: what moto 5.2.5 lacked for the stacks' resources
+# (CodeDeploy delete/update, Application Auto Scaling tags, X-Ray sampling rules and groups, the SQS
+# redrive-allow policy, cancelling managed rotation, ECR pull-through cache rules, detaching a usage
+# plan's stage that has per-method throttles) is added to the emulator by scripts/moto_additions.py.
+EMULATOR_GAPS: tuple[EmulatorGap, ...] = ()
 EMULATOR_BUCKET_POLICY_GAPS: tuple[BucketPolicyStatementGap, ...] = (
     BucketPolicyStatementGap(
         "Deny",

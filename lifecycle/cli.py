@@ -7,6 +7,8 @@
     scripts/lifecycle.sh plan dev compute --mock-upstream
     scripts/lifecycle.sh plan dev all --save plans/      # keep the plans and a summary of what they change
     scripts/lifecycle.sh apply dev --plans plans/        # apply exactly those, refusing a stale one
+    scripts/lifecycle.sh plan dev --detailed-exitcode  # exit 2 when a layer's plan changes anything
+    scripts/lifecycle.sh drift dev                  # what changed outside Terraform: exit 0 clean, 2 drifted, 1 error
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
@@ -17,7 +19,9 @@
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
 4 an account prerequisite is missing, 5 the state could not be read (no state bucket, no or
 refused credentials, throttling, S3 unreachable: the bucket and key named), 130 interrupted
-(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly).
+(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly). `drift` and `plan --detailed-exitcode`
+answer like Terraform's -detailed-exitcode instead: 0 nothing to report, 2 changes (drift), 1 any
+error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from config.settings import ConfigError, EnvironmentConfig
 from config.targets import DeploymentTarget
 from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
+from lifecycle.drift import check_drift, write_report
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
 from lifecycle.migration import DEFAULT_WAIT_MINUTES as MIGRATION_WAIT_MINUTES
@@ -52,7 +57,9 @@ from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
-REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply")
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply", "drift")
+# Terraform's -detailed-exitcode: there is something to report (changes, drift).
+EXIT_CHANGES = 2
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -91,11 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
+    plan.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when a plan changes anything, 1 on any error (as Terraform's)")
     plan.add_argument("--save", type=Path, metavar="DIR",
                       help="keep each plan, its JSON and the state it was planned against in DIR, with a Markdown summary (DIR/summary.md), for `apply --plans`")
     apply = command("apply", "apply exactly the plans `plan --save` kept, in DAG order; refused when a layer's state moved since its plan")
     apply.add_argument("environment")
     apply.add_argument("--plans", type=Path, metavar="DIR", required=True, help="the directory `plan --save` wrote (never synthesizes: uses --outdir as planned)")
+    drift = command("drift", "what changed outside Terraform: refresh-only plans of every deployed layer (exit 0 clean, 2 drifted, 1 error)")
+    drift.add_argument("environment")
+    drift.add_argument("layers", nargs="*", metavar="LAYER")
+    drift.add_argument("--drift-report", type=Path, metavar="FILE", help="the drift as JSON (default <workdir>/drift-<environment>.json)")
+    drift.add_argument("--summary", type=Path, metavar="FILE", help="append the drift as Markdown to FILE (a CI job summary)")
     status = command("status", "what is deployed: resources and serial of each layer's state, and any state lock held")
     status.add_argument("environment")
     unlock = command("unlock", "remove the state lock a dead run left on a layer (refused while it is younger than an hour, unless --force)")
@@ -131,7 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    detailed = bool(arguments) and (arguments[0] == "drift" or (arguments[0] == "plan" and "--detailed-exitcode" in arguments))
+    try:
+        args = build_parser().parse_args(arguments)
+    except SystemExit as usage:
+        # argparse says 2 for bad usage, which a detailed exit code reserves for changes.
+        if detailed and usage.code == EXIT_USAGE:
+            return EXIT_FAILED
+        raise
+    return _main(args, detailed)
+
+
+def _main(args: argparse.Namespace, detailed: bool) -> int:
     progress = Progress()
     workdir: Path = args.workdir or (emulator.DEFAULT_RUN_DIR if args.target == "emulator" else DEFAULT_AWS_WORKDIR)
     try:
@@ -139,14 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     except GuardRefusal as refusal:
         progress.summary()  # what a run refused half-way did before
         print(f"refused: {refusal}", file=sys.stderr)
-        return EXIT_REFUSED
+        return EXIT_FAILED if detailed else EXIT_REFUSED
     except PrerequisiteMissing as missing:
         print(f"prerequisite missing: {missing}", file=sys.stderr)
-        return EXIT_PREREQUISITE
+        return EXIT_FAILED if detailed else EXIT_PREREQUISITE
     except StateUnreadable as unreadable:
         progress.summary()
         print(f"state unreadable: {unreadable}", file=sys.stderr)
-        return EXIT_STATE_UNREADABLE
+        return EXIT_FAILED if detailed else EXIT_STATE_UNREADABLE
     except StackFailed as failure:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
@@ -160,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except (ConfigError, SynthMismatch, EmulatorGapError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_FAILED if detailed else EXIT_USAGE
     finally:
         if args.report:
             progress.write_report(args.report)
@@ -269,12 +294,33 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     elif args.command == "down":
         lifecycle.destroy(list(DEPLOY_ORDER), confirmation=confirmation)
     elif args.command == "plan":
-        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream, save=args.save, kms=kms)
+        plans = lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream, save=args.save, kms=kms)
+        if args.detailed_exitcode and any(plan.has_changes for plan in plans.values()):
+            progress.summary()
+            return EXIT_CHANGES
+    elif args.command == "drift":
+        return _drift(lifecycle, args, workdir, progress)
     progress.summary()
     if getattr(args, "stop_emulator", False) and target.is_emulator:
         emulator.stop(workdir)
         progress.note("emulator stopped")
     return 0
+
+
+def _drift(lifecycle: Lifecycle, args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
+    report = check_drift(lifecycle, _layers(args.layers or ["all"]))
+    report_file = args.drift_report or workdir / f"drift-{args.environment}.json"
+    write_report(report, report_file)
+    if args.summary:
+        with args.summary.open("a") as summary:
+            summary.write(report.markdown())
+    verdict = f"{len(report.drifted)} of {len(report.layers)} layers drifted" if report.drifted else "no drift"
+    progress.section(f"drift {args.environment}: {verdict}{f', {len(report.failed)} could not be checked' if report.failed else ''}")
+    for line in report.lines():
+        progress.note(line)
+    progress.note(f"report: {report_file}")
+    progress.summary()
+    return report.exit_code
 
 
 def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,6 +15,7 @@ from typing import Any, NoReturn
 
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
+from lifecycle.changes import ResourceChange, StackPlan, changed_outputs, drifted_resources, planned_changes
 from lifecycle.mock_upstream import (
     data_source_attributes,
     mock_data_sources_reading,
@@ -39,6 +42,7 @@ from lifecycle.saved_plans import (
     PLAN_FILE,
     SUMMARY_FILE,
     LayerPlan,
+    SavedPlans,
     SavedPlansError,
     StateVersion,
     changed_reads,
@@ -55,6 +59,7 @@ from lifecycle.sealing import SEALED_FILE, is_sealed, open_sealed, seal
 from lifecycle.synth import SynthMismatch, check_synth_matches
 from lifecycle.teardown import FinalBackupFailed, FinalBackups, check_confirmation, kept_audit_logs, kept_secrets
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
+from lifecycle.terraform_ui import TerraformRun
 from scripts.terraform_cli import terraform_env
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
@@ -67,6 +72,11 @@ EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 class StackFailed(Exception):
     """A stack failed; the message names it. Later stacks were not attempted."""
+
+    def __init__(self, message: str, plans: dict[str, StackPlan] | None = None) -> None:
+        super().__init__(message)
+        # Plans run side by side: those that succeeded beside the failed one.
+        self.plans = plans or {}
 
 
 @dataclass
@@ -104,8 +114,55 @@ class Lifecycle:
         self.progress.section(f"deploy {self.environment.name} on {self._where()}: {' -> '.join(stacks)}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / stack for stack in stacks])
-            for index, layer in enumerate(ordered):
-                self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+            with self._refreshing_after_apply("deploy") as applied:
+                for index, layer in enumerate(ordered):
+                    _, run = self._step(layer, "deploy", index, ordered, lambda directory: (inits[directory.directory].result(), directory.apply()))
+                    applied(layer, run)
+
+    @contextmanager
+    def _refreshing_after_apply(self, action: str) -> Iterator[Callable[[Layer, TerraformRun], None]]:
+        """Refresh each layer whose apply changed something (`_refresh`), beside the next layer's apply,
+        which only reads its outputs (a refresh keeps them); done when the last refresh is."""
+        refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-refresh")
+        refreshes: list[Future] = []
+
+        def applied(layer: Layer, run: TerraformRun) -> None:
+            if any(run.changes.values()):
+                refreshes.append(refresher.submit(self._refresh, layer))
+
+        try:
+            yield applied
+        finally:
+            refresher.shutdown(wait=True)
+        if self.processes.interrupted:
+            raise Interrupted(f"{action} interrupted by {self.processes.signal_name}")
+        failed = [name for future in refreshes if (name := future.result()) is not None]
+        if failed:
+            raise StackFailed(f"refreshing the state of {', '.join(failed)} after its apply failed (what it applied stands); see {self.workdir / 'logs'}")
+
+    def _refresh(self, layer: Layer) -> str | None:
+        """Write into the layer's state what AWS holds now that its apply is done; the stack's name if that failed.
+
+        An apply records each resource as it was when created or updated, before the resources
+        created after it changed it (rules added to a security group, a policy attached to a queue)
+        and with unset values as null where AWS reads back empty ones. Refreshed once here, the
+        state is what a later `drift` compares AWS with: a difference is then a change made outside
+        Terraform, not a leftover of the apply (docs/lifecycle.md, "Drift")."""
+        name = self.stack(layer)
+        if self.processes.interrupted:
+            self.progress.skipped([name], "refresh", "interrupted")
+            return None
+        self.progress.start(name, "refresh")
+        try:
+            self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)).refresh()
+        except (TerraformInterrupted, Interrupted):
+            self.progress.interrupted(name, "refresh")
+            return None
+        except TerraformFailed as failure:
+            self._report_failure(name, "refresh", "", failure, layer)
+            return name
+        self.progress.done(name, "refresh", detail="the state holds what AWS reports after the apply")
+        return None
 
     def destroy(self, layers: list[Layer], *, confirmation: str | None = None) -> None:
         """Destroy `layers` in reverse DAG order; `confirmation` is the environment's name typed back
@@ -188,9 +245,14 @@ class Lifecycle:
         for item in kept:
             self.progress.keep(item)
 
-    def plan(self, layers: list[Layer], *, mock_upstream: bool, save: Path | None = None, kms: Any = None) -> dict[str, str]:
+    def plan(
+        self, layers: list[Layer], *, mock_upstream: bool, refresh_only: bool = False, save: Path | None = None, kms: Any = None,
+    ) -> dict[str, StackPlan]:
         """Plan every given layer; plans only read, so they run side by side and every failure is reported.
 
+        Returns each stack's plan with what it changes, which is also printed per layer. With
+        `refresh_only`, what changed outside Terraform instead, without taking the state lock
+        (`drift` runs with a role that can only read).
         With `save`, every plan is kept there for `apply_saved`, with a Markdown summary. A saved plan
         is made from the synth output itself with the producers' real outputs; a layer whose producers
         lack outputs it reads is planned with placeholders for review only (docs/lifecycle.md,
@@ -205,7 +267,7 @@ class Lifecycle:
             prepare_directory(save, environment=self.environment.name)
         review_only = {layer: self._missing_upstream(layer) for layer in ordered} if save is not None else {}
         mocked = {layer for layer in ordered if mock_upstream or review_only.get(layer)}
-        mode = " with mocked upstream outputs" if mock_upstream else f", saved to {save}" if save is not None else ""
+        mode = " with mocked upstream outputs" if mock_upstream else f", saved to {save}" if save is not None else " in refresh-only mode" if refresh_only else ""
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
         for layer, why in review_only.items():
             if why:
@@ -223,55 +285,70 @@ class Lifecycle:
                 planned = {
                     layer: pool.submit(
                         self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]],
-                        schema if layer in mocked else None, _SaveTo(save, review_only[layer], saved) if save is not None else None,
+                        schema if layer in mocked else None, _SaveTo(save, review_only[layer], saved) if save is not None else None, refresh_only,
                     )
                     for index, layer in enumerate(ordered)
                 }
         outcomes = {self.stack(layer): future.result() for layer, future in planned.items()}
         if self.processes.interrupted:
             raise Interrupted(f"plan interrupted by {self.processes.signal_name}")
-        summaries = {name: summary for name, summary in outcomes.items() if summary is not None}
-        failed = [name for name, summary in outcomes.items() if summary is None]
+        plans = {name: plan for name, plan in outcomes.items() if plan is not None}
+        changing = {name: plan for name, plan in plans.items() if plan.has_changes}
+        if changing:
+            self.progress.section("what changed outside Terraform" if refresh_only else "what the plans change")
+            for name, plan in changing.items():
+                self.progress.note(f"{name}: {plan.summary}")
+                for line in plan.describe():
+                    self.progress.note(f"  {line}")
+        failed = [name for name, plan in outcomes.items() if plan is None]
         if save is not None:
             self._write_saved(save, [saved[layer] for layer in ordered if layer in saved], failed)
             if kms is not None:
                 seal(save, kms=kms, key_id=self.environment.state.kms_key_alias, environment=self.environment.name)
                 self.progress.note(f"sealed in {save / SEALED_FILE} with {self.environment.state.kms_key_alias}; {SUMMARY_FILE} stays readable")
         if failed:
-            raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}")
-        return summaries
+            raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}", plans)
+        return plans
 
-    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, save: _SaveTo | None = None) -> str | None:
+    def _plan_one(
+        self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, save: _SaveTo | None = None, refresh_only: bool = False,
+    ) -> StackPlan | None:
         """One stack's plan (with placeholder upstream outputs when `schema` is given, kept when `save` is); None when it failed."""
         name = self.stack(layer)
+        action = "drift" if refresh_only else "plan"
         if self.processes.interrupted:
-            self.progress.skipped([name], "plan", "interrupted")
+            self.progress.skipped([name], action, "interrupted")
             return None
-        self.progress.start(name, "plan", position)
+        self.progress.start(name, action, position)
+        # Kept for `apply --plans` when saving; otherwise only read here and removed, since a plan file
+        # holds state values (API key values among them).
+        plan_file = save.directory / name / PLAN_FILE if save is not None else self.workdir / "plans" / f"{name}.{action}.tfplan"
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
         try:
             directory = self._directory(path, observe=self.progress.watch(name))
             init.result()
             if schema is not None:
                 self._mock_upstream(name, directory, schema(directory))
-            plan_file = save.directory / name / PLAN_FILE if save is not None else None
-            if plan_file is not None:
-                plan_file.parent.mkdir(parents=True, exist_ok=True)
-            summary = directory.plan(lock=schema is None and save is None, out=plan_file).plan_line
-            if save is not None and plan_file is not None:
-                save.plans[layer] = self._keep_plan(layer, directory, plan_file, save)
+            run = directory.plan(lock=schema is None and save is None and not refresh_only, out=plan_file, refresh_only=refresh_only)
+            show = functools.cache(lambda: directory.show_json(plan_file))
+            if save is not None:
+                save.plans[layer] = self._keep_plan(layer, plan_file, show(), save)
+            plan = _what_changes(run, show, refresh_only=refresh_only)
         except (TerraformInterrupted, Interrupted):
-            self.progress.interrupted(name, "plan", position)
+            self.progress.interrupted(name, action, position)
             return None
         except TerraformFailed as failure:
-            self._report_failure(name, "plan", position, failure, layer)
+            self._report_failure(name, action, position, failure, layer)
             return None
-        self.progress.done(name, "plan", position, summary)
-        return summary
+        finally:
+            if save is None:
+                plan_file.unlink(missing_ok=True)
+        self.progress.done(name, action, position, plan.summary)
+        return plan
 
-    def _keep_plan(self, layer: Layer, directory: StackDirectory, plan_file: Path, save: _SaveTo) -> LayerPlan:
+    def _keep_plan(self, layer: Layer, plan_file: Path, plan_json: dict[str, Any], save: _SaveTo) -> LayerPlan:
         """The plan's JSON rendering and what the apply checks, beside the plan file."""
         name = self.stack(layer)
-        plan_json = directory.show_json(plan_file)
         plan = LayerPlan.from_plan_json(
             plan_json, layer=layer.value, stack=name, state_key=state_key(self.environment.name, layer),
             state=StateVersion.in_plan_file(plan_file), config_sha256=file_sha256(self.outdir / "stacks" / name / "cdk.tf.json"),
@@ -324,7 +401,6 @@ class Lifecycle:
         if saved.target != self.target.name:
             raise SavedPlansError(f"{directory} was planned for the {saved.target} target, not {self.target.name}")
         plans = sorted(saved.layers, key=lambda plan: DEPLOY_ORDER.index(Layer(plan.layer)))
-        layers = [Layer(plan.layer) for plan in plans]
         check_synth_matches(self.target, self.outdir, [plan.stack for plan in plans])
         for plan in plans:
             config_file = self.outdir / "stacks" / plan.stack / "cdk.tf.json"
@@ -347,21 +423,30 @@ class Lifecycle:
                 self.progress.note(f"{plan.stack}: its plan read {len(outputs)} output(s) that {producer}'s plan changes: refused after {producer}")
         with self.processes.forwarding_signals():
             inits = self._init_all([self.outdir / "stacks" / plan.stack for plan in plans if plan.has_changes and not plan.review_only])
-            for index, plan in enumerate(plans):
-                rest = [other.stack for other in plans[index + 1 :]]
-                try:
-                    self._refuse_stale(plan, named)
-                    self._refuse_superseded(plan, named)
-                except GuardRefusal:
-                    self.progress.skipped([plan.stack, *rest], "apply", f"{plan.stack} needs a new plan")
-                    raise
-                if not plan.has_changes:
-                    self.progress.note(f"{plan.stack}: no changes in its plan, skipped")
-                    continue
-                plan_file, counts = saved.plan_file(plan).resolve(), plan.counts
-                planned = {"added": counts["add"], "changed": counts["change"], "destroyed": counts["destroy"]}
-                self._step(layers[index], "apply", index, layers,
-                           lambda stack_directory: (inits[stack_directory.directory].result(), stack_directory.apply_plan(plan_file, planned=planned)))
+            with self._refreshing_after_apply("apply") as applied:
+                self._apply_each(plans, saved, named, inits, applied)
+
+    def _apply_each(
+        self, plans: list[LayerPlan], saved: SavedPlans, named: Path, inits: dict[Path, Future], applied: Callable[[Layer, TerraformRun], None],
+    ) -> None:
+        """Each saved plan in turn, checked again right before it is applied; a plan without changes is skipped."""
+        layers = [Layer(plan.layer) for plan in plans]
+        for index, plan in enumerate(plans):
+            rest = [other.stack for other in plans[index + 1 :]]
+            try:
+                self._refuse_stale(plan, named)
+                self._refuse_superseded(plan, named)
+            except GuardRefusal:
+                self.progress.skipped([plan.stack, *rest], "apply", f"{plan.stack} needs a new plan")
+                raise
+            if not plan.has_changes:
+                self.progress.note(f"{plan.stack}: no changes in its plan, skipped")
+                continue
+            plan_file, counts = saved.plan_file(plan).resolve(), plan.counts
+            planned = {"added": counts["add"], "changed": counts["change"], "destroyed": counts["destroy"]}
+            _, run = self._step(layers[index], "apply", index, layers,
+                                lambda stack_directory: (inits[stack_directory.directory].result(), stack_directory.apply_plan(plan_file, planned=planned)))
+            applied(layers[index], run)
 
     def _refuse_stale(self, plan: LayerPlan, directory: Path) -> None:
         why = staleness(plan.state, StateVersion.of(self.reader.read(plan.state_key)))
@@ -503,7 +588,7 @@ class Lifecycle:
     def state(self, layer: Layer) -> StateSummary | None:
         return self.reader.read(state_key(self.environment.name, layer))
 
-    def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> None:
+    def _step(self, layer: Layer, action: str, index: int, ordered: list[Layer], run: Any) -> Any:
         name = self.stack(layer)
         position = f"[{index + 1}/{len(ordered)}] "
         rest = [self.stack(other) for other in ordered[index + 1 :]]
@@ -515,7 +600,7 @@ class Lifecycle:
             # Terraform waits for it in silence: say why before the wait, not only after it failed.
             self.progress.note(f"{name}: the state is locked, {lock.describe(datetime.now(UTC))}; Terraform waits up to {LOCK_TIMEOUT} for it")
         try:
-            run(self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)))
+            outcome = run(self._directory(self.outdir / "stacks" / name, observe=self.progress.watch(name)))
         except (TerraformInterrupted, Interrupted):
             self._stopped(name, action, position, rest, layer=layer)
         except TerraformFailed as failure:
@@ -523,6 +608,7 @@ class Lifecycle:
         state = self.state(layer)
         count = state.managed_resources if state else 0
         self.progress.done(name, action, position, f"{count} resources" if action in ("deploy", "apply") else "state empty" if count == 0 else f"{count} resources left")
+        return outcome
 
     def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str], layer: Layer | None = None) -> NoReturn:
         self._report_failure(name, action, position, failure, layer)
@@ -610,6 +696,26 @@ class _Once:
             if self._value is None:
                 self._value = self._compute(directory)
             return self._value
+
+
+def _what_changes(run: TerraformRun, show: Callable[[], dict[str, Any]], *, refresh_only: bool) -> StackPlan:
+    """What a plan changes (refresh-only: what drifted), attribute by attribute where that matters.
+
+    Terraform's events already name every address and its action. The saved plan, read with one
+    more Terraform start (`show`), is needed only for the attributes of what is updated, replaced or
+    drifted, so a clean plan or one that only creates costs nothing more."""
+    if refresh_only and not run.drifted:
+        return StackPlan("no drift")
+    listed = run.drifted if refresh_only else run.resource_changes
+    if not any(action != "create" for action in listed.values()):
+        changes = tuple(ResourceChange(address, action) for address, action in sorted(listed.items()))
+        return StackPlan(run.plan_line, changes, tuple(sorted(run.changed_outputs)))
+    saved = show()
+    if refresh_only:
+        # Drift whose every difference is representation (null read back as empty) is no drift.
+        drifted = tuple(drifted_resources(saved))
+        return StackPlan(f"drift in {len(drifted)} resource{'' if len(drifted) == 1 else 's'}" if drifted else "no drift", drifted)
+    return StackPlan(run.plan_line, tuple(planned_changes(saved)), tuple(changed_outputs(saved)))
 
 
 def _bucket_exists(s3: Any, bucket: str) -> bool:

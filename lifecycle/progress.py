@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 FAILURE_LINES_SHOWN = 40
 PAST_TENSE = {
     "deploy": "deployed", "apply": "applied", "destroy": "destroyed", "plan": "planned", "bootstrap": "bootstrapped",
-    "unlock": "unlocked", "backup": "backed up",
+    "unlock": "unlocked", "backup": "backed up", "refresh": "refreshed", "drift": "checked for drift",
 }
 
 Observer = Callable[[TerraformRun, ResourceTiming | None], None]

@@ -89,10 +89,15 @@ class StackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run_json(["destroy", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
 
-    def plan(self, *, lock: bool = True, out: Path | None = None) -> TerraformRun:
-        """A plan, saved to `out` when given; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
-        saving = [f"-out={out}"] if out is not None else []
-        return self._run_json(["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}", *saving], "plan")
+    def plan(self, *, lock: bool = True, out: Path | None = None, refresh_only: bool = False) -> TerraformRun:
+        """A plan, saved to `out` when given; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.").
+
+        `refresh_only` compares what AWS holds with the state only, never with the configuration:
+        what changed outside Terraform (`run.drifted`)."""
+        args = ["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"]
+        args += [f"-out={out}"] if out is not None else []
+        args += ["-refresh-only"] if refresh_only else []
+        return self._run_json(args, "drift" if refresh_only else "plan")
 
     def apply_plan(self, plan_file: Path, *, planned: dict[str, int] | None = None) -> TerraformRun:
         """Apply exactly a saved plan; Terraform itself refuses one whose state moved ("Saved plan is stale").
@@ -101,8 +106,12 @@ class StackDirectory:
         (added/changed/destroyed, as the plan said)."""
         return self._run_json(["apply", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "apply", operands=[str(plan_file)], planned=planned)
 
+    def refresh(self) -> TerraformRun:
+        """Write into the state what AWS holds now, changing nothing in AWS (`apply -refresh-only`)."""
+        return self._run_json(["apply", "-refresh-only", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "refresh")
+
     def show_json(self, plan_file: Path) -> dict:
-        """`terraform show -json` of a saved plan: every change, the prior state, the configuration."""
+        """`terraform show -json` of a saved plan: every change with its before and after, the prior state, the configuration."""
         return json.loads(self.capture("show", "-json", str(plan_file)))
 
     def force_unlock(self, lock_id: str) -> None:

@@ -4,9 +4,10 @@ Terraform documents the stream ("Machine-readable UI"): one JSON object per line
 `type`, `@message` (the line the human UI would print) and `@timestamp`. The ones that matter
 here: `planned_change` and `change_summary` (what the plan holds, and at the end what was done),
 `apply_start` / `apply_progress` / `apply_complete` / `apply_errored` (a resource operation's
-life, `hook.resource.addr` and `hook.action`), `refresh_start`, `diagnostic` (errors and
-warnings, with the resource `address` when Terraform knows it) and `log` (e.g. the interrupt
-notice). Anything else is kept for the log and otherwise ignored, so a newer Terraform that adds
+life, `hook.resource.addr` and `hook.action`), `refresh_start`, `resource_drift` (a resource that
+changed outside Terraform), `outputs` (in a plan, each output's planned action), `diagnostic`
+(errors and warnings, with the resource `address` when Terraform knows it) and `log` (e.g. the
+interrupt notice). Anything else is kept for the log and otherwise ignored, so a newer Terraform that adds
 types reads the same.
 """
 
@@ -48,6 +49,7 @@ class UiEvent:
     action: str | None = None
     diagnostic: Diagnostic | None = None
     changes: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
 
     def log_text(self) -> str:
         """The event as the human UI would have printed it (diagnostics with their detail)."""
@@ -93,6 +95,7 @@ def parse_event(line: str) -> UiEvent | None:
         action=hook.get("action"),
         diagnostic=diagnostic,
         changes=document.get("changes"),
+        outputs=document.get("outputs") if isinstance(document.get("outputs"), dict) else None,
     )
 
 
@@ -133,6 +136,11 @@ class TerraformRun:
     stopped_mid_operation: list[ResourceTiming] = field(default_factory=list)
     ended_at: float | None = None
     last_event_at: float | None = None
+    # A plan's resource changes (address -> create, update, replace, delete, read...), what changed
+    # outside Terraform since the last apply (address -> update, delete) and the outputs it changes.
+    planned_actions: dict[str, str] = field(default_factory=dict)
+    drifted: dict[str, str] = field(default_factory=dict)
+    changed_outputs: dict[str, str] = field(default_factory=dict)
 
     def feed(self, event: UiEvent) -> ResourceTiming | None:
         """Take in one event; returns the operation it finished, if it finished one."""
@@ -148,6 +156,14 @@ class TerraformRun:
             self.phase = "refreshing the state"
         elif kind in ("planned_change", "resource_drift"):
             self.phase = "planning"
+            if event.address and event.action:
+                (self.planned_actions if kind == "planned_change" else self.drifted)[event.address] = event.action
+        elif kind == "outputs" and event.outputs:
+            # A plan names each output's action; an apply prints the values instead.
+            self.changed_outputs.update({
+                name: output["action"] for name, output in event.outputs.items()
+                if isinstance(output, dict) and output.get("action") not in (None, "noop")
+            })
         elif kind == "change_summary":
             self._summary(event)
         elif kind == "apply_start" and event.address:
@@ -218,6 +234,11 @@ class TerraformRun:
             return "No changes."
         changes = self.planned_changes
         return f"Plan: {changes['added']} to add, {changes['changed']} to change, {changes['destroyed']} to destroy."
+
+    @property
+    def resource_changes(self) -> dict[str, str]:
+        """What the plan changes, by address: every planned action but no-ops and data-source reads."""
+        return {address: action for address, action in self.planned_actions.items() if action not in ("noop", "read")}
 
     def running(self, now: float) -> list[tuple[str, float]]:
         """What is in progress, longest-running first, with its elapsed seconds."""

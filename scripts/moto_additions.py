@@ -4,8 +4,9 @@ Each addition is one API operation, or one attribute, that the AWS provider 5.10
 back when it creates, reads, updates, tags or destroys a resource the stacks declare, and that
 moto 5.2.5 does not serve, or accepts and then leaves out of its answers (which makes every plan
 after a deploy show a change that nothing would make); each follows the AWS API reference. Where moto has a
-model for the resource (CodeDeploy, Application Auto Scaling, SQS, Secrets Manager) the addition
-works on it; X-Ray sampling rules and groups, which moto has no model for, get a small one here.
+model for the resource (CodeDeploy, Application Auto Scaling, SQS, Secrets Manager, API Gateway usage
+plans) the addition works on it; X-Ray sampling rules and groups and ECR pull-through cache rules,
+which moto has no model for, get a small one here.
 
 Written against moto 5.2.5 exactly (pinned in pyproject.toml): the additions reach into moto's
 models, so `install` refuses any other version rather than patch code it was not checked
@@ -17,6 +18,7 @@ against. `scripts/emulator_server.py` installs them and starts moto's server, wh
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -43,6 +45,8 @@ def install() -> None:
     _add_xray_sampling_rules_and_groups()
     _add_sqs_redrive_allow_policy()
     _allow_cancelling_managed_rotation()
+    _add_ecr_pull_through_cache_rules()
+    _detach_usage_plan_stages_with_method_throttles()
     # What moto accepts but does not give back, so every refresh plans a change nothing would make.
     _return_security_group_rule_descriptions()
     _keep_lambda_logging_config()
@@ -53,6 +57,7 @@ def install() -> None:
     _return_sns_topic_settings()
     _return_redrive_policy_as_aws_writes_it()
     _keep_api_gateway_integration_connection_id()
+    _keep_network_load_balancer_private_link_enforcement()
     _installed = True
 
 
@@ -656,3 +661,157 @@ def _keep_api_gateway_integration_connection_id() -> None:
 
     APIGatewayResponse.put_integration = put_integration_with_connection
     Integration.to_json = to_json_with_connection
+
+
+# ECR: pull-through cache rules (create, describe, update, delete), which moto has no model for.
+# ECR creates the cache repositories on the first pull through a rule; no task pulls on the emulator.
+
+# Upstream registry URL -> the name AWS reports for it, and whether a rule needs a Secrets Manager
+# credential (`ecr-pullthroughcache/...`) to reach it.
+_PULL_THROUGH_UPSTREAMS = {
+    "public.ecr.aws": ("ecr-public", False),
+    "registry.k8s.io": ("k8s", False),
+    "quay.io": ("quay", False),
+    "registry-1.docker.io": ("docker-hub", True),
+    "ghcr.io": ("github-container-registry", True),
+    "registry.gitlab.com": ("gitlab-container-registry", True),
+}
+_CACHE_REPOSITORY_PREFIX = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*/?|ROOT")
+
+
+def _add_ecr_pull_through_cache_rules() -> None:
+    from moto.core.exceptions import ServiceException
+    from moto.ecr.exceptions import InvalidParameterException
+    from moto.ecr.responses import ECRResponse
+
+    class PullThroughCacheRuleAlreadyExistsException(ServiceException):
+        code = "PullThroughCacheRuleAlreadyExistsException"
+
+    class PullThroughCacheRuleNotFoundException(ServiceException):
+        code = "PullThroughCacheRuleNotFoundException"
+
+    def rules_of(self: Any) -> dict[str, dict[str, Any]]:
+        # In the backend's __dict__, so moto's reset forgets them with the rest of the registry.
+        return self.ecr_backend.__dict__.setdefault("pull_through_cache_rules", {})
+
+    def rule_of(self: Any, prefix: str | None) -> dict[str, Any]:
+        rule = rules_of(self).get(prefix or "")
+        if rule is None:
+            raise PullThroughCacheRuleNotFoundException(f"The pull-through cache rule with prefix '{prefix}' does not exist in the registry with id '{self.ecr_backend.account_id}'")
+        return rule
+
+    def create_pull_through_cache_rule(self: Any) -> str:
+        prefix, upstream = self._get_param("ecrRepositoryPrefix"), self._get_param("upstreamRegistryUrl")
+        if not prefix or not 2 <= len(prefix) <= 30 or not _CACHE_REPOSITORY_PREFIX.fullmatch(prefix):
+            raise InvalidParameterException(f"Invalid parameter at 'ecrRepositoryPrefix': '{prefix}' must be ROOT or 2 to 30 lowercase letters, digits, '.', '_', '-' and '/'")
+        if upstream not in _PULL_THROUGH_UPSTREAMS:
+            raise InvalidParameterException(f"Invalid parameter at 'upstreamRegistryUrl': {upstream} is not a supported upstream registry")
+        registry, needs_credential = _PULL_THROUGH_UPSTREAMS[upstream]
+        credential = self._get_param("credentialArn")
+        if needs_credential != bool(credential):
+            raise InvalidParameterException(f"Invalid parameter at 'credentialArn': {upstream} {'needs' if needs_credential else 'takes no'} credential")
+        if prefix in rules_of(self):
+            raise PullThroughCacheRuleAlreadyExistsException(f"A pull-through cache rule with prefix '{prefix}' already exists")
+        now = time.time()
+        rule = {
+            "ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": upstream, "createdAt": now, "updatedAt": now,
+            "registryId": self.ecr_backend.account_id, "upstreamRegistry": registry,
+        }
+        for member in ("credentialArn", "customRoleArn", "upstreamRepositoryPrefix"):
+            if self._get_param(member):
+                rule[member] = self._get_param(member)
+        rules_of(self)[prefix] = rule
+        return json.dumps({key: value for key, value in rule.items() if key != "updatedAt"})
+
+    def describe_pull_through_cache_rules(self: Any) -> str:
+        prefixes = self._get_param("ecrRepositoryPrefixes")
+        chosen = [rule_of(self, prefix) for prefix in prefixes] if prefixes else list(rules_of(self).values())
+        return json.dumps({"pullThroughCacheRules": chosen})
+
+    def update_pull_through_cache_rule(self: Any) -> str:
+        rule = rule_of(self, self._get_param("ecrRepositoryPrefix"))
+        for member in ("credentialArn", "customRoleArn"):
+            if self._get_param(member):
+                rule[member] = self._get_param(member)
+        rule["updatedAt"] = time.time()
+        return json.dumps({member: rule.get(member) for member in ("ecrRepositoryPrefix", "registryId", "updatedAt", "credentialArn", "customRoleArn", "upstreamRepositoryPrefix") if rule.get(member)})
+
+    def delete_pull_through_cache_rule(self: Any) -> str:
+        rule = rule_of(self, self._get_param("ecrRepositoryPrefix"))
+        del rules_of(self)[rule["ecrRepositoryPrefix"]]
+        return json.dumps({key: value for key, value in rule.items() if key != "updatedAt"})
+
+    for handler in (create_pull_through_cache_rule, describe_pull_through_cache_rules, update_pull_through_cache_rule, delete_pull_through_cache_rule):
+        setattr(ECRResponse, handler.__name__, handler)
+
+
+# API Gateway: a usage plan's API stage with per-method throttles. moto detaches a stage only when
+# the whole entry equals {apiId, stage}, so a stage with throttles could never be detached and the
+# plan never deleted; and it ignores the per-method throttle paths the provider updates.
+
+_STAGE_THROTTLE_PATH = re.compile(r"/apiStages/(?P<api>[^:/]+):(?P<stage>[^/]+)/throttle/(?P<method>.+?)(?:/(?P<limit>rateLimit|burstLimit))?")
+
+
+def _detach_usage_plan_stages_with_method_throttles() -> None:
+    from moto.apigateway.exceptions import BadRequestException
+    from moto.apigateway.models import UsagePlan
+
+    apply_patch_operations = UsagePlan.apply_patch_operations
+
+    def attached(plan: Any, api: str, stage: str) -> dict[str, Any]:
+        for entry in plan.api_stages:
+            if (entry["apiId"], entry["stage"]) == (api, stage):
+                return entry
+        raise BadRequestException(f"API stage {api}:{stage} is not associated with usage plan {plan.id}")
+
+    def apply_in_order(self: Any, patch_operations: list[dict[str, Any]]) -> None:
+        # One at a time, in the request's order: the provider detaches, re-attaches, then sets throttles.
+        for operation in patch_operations:
+            kind, path, value = operation["op"], operation["path"], operation.get("value")
+            throttle = _STAGE_THROTTLE_PATH.fullmatch(path)
+            if kind == "remove" and path == "/apiStages":
+                entry = attached(self, *str(value).split(":", 1))
+                self.api_stages.remove(entry)
+            elif throttle is not None:
+                methods = attached(self, throttle["api"], throttle["stage"]).setdefault("throttle", {})
+                if kind == "remove":
+                    methods.pop(throttle["method"], None)
+                elif kind in ("add", "replace") and throttle["limit"] is not None:
+                    limits = methods.setdefault(throttle["method"], {})
+                    limits[throttle["limit"]] = float(value) if throttle["limit"] == "rateLimit" else int(value)
+                else:
+                    raise BadRequestException(f"Invalid patch path {path} for op {kind}")
+            else:
+                apply_patch_operations(self, [operation])
+
+    UsagePlan.apply_patch_operations = apply_in_order
+
+
+# ELBv2: whether a network load balancer with security groups applies them to PrivateLink traffic
+# (SetSecurityGroups' EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), which moto drops. AWS
+# reports it for every network load balancer with security groups, "on" unless turned off.
+
+
+def _keep_network_load_balancer_private_link_enforcement() -> None:
+    from moto.elbv2.models import FakeLoadBalancer
+    from moto.elbv2.responses import ELBV2Response
+
+    set_security_groups = ELBV2Response.set_security_groups
+
+    def enforcement(self: Any) -> str | None:
+        if self.type != "network" or not self.security_groups:
+            return None
+        return self.__dict__.get("private_link_enforcement", "on")
+
+    def set_security_groups_with_enforcement(self: Any) -> Any:
+        result = set_security_groups(self)
+        balancer = self.elbv2_backend.load_balancers[self._get_param("LoadBalancerArn")]
+        setting = self._get_param("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
+        if setting is not None:
+            balancer.__dict__["private_link_enforcement"] = setting
+        if balancer.enforce_security_group_inbound_rules_on_private_link_traffic is not None:
+            result.result["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = balancer.enforce_security_group_inbound_rules_on_private_link_traffic
+        return result
+
+    FakeLoadBalancer.enforce_security_group_inbound_rules_on_private_link_traffic = property(enforcement)
+    ELBV2Response.set_security_groups = set_security_groups_with_enforcement

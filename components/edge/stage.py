@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
+from typing import Any
 
-from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import ApiGatewayMethodSettings, ApiGatewayMethodSettingsSettings
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
@@ -42,6 +45,30 @@ ACCESS_LOG_FORMAT = {
 ALL_METHODS = "*/*"
 # The name API Gateway writes execution logs to; created here first, so it gets our key and retention.
 EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
+# Terraform's meta-arguments and cdktf's metadata: how Terraform handles a resource, not what it is.
+META_ARGUMENTS = frozenset({"//", "connection", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioner"})
+
+
+# Text cdktf cannot write into a Terraform expression as it is (it escapes newlines, not quotes).
+NOT_EXPRESSION_SAFE = re.compile(r'["\\\n]|\$\{|%\{')
+
+
+def configured_arguments(resource: TerraformResource) -> dict[str, Any]:
+    """The arguments the stack gives `resource`, as synthesized: literal values and references to
+    other resources' ids, never an attribute the provider reads back from AWS. A literal text that
+    cannot stand in an expression (the model's JSON schema) enters as its SHA-256."""
+    (body,) = resource.to_terraform()["resource"][resource.terraform_resource_type].values()
+    return {name: _expression_safe(value) for name, value in body.items() if name not in META_ARGUMENTS}
+
+
+def _expression_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _expression_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expression_safe(item) for item in value]
+    if isinstance(value, str) and not Token.is_unresolved(value) and NOT_EXPRESSION_SAFE.search(value):
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return value
 
 
 class ApiStage(Construct):
@@ -84,15 +111,19 @@ class ApiStage(Construct):
                 "the audit trail of every request is the access log and the WAF log, kept a year",
             )
 
-        # A deployment is a snapshot of the API: when any resource, method, integration or model
-        # changes (whole objects, so an in-place change counts too), the hash changes and a new
-        # deployment replaces the old one, created before the stage lets the old one go.
+        # A deployment is a snapshot of the API: when the configuration of any resource, method,
+        # integration, model or validator changes (an in-place change too), or one of them is
+        # replaced (its id changes), the hash changes and a new deployment replaces the old one,
+        # created before the stage lets the old one go. The hash covers what the stack writes, not
+        # the objects as the provider reads them back: those differ between create and refresh
+        # (unset lists stored as null, then read as []; the model's schema stored compact, then
+        # read as sent), which would redeploy the stage on the first plan after every deploy.
         self.deployment = ApiGatewayDeployment(
             self,
             "deployment",
             rest_api_id=rest_api_id,
             description="Managed by cdktf; re-created whenever the API definition changes",
-            triggers={"redeployment": Fn.sha1(Fn.jsonencode([element.fqn for element in definition]))},
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode([configured_arguments(element) for element in definition]))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=list(definition),
         )

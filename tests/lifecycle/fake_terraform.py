@@ -6,7 +6,9 @@ file named in FAKE_TERRAFORM_CONFIG:
     {"commands": {"apply": {"stream": "<file>", "exit": 0}}, "speed": 50,
      "ready_file": "<file>", "signals_file": "<file>", "stop_seconds": 0.5}
 
-- A command without an entry (init, force-unlock) prints one line and exits 0.
+- A command is looked up as `<subcommand> -refresh-only` when that flag is given, else as the
+  subcommand; one without an entry (init, force-unlock) prints one line and exits 0.
+- An entry with `stdout` (`show -json`) prints that file as it is.
 - A stream is replayed at `speed` times its recorded pace.
 - A stream that holds Terraform's interrupt notice is replayed up to it; then the fake writes
   `ready_file` and waits for SIGINT (at most 60 s), takes `stop_seconds` to stop, replays the
@@ -45,10 +47,14 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    entry = config["commands"].get(command)
+    entry = config["commands"].get(f"{command} -refresh-only") if "-refresh-only" in sys.argv else None
+    entry = entry or config["commands"].get(command)
     if entry is None:
         print(f"fake terraform {command}: done", flush=True)
         return 0
+    if "stdout" in entry:
+        sys.stdout.write(Path(entry["stdout"]).read_text())
+        return int(entry.get("exit", 0))
     lines = Path(entry["stream"]).read_text().splitlines()
     notice = next((index for index, line in enumerate(lines) if INTERRUPT_NOTICE in line), None)
     before, after = (lines, []) if notice is None else (lines[:notice], lines[notice:])

@@ -131,12 +131,16 @@ class FakeStackDirectory:
     reader: FakeStateReader
     environment: str
     fail: str | None = None
+    # The stack whose state refresh (`apply -refresh-only`) fails.
+    fail_refresh: str | None = None
     observe: Callable[[TerraformRun, ResourceTiming | None], None] | None = None
     # Which recorded stream each command replays.
     streams: dict[str, str] = field(default_factory=lambda: {
-        "plan": "plan.jsonl", "apply": "apply.jsonl", "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
+        "plan": "plan.jsonl", "drift": "clean.drift.plan.jsonl", "apply": "apply.jsonl", "refresh": "refresh.apply.jsonl",
+        "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
     })
-    # Stack -> what `terraform show -json` says of its saved plan (default: recorded_plan()).
+    # Stack -> what `terraform show -json` says of its saved plan (default: recorded_plan(), or for a
+    # refresh-only plan the recorded drift).
     shown: dict[str, dict] = field(default_factory=dict)
     # Stack -> the outputs its state holds once a saved plan of it is applied.
     outputs_after_apply: dict[str, dict] = field(default_factory=dict)
@@ -154,19 +158,36 @@ class FakeStackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run("destroy", resources=0)
 
-    def plan(self, *, lock: bool = True, out: Path | None = None) -> TerraformRun:
+    def plan(self, *, lock: bool = True, out: Path | None = None, refresh_only: bool = False) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
-        self.calls.append(f"plan {self.name}" + ("" if lock else " -lock=false"))
+        kind = "drift" if refresh_only else "plan"
+        self.calls.append(f"{kind} {self.name}{'' if lock else ' -lock=false'}")
         if self.name == self.fail:
             # A plan that fails before Terraform says anything structured: only its text is shown.
             raise TerraformFailed("plan", self.directory / "log", "Error: Reference to undeclared resource")
         if out is not None:
             assert out.is_absolute(), f"terraform runs in {self.directory}: a relative -out={out} would land there"
             write_plan_file(out, self.reader.states.get(state_key(self.environment, self._layer)))
-        return replay(self.streams["plan"], "plan", self.observe)
+        return replay(self.streams[kind], "plan", self.observe)
+
+    def refresh(self) -> TerraformRun:
+        from lifecycle.terraform import TerraformFailed
+
+        self.calls.append(f"refresh {self.name}")
+        if self.name == self.fail_refresh:
+            raise TerraformFailed("refresh", self.directory / "log", "Error: reading KMS Key: AccessDeniedException")
+        run = replay(self.streams["refresh"], "refresh", self.observe)
+        # A refresh writes a new serial of the same state: its resources, outputs and lineage stay.
+        state = self.reader.states.get(state_key(self.environment, self._layer))
+        if state is not None:
+            state["serial"] += 1
+        return run
 
     def show_json(self, plan_file: Path) -> dict:
+        if ".drift." in plan_file.name:  # the lifecycle's name for a refresh-only plan
+            self.calls.append(f"show {self.name} drift")
+            return self.shown.get(self.name) or json.loads((STREAMS / "drift.show.json").read_text())
         self.calls.append(f"show {self.name}")
         return self.shown.get(self.name) or recorded_plan()
 
@@ -240,7 +261,13 @@ class FakeTerraform:
         self._write()
 
     def replays(self, command: str, stream: str, exit_code: int = 0) -> None:
+        """`command` is Terraform's subcommand, with ` -refresh-only` for that mode (`plan -refresh-only`)."""
         self.commands[command] = {"stream": str(STREAMS / stream), "exit": exit_code}
+        self._write()
+
+    def prints(self, command: str, recorded: str) -> None:
+        """`command` (e.g. `show`) prints the recorded file as it is."""
+        self.commands[command] = {"stdout": str(STREAMS / recorded), "exit": 0}
         self._write()
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:

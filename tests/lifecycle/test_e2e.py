@@ -1,8 +1,10 @@
 """End to end on the local emulator: one environment deployed, partly rebuilt and torn down with real Terraform.
 
 Driven through the documented commands (`python -m lifecycle ...`, what scripts/lifecycle.sh runs),
-from the layer DAG rather than a list of resources, so it keeps working as the stacks grow. Only
-the final "nothing is left" check names services, and it asks each one broadly.
+from the layer DAG rather than a list of resources, so it keeps working as the stacks grow. After
+`up` and after the rebuild every layer must plan no change (a second plan is empty); one change
+made outside Terraform must be found by `drift`, and be gone after a redeploy. Only the final
+"nothing is left" check names services, and it asks each one broadly.
 
     .venv/bin/pytest -m e2e          # about 12 minutes; scripts/test.sh runs it beside the default suite
 """
@@ -44,6 +46,12 @@ class Run:
         (self.config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": ENVIRONMENT})
 
     def lifecycle(self, *args: str, expect: int = 0) -> str:
+        code, output = self.lifecycle_exit(*args)
+        assert code == expect, f"lifecycle {' '.join(args)} exited {code}, expected {expect}:\n{output}"
+        return output
+
+    def lifecycle_exit(self, *args: str) -> tuple[int, str]:
+        """The command's exit code and output, for the caller to judge."""
         report = self.workdir / f"report-{len(self.reports)}.json"
         result = subprocess.run(
             [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir), "--report", str(report)],
@@ -51,9 +59,8 @@ class Run:
         )
         output = result.stdout + result.stderr
         print(f"$ lifecycle {' '.join(args)}\n{output}")
-        assert result.returncode == expect, f"lifecycle {' '.join(args)} exited {result.returncode}, expected {expect}:\n{output}"
         self.reports.append((" ".join(args), json.loads(report.read_text()) if report.exists() else []))
-        return output
+        return result.returncode, output
 
     @property
     def target(self) -> DeploymentTarget:
@@ -108,6 +115,9 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert re.search(r"^    network-dev: \d+/\d+ resources, 0 errors, \d+ s; in progress: aws_\w+\.\S+ \(\d+ s\)", output, re.M), output
     assert re.search(r"^    network-dev: aws_s3_bucket_lifecycle_configuration\.\S+ created after 5\d s \(\d+/\d+\)$", output, re.M), output
     assert re.search(r"^    data-dev\s+deploy\s+done\s+[\d.]+ s\s+\d+\s+0\s+0\s+aws_\w+\.\S+ \(\d+ s\)$", output, re.M), output
+    # Each layer's state is refreshed once its apply is done (beside the next layer's apply).
+    for layer in DEPLOY_ORDER:
+        assert re.search(rf"^{stack_id(layer, ENVIRONMENT)}\s+refreshed in [\d.]+ s", output, re.M), output
     # `up` created the compute layer, so it ran the schema migration task once (moto only starts it: no container runs).
     assert re.search(rf"^{stack_id(Layer.COMPUTE, ENVIRONMENT)}\s+migrate in [\d.]+ s \(task \S+\)$", output, re.M), output
     assert "not waiting: the emulator (moto) runs no container" in output
@@ -115,6 +125,23 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert all(state is not None and state.deployed for state in states.values()), states
     _assert_everything_declared_was_deployed(run, states)
     _assert_cross_stack_values_arrived(states)
+    # Converged: planning every layer again (side by side) finds nothing to change.
+    _assert_every_plan_is_empty(run, "after up")
+
+    # Drift: one alarm's threshold changed outside Terraform is found, named with its layer and
+    # attribute, and nothing else; deploying the layer puts it back and the layer is clean again.
+    drifted = _change_an_alarm_threshold_outside_terraform(run)
+    report_file = run.workdir / "drift.json"
+    output = run.lifecycle("drift", ENVIRONMENT, "--skip-synth", "--drift-report", str(report_file), expect=2)
+    assert re.search(rf"^    observability-dev\s+drifted: {re.escape(drifted)} \(threshold\)$", output, re.M), output
+    for layer in DEPLOY_ORDER[:-1]:
+        assert re.search(rf"^    {stack_id(layer, ENVIRONMENT)}\s+clean$", output, re.M), output
+    report = json.loads(report_file.read_text())
+    assert [(layer["stack"], layer["status"]) for layer in report["layers"] if layer["status"] != "clean"] == [("observability-dev", "drifted")]
+    run.lifecycle("deploy", ENVIRONMENT, "observability", "--skip-synth")
+    output = run.lifecycle("drift", ENVIRONMENT, "observability", "--skip-synth")
+    assert re.search(r"^    observability-dev\s+clean$", output, re.M), output
+    states[Layer.OBSERVABILITY] = run.state(Layer.OBSERVABILITY)
 
     # Teardown guard: the network cannot go while anything reads from it; nothing is touched.
     refused = run.lifecycle("destroy", ENVIRONMENT, "network", "--skip-synth", expect=3)
@@ -145,6 +172,7 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     for layer, before in kept.items():
         after = run.state(layer)
         assert (after.serial, after.lineage) == (before.serial, before.lineage), f"{layer.value} state changed"
+    _assert_every_plan_is_empty(run, "after edge and observability were rebuilt")
 
     # Everything down, in reverse; every state stays, empty; the emulator holds nothing of dev.
     output = run.lifecycle("down", ENVIRONMENT, "--skip-synth")
@@ -157,6 +185,35 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
 
     with capsys.disabled():
         _print_timings(run)
+
+
+def _assert_every_plan_is_empty(run: Run, when: str) -> None:
+    """A plan of every layer changes nothing; else fail naming the addresses and attributes it would change."""
+    code, output = run.lifecycle_exit("plan", ENVIRONMENT, "--detailed-exitcode", "--skip-synth")
+    marker = "==> what the plans change"
+    changes = output[output.index(marker) : output.index("==> summary")] if marker in output else output
+    assert code == 0, f"{when}, a plan is not empty (lifecycle plan exited {code}):\n{changes}"
+
+
+def _change_an_alarm_threshold_outside_terraform(run: Run) -> str:
+    """Raise one alarm's threshold with boto3, as someone in the console would; returns the alarm's address."""
+    cloudwatch = run.client("cloudwatch")
+    resource = next(
+        resource for resource in run.state(Layer.OBSERVABILITY).resources
+        if resource.get("type") == "aws_cloudwatch_metric_alarm" and resource["instances"][0]["attributes"].get("metric_name")
+    )
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[resource["instances"][0]["attributes"]["alarm_name"]])["MetricAlarms"]
+    kept = (
+        "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName",
+        "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit", "EvaluationPeriods", "DatapointsToAlarm",
+        "ComparisonOperator", "TreatMissingData", "EvaluateLowSampleCountPercentile",
+    )
+    cloudwatch.put_metric_alarm(
+        **{key: alarm[key] for key in kept if alarm.get(key) is not None},
+        Threshold=alarm["Threshold"] * 2 + 1,
+        Tags=cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"],
+    )
+    return f"aws_cloudwatch_metric_alarm.{resource['name']}"
 
 
 def _assert_everything_declared_was_deployed(run: Run, states: dict[Layer, StateSummary]) -> None:

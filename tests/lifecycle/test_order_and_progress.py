@@ -23,14 +23,18 @@ class RecordingLifecycle(Lifecycle):
 
     calls: list[str]
     fail: str | None = None
+    fail_refresh: str | None = None
+    streams_override: dict[str, str] | None = None
 
     def _directory(self, path, *, quiet=False, observe=None):
-        return FakeStackDirectory(path, self.calls, self.reader, self.environment.name, fail=self.fail, observe=observe)
+        directory = FakeStackDirectory(path, self.calls, self.reader, self.environment.name, fail=self.fail, fail_refresh=self.fail_refresh, observe=observe)
+        directory.streams.update(self.streams_override or {})
+        return directory
 
 
 @pytest.fixture
 def make_lifecycle(tmp_path):
-    def make(reader: FakeStateReader, fail: str | None = None) -> tuple[RecordingLifecycle, io.StringIO]:
+    def make(reader: FakeStateReader, fail: str | None = None, fail_refresh: str | None = None) -> tuple[RecordingLifecycle, io.StringIO]:
         write_aws_synth(tmp_path / "out", "dev")
         out = io.StringIO()
         lifecycle = RecordingLifecycle(
@@ -43,6 +47,7 @@ def make_lifecycle(tmp_path):
         )
         lifecycle.calls = []
         lifecycle.fail = fail
+        lifecycle.fail_refresh = fail_refresh
         return lifecycle, out
 
     return make
@@ -85,10 +90,17 @@ def test_the_first_failure_stops_the_run_and_names_the_stack(make_lifecycle):
 
 def test_plans_run_for_every_layer_asked_and_report_their_summaries(make_lifecycle):
     lifecycle, out = make_lifecycle(FakeStateReader())
-    summaries = lifecycle.plan([Layer.EDGE, Layer.DATA, Layer.COMPUTE], mock_upstream=False)
-    assert summaries == {f"{name}-dev": "Plan: 5 to add, 0 to change, 0 to destroy." for name in ("data", "compute", "edge")}
+    plans = lifecycle.plan([Layer.EDGE, Layer.DATA, Layer.COMPUTE], mock_upstream=False)
+    assert {name: plan.summary for name, plan in plans.items()} == {f"{name}-dev": "Plan: 5 to add, 0 to change, 0 to destroy." for name in ("data", "compute", "edge")}
     assert sorted(call for call in lifecycle.calls if call.startswith("plan")) == ["plan compute-dev", "plan data-dev", "plan edge-dev"]
     assert re.search(r"\[3/3\] edge-dev\s+planned in \d+\.\d s \(Plan: 5 to add", out.getvalue())
+    # Creates are named from Terraform's events alone: no saved plan is read for them.
+    assert [change.address for change in plans["edge-dev"].changes] == [
+        "aws_kms_alias.key", "aws_kms_key.key", "aws_s3_bucket.data", "aws_s3_bucket_versioning.data", "aws_ssm_parameter.setting",
+    ]
+    assert {change.action for plan in plans.values() for change in plan.changes} == {"create"}
+    assert not any(call.startswith("show") for call in lifecycle.calls)
+    assert "    edge-dev: Plan: 5 to add, 0 to change, 0 to destroy.\n      aws_kms_alias.key: create\n" in out.getvalue()
 
 
 def test_a_failed_plan_does_not_stop_the_others_and_is_named(make_lifecycle):
@@ -133,6 +145,33 @@ def test_the_summary_lists_each_step_with_its_duration(make_lifecycle, tmp_path)
     lifecycle.progress.write_report(tmp_path / "report.json")
     assert re.search(r"data-dev\s+deploy\s+done\s+\d+\.\d s", out.getvalue())
     report = json.loads((tmp_path / "report.json").read_text())
-    assert [(step["stack"], step["action"], step["outcome"]) for step in report] == [
-        ("network-dev", "deploy", "done"), ("data-dev", "deploy", "done")
-    ]
+    steps = [(step["stack"], step["action"], step["outcome"]) for step in report]
+    assert [step for step in steps if step[1] == "deploy"] == [("network-dev", "deploy", "done"), ("data-dev", "deploy", "done")]
+    assert sorted(step for step in steps if step[1] == "refresh") == [("data-dev", "refresh", "done"), ("network-dev", "refresh", "done")]
+
+
+def test_each_applied_layer_gets_its_state_refreshed_after_its_apply(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader())
+    lifecycle.deploy(list(Layer))
+    for layer in DEPLOY_ORDER:
+        name = f"{layer.value}-dev"
+        assert lifecycle.calls.index(f"apply {name}") < lifecycle.calls.index(f"refresh {name}")
+    # The next layer's apply does not wait for it: it reads only the outputs, which a refresh keeps.
+    assert lifecycle.calls.index("apply data-dev") < lifecycle.calls.index("refresh observability-dev")
+    assert re.search(r"network-dev\s+refreshed in \d+\.\d s \(the state holds what AWS reports after the apply\)", out.getvalue())
+
+
+def test_a_layer_whose_apply_changed_nothing_is_not_refreshed(make_lifecycle):
+    # An apply that changes nothing has already written the state it refreshed.
+    lifecycle, _ = make_lifecycle(FakeStateReader())
+    lifecycle.streams_override = {"apply": "refresh.apply.jsonl"}  # a run that changed nothing
+    lifecycle.deploy([Layer.NETWORK])
+    assert "apply network-dev" in lifecycle.calls and not any(call.startswith("refresh") for call in lifecycle.calls)
+
+
+def test_a_failed_refresh_fails_the_deploy_after_every_apply_ran(make_lifecycle):
+    lifecycle, out = make_lifecycle(FakeStateReader(), fail_refresh="network-dev")
+    with pytest.raises(StackFailed, match="refreshing the state of network-dev after its apply failed"):
+        lifecycle.deploy([Layer.NETWORK, Layer.DATA])
+    assert "apply data-dev" in lifecycle.calls
+    assert re.search(r"network-dev\s+refresh FAILED", out.getvalue())

@@ -259,6 +259,10 @@ def test_apply_applies_exactly_the_saved_plans_in_dag_order_and_skips_a_plan_wit
             assert call.split()[2] == str((tmp_path / "plans" / name / "tfplan").resolve())
             assert lifecycle.calls.index(f"init {name}") < lifecycle.calls.index(call)
     assert not any(call.startswith(("plan", "apply ")) for call in lifecycle.calls)  # nothing planned anew
+    # Each applied layer's state is refreshed once its apply is done, as after a deploy (docs/lifecycle.md, "Convergence and drift").
+    refreshed = [call.split()[1] for call in lifecycle.calls if call.startswith("refresh")]
+    assert refreshed == consumers
+    assert all(lifecycle.calls.index(f"refresh {name}") > next(i for i, call in enumerate(lifecycle.calls) if call.startswith(f"apply-plan {name} ")) for name in consumers)
     assert re.search(r"\[5/5\] observability-dev\s+applied in \d+\.\d s \(5 resources\)", out.getvalue()), out.getvalue()
 
 

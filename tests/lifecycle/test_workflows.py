@@ -270,6 +270,7 @@ def test_every_aws_step_runs_with_an_oidc_role():
                 assert not {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} & set(settings), where
     assert calling_aws == {
         "build-image.yml:image", "deploy-environment.yml:plan", "deploy-environment.yml:apply", "deploy-environment.yml:smoke", "teardown.yml:teardown",
+        "drift.yml:drift",
     }
     # The detector does see them.
     assert is_aws_step({"run": '$LIFECYCLE release "$ENVIRONMENT" --target aws'}) and is_aws_step({"uses": DEPLOY_ACTION})
@@ -301,3 +302,33 @@ def test_teardown_is_manual_per_environment_and_layer_and_goes_through_the_guard
     # Deploys and teardowns of an environment share one concurrency group.
     apply = load("deploy-environment.yml")["jobs"]["apply"]
     assert job["concurrency"]["group"] == apply["concurrency"]["group"] == "lifecycle-${{ inputs.environment }}"
+
+
+def test_drift_is_checked_daily_in_every_environment_with_the_read_only_role_and_fails_the_run():
+    workflow = load("drift.yml")
+    (schedule,) = workflow["on"]["schedule"]
+    minute, hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    assert minute.isdigit() and hour.isdigit() and (day_of_month, month, day_of_week) == ("*", "*", "*"), "once a day, every day"
+    assert "workflow_dispatch" in workflow["on"]
+    (job,) = workflow["jobs"].values()
+    assert job["strategy"]["matrix"]["environment"] == ENVIRONMENTS and job["strategy"]["fail-fast"] is False
+    # The read-only role only: the environment that holds AWS_READ_ROLE_ARN, never the deploy role's.
+    assert job["environment"] == "${{ matrix.environment }}-readonly"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    (credentials,) = [step for step in job["steps"] if step.get("uses", "").startswith(CONFIGURE_CREDENTIALS)]
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_READ_ROLE_ARN }}"
+    assert "AWS_DEPLOY_ROLE_ARN" not in (WORKFLOWS / "drift.yml").read_text()
+    # A queued check must not cancel a queued deploy or teardown of the environment.
+    apply = load("deploy-environment.yml")["jobs"]["apply"]
+    assert job["concurrency"]["group"] != apply["concurrency"]["group"].replace("inputs.", "matrix.")
+    check = steps_named(job)["Refresh-only plan of every deployed layer"]
+    assert check["env"]["ENVIRONMENT"] == "${{ matrix.environment }}"
+    assert check["run"].startswith('exec .venv/bin/python -m lifecycle drift "$ENVIRONMENT" --target aws ')
+    assert '--summary "$GITHUB_STEP_SUMMARY"' in check["run"] and "--drift-report drift-report.json" in check["run"]
+    # Drift (exit 2) or a failed check (exit 1) fails the step and so the run; nothing swallows it.
+    assert not job.get("continue-on-error") and not any(step.get("continue-on-error") for step in job["steps"])
+    assert "||" not in check["run"] and "set +e" not in check["run"]
+    names = [step.get("name") for step in job["steps"]]
+    report = steps_named(job)["Drift report and Terraform logs"]
+    assert report["if"] == "always()" and "drift-report.json" in report["with"]["path"]
+    assert names.index("Refresh-only plan of every deployed layer") < names.index("Drift report and Terraform logs")

@@ -538,3 +538,100 @@ def test_a_vpc_link_integration_keeps_its_connection_id(client):
     assert put["connectionId"] == "vpclink1"
     integration = apigateway.get_integration(restApiId=api, resourceId=root, httpMethod="ANY")
     assert (integration["connectionType"], integration["connectionId"]) == ("VPC_LINK", "vpclink1")
+
+
+# --- ECR pull-through cache rules -----------------------------------------------------------------
+
+
+def test_a_pull_through_cache_rule_is_created_described_updated_and_deleted(client):
+    ecr = client("ecr")
+    created = ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public", upstreamRegistryUrl="public.ecr.aws")
+    assert (created["ecrRepositoryPrefix"], created["upstreamRegistryUrl"], created["registryId"]) == ("ecr-public", "public.ecr.aws", "123456789012")
+    (rule,) = ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["ecr-public"])["pullThroughCacheRules"]
+    assert (rule["upstreamRegistry"], rule["registryId"]) == ("ecr-public", "123456789012") and "credentialArn" not in rule
+    assert [rule["ecrRepositoryPrefix"] for rule in ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]] == ["ecr-public"]
+    role = "arn:aws:iam::123456789012:role/cache"
+    assert ecr.update_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public", customRoleArn=role)["customRoleArn"] == role
+    assert ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public", registryId="123456789012")["ecrRepositoryPrefix"] == "ecr-public"
+    assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+    for call in (
+        lambda: ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["ecr-public"]),
+        lambda: ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            call()
+        assert _error_code(error) == "PullThroughCacheRuleNotFoundException"
+
+
+@pytest.mark.parametrize(
+    "prefix, upstream, credential, code",
+    [
+        ("Bad Prefix", "public.ecr.aws", None, "InvalidParameterException"),
+        ("ecr-public", "registry.example.com", None, "InvalidParameterException"),
+        ("docker-hub", "registry-1.docker.io", None, "InvalidParameterException"),  # Docker Hub needs a credential
+        ("taken", "quay.io", None, "PullThroughCacheRuleAlreadyExistsException"),
+    ],
+)
+def test_an_invalid_or_duplicate_pull_through_cache_rule_is_refused(client, prefix, upstream, credential, code):
+    ecr = client("ecr")
+    if code.endswith("AlreadyExistsException"):
+        ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream)
+    before = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream, **({"credentialArn": credential} if credential else {}))
+    assert _error_code(error) == code
+    assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == before
+    if code.endswith("AlreadyExistsException"):
+        ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+
+
+# --- API Gateway usage plans with per-method throttles --------------------------------------------
+
+
+def test_a_usage_plan_stage_with_method_throttles_is_updated_detached_and_the_plan_deleted(client):
+    apigateway = client("apigateway")
+    api = apigateway.create_rest_api(name="plans")["id"]
+    closed = {"/transactions/POST": {"rateLimit": 0.0, "burstLimit": 0}}
+    plan = apigateway.create_usage_plan(name="api-clients", apiStages=[{"apiId": api, "stage": "dev", "throttle": closed}])["id"]
+    assert apigateway.get_usage_plan(usagePlanId=plan)["apiStages"] == [{"apiId": api, "stage": "dev", "throttle": closed}]
+
+    # What the provider sends when the stages change: detach, attach again, then each method's limits.
+    stage = f"{api}:dev"
+    apigateway.update_usage_plan(usagePlanId=plan, patchOperations=[
+        {"op": "remove", "path": "/apiStages", "value": stage},
+        {"op": "add", "path": "/apiStages", "value": stage},
+        {"op": "replace", "path": f"/apiStages/{stage}/throttle//api/{{proxy+}}/ANY/rateLimit", "value": "2.5"},
+        {"op": "replace", "path": f"/apiStages/{stage}/throttle//api/{{proxy+}}/ANY/burstLimit", "value": "5"},
+    ])
+    (entry,) = apigateway.get_usage_plan(usagePlanId=plan)["apiStages"]
+    assert entry["throttle"] == {"/api/{proxy+}/ANY": {"rateLimit": 2.5, "burstLimit": 5}}
+
+    # What the provider sends before DeleteUsagePlan.
+    apigateway.update_usage_plan(usagePlanId=plan, patchOperations=[{"op": "remove", "path": "/apiStages", "value": stage}])
+    assert apigateway.get_usage_plan(usagePlanId=plan).get("apiStages", []) == []
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        apigateway.update_usage_plan(usagePlanId=plan, patchOperations=[{"op": "remove", "path": "/apiStages", "value": stage}])
+    assert _error_code(error) == "BadRequestException"
+    apigateway.delete_usage_plan(usagePlanId=plan)
+    assert plan not in [each["id"] for each in apigateway.get_usage_plans()["items"]]
+
+
+# --- ELBv2: a network load balancer's PrivateLink enforcement --------------------------------------
+
+
+def test_a_network_load_balancer_with_security_groups_reports_its_private_link_enforcement(client):
+    ec2, elbv2 = client("ec2"), client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="nlb", Description="nlb", VpcId=vpc)["GroupId"]
+    balancer = elbv2.create_load_balancer(Name="private-link", Type="network", Scheme="internal", Subnets=[subnet], SecurityGroups=[group])
+    arn = balancer["LoadBalancers"][0]["LoadBalancerArn"]
+
+    def reported() -> str | None:
+        return elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0].get("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
+
+    assert reported() == "on"
+    answer = elbv2.set_security_groups(LoadBalancerArn=arn, SecurityGroups=[group], EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic="off")
+    assert answer["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off" and reported() == "off"
+    without_groups = elbv2.create_load_balancer(Name="no-groups", Type="network", Scheme="internal", Subnets=[subnet])
+    assert "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic" not in without_groups["LoadBalancers"][0]

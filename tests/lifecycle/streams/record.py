@@ -17,7 +17,14 @@ configurations with the S3 backend and its lock file, as the stacks have, and re
   reads a producer's outputs through `terraform_remote_state`, deployed, then changed so that
   its saved plan (`plan -out`) creates, updates, replaces and destroys one parameter each: the
   plan's `-json` stream and `terraform show -json` of the plan file; `saved.producer.plan.json`:
-  the producer's saved plan changing the output the consumer reads.
+  the producer's saved plan changing the output the consumer reads;
+- `refresh.apply.jsonl`: the small stack's state refreshed right after its apply
+  (`apply -refresh-only`), then `clean.drift.plan.jsonl`, a refresh-only plan finding nothing;
+- `drift.plan.jsonl` and `drift.show.json`: a refresh-only plan (and `show -json` of it) after the
+  KMS key's description and the SSM parameter's value were changed with boto3, outside Terraform;
+  `update.plan.jsonl` and `update.show.json`: the ordinary plan that would undo both.
+
+`--only drift` records the last group alone (~1 minute).
 
 Nothing here is a test; the files it writes are what the tests read.
 """
@@ -163,6 +170,25 @@ def record_saved_plans(recorder: Recorder) -> None:
     recorder.quietly(producer, "destroy", "-auto-approve")
 
 
+def record_drift(recorder: Recorder, small: Path, endpoint: str) -> None:
+    """The small stack just applied: refreshed, checked clean, changed outside Terraform, checked again."""
+    import boto3
+
+    assert recorder.record(small, "apply", "-refresh-only", "-auto-approve", into="refresh.apply.jsonl") == 0
+    assert recorder.record(small, "plan", "-refresh-only", "-lock=false", "-out=clean.tfplan", into="clean.drift.plan.jsonl") == 0
+    clients = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    kms, ssm = boto3.client("kms", **clients), boto3.client("ssm", **clients)
+    (alias,) = [alias for alias in kms.list_aliases()["Aliases"] if alias["AliasName"] == "alias/recording"]
+    kms.update_key_description(KeyId=alias["TargetKeyId"], Description="changed outside Terraform")
+    ssm.put_parameter(Name="/recording/setting", Value="out-of-band-secret-value", Type="String", Overwrite=True)
+    for mode, into in ((["-refresh-only", "-lock=false"], "drift"), ([], "update")):
+        assert recorder.record(small, "plan", *mode, f"-out={into}.tfplan", into=f"{into}.plan.jsonl") == 0
+        shown = subprocess.run(["terraform", "show", "-json", f"{into}.tfplan"], cwd=small, env=recorder.env, check=True, capture_output=True, text=True)
+        (STREAMS / f"{into}.show.json").write_text(json.dumps(json.loads(shown.stdout), indent=1) + "\n")
+    # Put things back as the configuration says, so the destroy that follows finds what it made.
+    recorder.quietly(small, "apply", "-auto-approve")
+
+
 def wait_for(stream: str, needle: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while needle not in (STREAMS / stream).read_text():
@@ -174,7 +200,7 @@ def wait_for(stream: str, needle: str, timeout: float = 120) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, help="where the emulator and the configurations live (default: a temporary directory)")
-    parser.add_argument("--only", choices=("saved-plans",), help="record only these streams")
+    parser.add_argument("--only", choices=("drift", "saved-plans"), help="record only this group of streams")
     args = parser.parse_args(argv)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="stream-recording-"))
     running = emulator.start(run_dir / "emulator")
@@ -189,9 +215,15 @@ def main(argv: list[str] | None = None) -> int:
             record_saved_plans(recorder)
             return 0
         small, long_wait, failed = (recorder.write(name) for name in ("small", "long_wait", "failed"))
+        if args.only == "drift":
+            recorder.quietly(small, "apply", "-auto-approve")
+            record_drift(recorder, small, running.endpoint)
+            recorder.quietly(small, "destroy", "-auto-approve")
+            return 0
 
         assert recorder.record(small, "plan", into="plan.jsonl") == 0
         assert recorder.record(small, "apply", "-auto-approve", into="apply.jsonl") == 0
+        record_drift(recorder, small, running.endpoint)
         assert recorder.record(small, "destroy", "-auto-approve", into="destroy.jsonl") == 0
         assert recorder.record(failed, "apply", "-auto-approve", into="failed.apply.jsonl") == 1
 
