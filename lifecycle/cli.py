@@ -5,12 +5,15 @@
     scripts/lifecycle.sh deploy dev edge observability
     scripts/lifecycle.sh down dev --stop-emulator   # every layer, in reverse, then stop the emulator
     scripts/lifecycle.sh plan dev compute --mock-upstream
+    scripts/lifecycle.sh plan dev all --save plans/      # keep the plans and a summary of what they change
+    scripts/lifecycle.sh apply dev --plans plans/        # apply exactly those, refusing a stale one
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
     scripts/lifecycle.sh orphans dev                # what a killed run created that no state holds, per layer
     scripts/lifecycle.sh recover dev network        # adopt them at the next deploy (import blocks); --delete-anonymous for the rest
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
-    scripts/lifecycle.sh release dev --target aws   # CodeDeploy blue/green of the revision the compute layer registered
+    scripts/lifecycle.sh migrate dev --target aws   # fraud-api's schema migration task, as the schema owner, waited for
+    scripts/lifecycle.sh release dev --target aws   # the migration, then CodeDeploy blue/green of the revision the compute layer registered
     scripts/lifecycle.sh smoke dev --target aws     # call the deployed API through its public endpoint
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
@@ -35,10 +38,12 @@ from lifecycle.account import with_account_id
 from lifecycle.clients import TargetClients
 from lifecycle.emulator_adaptation import EmulatorGapError
 from lifecycle.interrupts import Interrupted
+from lifecycle.migration import DEFAULT_WAIT_MINUTES as MIGRATION_WAIT_MINUTES
+from lifecycle.migration import MigrationFailed, migrate
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
-from lifecycle.recovery import OrphansFound, RecoveryFailed, announce_imports, recover, report_orphans, retire_after_deploy
+from lifecycle.recovery import OrphansFound, RecoveryFailed, adopting_orphans, recover, report_orphans
 from lifecycle.resource_kinds import LiveResource
 from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
 from lifecycle.smoke import SmokeFailed, smoke
@@ -51,7 +56,7 @@ from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
 EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_ORPHANS, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 6, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
-REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan")
+REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply")
 DEFAULT_AWS_WORKDIR = CACHE_ROOT / "lifecycle-aws"
 
 
@@ -90,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("environment")
     plan.add_argument("layers", nargs="*", metavar="LAYER")
     plan.add_argument("--mock-upstream", action="store_true", help="give every upstream output a typed placeholder where its state has none")
+    plan.add_argument("--save", type=Path, metavar="DIR",
+                      help="keep each plan, its JSON and the state it was planned against in DIR, with a Markdown summary (DIR/summary.md), for `apply --plans`")
+    apply = command("apply", "apply exactly the plans `plan --save` kept, in DAG order; refused when a layer's state moved since its plan")
+    apply.add_argument("environment")
+    apply.add_argument("--plans", type=Path, metavar="DIR", required=True, help="the directory `plan --save` wrote (never synthesizes: uses --outdir as planned)")
     status = command("status", "what is deployed: resources and serial of each layer's state, and any state lock held")
     status.add_argument("environment")
     unlock = command("unlock", "remove the state lock a dead run left on a layer (refused while it is younger than an hour, unless --force)")
@@ -113,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     image = command("image", "check that the synthesized stacks of ENVIRONMENT deploy exactly this fraud-api image")
     image.add_argument("environment")
     image.add_argument("expected", help="the image reference promoted from the previous environment, e.g. fraud-api@sha256:<digest>")
-    release_command = command("release", "roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
+    migrate_command = command("migrate", "run fraud-api's schema migration task (the schema owner's login) and wait for it to exit 0")
+    migrate_command.add_argument("environment")
+    migrate_command.add_argument("--wait-minutes", type=int, default=MIGRATION_WAIT_MINUTES,
+                                 help="how long the task may take before it is stopped (default %(default)s)")
+    release_command = command("release", "run the schema migration, then roll the compute layer's task-definition revision out with a CodeDeploy blue/green deployment")
     release_command.add_argument("environment")
     release_command.add_argument("--wait-minutes", type=int, default=DEFAULT_WAIT_MINUTES,
                                  help="how long to wait beyond the deployment group's own waits (default %(default)s)")
@@ -136,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, workdir, progress)
     except GuardRefusal as refusal:
+        progress.summary()  # what a run refused half-way did before
         print(f"refused: {refusal}", file=sys.stderr)
         return EXIT_REFUSED
     except PrerequisiteMissing as missing:
@@ -152,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     except OrphansFound as found:
         print(f"orphans: {found}", file=sys.stderr)
         return EXIT_ORPHANS
-    except (ReleaseFailed, SmokeFailed, RecoveryFailed) as failure:
+    except (ReleaseFailed, MigrationFailed, SmokeFailed, RecoveryFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as stop:
@@ -235,12 +250,27 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
             _synth(target, [config.name], outdir, base_env, progress)
         lifecycle.unlock(layer, lock_id=args.lock_id, force=args.force)
         return 0
+    if args.command == "migrate":
+        migrate(lifecycle, clients, wait_minutes=args.wait_minutes)
+        return 0
     if args.command == "release":
         release(lifecycle, clients, prepare=args.prepare, image=args.image, wait_minutes=args.wait_minutes)
         return 0
     if args.command == "smoke":
         smoke(lifecycle, clients)
         return 0
+
+    # Saved plans on AWS are sealed with the state's KMS key (lifecycle/sealing.py).
+    kms = clients.client("kms") if not target.is_emulator else None
+    if args.command == "apply":
+        # A plan saved after `recover` imports what it wrote: its blocks are retired alike.
+        with adopting_orphans(lifecycle, list(DEPLOY_ORDER), announce=False):
+            lifecycle.apply_saved(args.plans, kms=kms)
+        progress.summary()
+        return 0
+    if args.command == "plan" and args.save is not None and args.mock_upstream:
+        raise ConfigError("--mock-upstream plans cannot be saved: --save itself plans with placeholders, for review only, "
+                          "exactly the layers whose producers lack outputs they read")
 
     if not args.skip_synth:
         _synth(target, [config.name], outdir, base_env, progress)
@@ -266,29 +296,22 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         if args.command == "bootstrap":
             return 0
         lifecycle.prerequisites(clients)
-        _deploy(lifecycle, list(DEPLOY_ORDER))
+        with adopting_orphans(lifecycle, list(DEPLOY_ORDER)):
+            _deploy_then_migrate_a_new_service(lifecycle, clients, list(DEPLOY_ORDER))
     elif args.command == "deploy":
-        _deploy(lifecycle, _layers(args.layers))
+        with adopting_orphans(lifecycle, _layers(args.layers)):
+            _deploy_then_migrate_a_new_service(lifecycle, clients, _layers(args.layers))
     elif args.command == "destroy":
         lifecycle.destroy(_layers(args.layers), confirmation=confirmation)
     elif args.command == "down":
         lifecycle.destroy(list(DEPLOY_ORDER), confirmation=confirmation)
     elif args.command == "plan":
-        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream)
+        lifecycle.plan(_layers(args.layers or ["all"]), mock_upstream=args.mock_upstream, save=args.save, kms=kms)
     progress.summary()
     if getattr(args, "stop_emulator", False) and target.is_emulator:
         emulator.stop(workdir)
         progress.note("emulator stopped")
     return 0
-
-
-def _deploy(lifecycle: Lifecycle, layers: list[Layer]) -> None:
-    """Deploy; the import blocks `recover` wrote are adopted by it, and removed once the state holds them."""
-    announce_imports(lifecycle, layers)
-    try:
-        lifecycle.deploy(layers)
-    finally:
-        retire_after_deploy(lifecycle, layers)
 
 
 def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget,
@@ -348,6 +371,17 @@ def _synth(target: DeploymentTarget, environments: list[str], outdir: Path, base
     for stack, addresses in left_out.items():
         if addresses:
             progress.note(f"{stack}: left out in the emulator (config/targets.py EMULATOR_GAPS): {', '.join(addresses)}")
+
+
+def _deploy_then_migrate_a_new_service(lifecycle: Lifecycle, clients: TargetClients, layers: list[Layer]) -> None:
+    """A compute layer this run creates gets its schema at once: its new service's tasks exit 3 until
+    the migration has run, and no release may follow (`up`). Later schema changes run with each
+    release, before traffic moves (docs/lifecycle.md, "Schema migrations")."""
+    state = lifecycle.state(Layer.COMPUTE)
+    creates_the_service = Layer.COMPUTE in layers and (state is None or not state.deployed)
+    lifecycle.deploy(layers)
+    if creates_the_service:
+        migrate(lifecycle, clients)
 
 
 def _layers(names: list[str]) -> list[Layer]:

@@ -52,9 +52,7 @@ def mock_upstream_defaults(
     (a cty type in JSON form such as "string" or ["set", "string"]) or None when unknown.
     """
     reads = consumer.get("data", {}).get("terraform_remote_state", {})
-    used: dict[str, set[str]] = {}
-    for name, output in _REMOTE_OUTPUT.findall(json.dumps(consumer)):
-        used.setdefault(name, set()).add(output)
+    used = remote_outputs_referenced(consumer)
     mocked = []
     for name, body in reads.items():
         key = body["config"]["key"]
@@ -71,6 +69,24 @@ def mock_upstream_defaults(
         body["defaults"] = defaults
         mocked.append(MockedRead(name, key, defaults))
     return mocked
+
+
+def remote_outputs_referenced(document: Any) -> dict[str, set[str]]:
+    """Remote-state data source name -> the outputs referenced through it, anywhere in a configuration
+    (a synthesized stack, or the `configuration` of `terraform show -json`)."""
+    used: dict[str, set[str]] = {}
+    for name, output in _REMOTE_OUTPUT.findall(json.dumps(document)):
+        used.setdefault(name, set()).add(output)
+    return used
+
+
+def outputs_read(consumer: dict[str, Any]) -> dict[str, set[str]]:
+    """Producer state key -> the outputs a synthesized consumer reads from it."""
+    referenced = remote_outputs_referenced(consumer)
+    return {
+        body["config"]["key"]: referenced.get(name, set())
+        for name, body in consumer.get("data", {}).get("terraform_remote_state", {}).items()
+    }
 
 
 def placeholder(value_type: Any, output: str, *, region: str, resource_type: str = "", attribute: str = "") -> Any:

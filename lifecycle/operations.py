@@ -17,6 +17,7 @@ from lifecycle.mock_upstream import (
     data_source_attributes,
     mock_data_sources_reading,
     mock_upstream_defaults,
+    outputs_read,
     prepare_mock_plan_directory,
     read_absent_states_as_empty,
     schema_lookup,
@@ -34,7 +35,24 @@ from lifecycle.states import (
     state_key,
     state_read_failure,
 )
-from lifecycle.synth import check_synth_matches
+from lifecycle.saved_plans import (
+    PLAN_FILE,
+    SUMMARY_FILE,
+    LayerPlan,
+    SavedPlansError,
+    StateVersion,
+    changed_reads,
+    file_sha256,
+    outputs_changed_upstream,
+    prepare_directory,
+    read_directory,
+    render_summary,
+    staleness,
+    write_layer,
+    write_manifest,
+)
+from lifecycle.sealing import SEALED_FILE, is_sealed, open_sealed, seal
+from lifecycle.synth import SynthMismatch, check_synth_matches
 from lifecycle.teardown import FinalBackupFailed, FinalBackups, check_confirmation, kept_audit_logs, kept_secrets
 from lifecycle.terraform import LOCK_TIMEOUT, StackDirectory, TerraformFailed, TerraformInterrupted
 from scripts.terraform_cli import terraform_env
@@ -170,24 +188,43 @@ class Lifecycle:
         for item in kept:
             self.progress.keep(item)
 
-    def plan(self, layers: list[Layer], *, mock_upstream: bool) -> dict[str, str]:
-        """Plan every given layer; plans only read, so they run side by side and every failure is reported."""
+    def plan(self, layers: list[Layer], *, mock_upstream: bool, save: Path | None = None, kms: Any = None) -> dict[str, str]:
+        """Plan every given layer; plans only read, so they run side by side and every failure is reported.
+
+        With `save`, every plan is kept there for `apply_saved`, with a Markdown summary. A saved plan
+        is made from the synth output itself with the producers' real outputs; a layer whose producers
+        lack outputs it reads is planned with placeholders for review only (docs/lifecycle.md,
+        "Plan, review, apply"). Saved plans take no state lock: the apply refuses a plan whose state moved.
+        With `kms` (on AWS) they are sealed with the state's key (`lifecycle/sealing.py`).
+        """
         ordered = [layer for layer in DEPLOY_ORDER if layer in layers]
         stacks = [self.stack(layer) for layer in ordered]
         check_synth_matches(self.target, self.outdir, stacks)
-        mode = " with mocked upstream outputs" if mock_upstream else ""
+        if save is not None:
+            save = save.resolve()  # Terraform runs in each stack's directory
+            prepare_directory(save, environment=self.environment.name)
+        review_only = {layer: self._missing_upstream(layer) for layer in ordered} if save is not None else {}
+        mocked = {layer for layer in ordered if mock_upstream or review_only.get(layer)}
+        mode = " with mocked upstream outputs" if mock_upstream else f", saved to {save}" if save is not None else ""
         self.progress.section(f"plan {self.environment.name} on {self._where()}{mode}: {', '.join(stacks)}")
+        for layer, why in review_only.items():
+            if why:
+                self.progress.note(f"{self.stack(layer)}: planned for review only, {why}")
         paths = {
             layer: prepare_mock_plan_directory(self.outdir / "stacks" / self.stack(layer), self.workdir / "mock-plan" / self.stack(layer))
-            if mock_upstream else self.outdir / "stacks" / self.stack(layer)
+            if layer in mocked else self.outdir / "stacks" / self.stack(layer)
             for layer in ordered
         }
         schema = _Once(lambda directory: json.loads(directory.capture("providers", "schema", "-json")))
+        saved: dict[Layer, LayerPlan] = {}
         with self.processes.forwarding_signals():
             inits = self._init_all(list(paths.values()))
             with ThreadPoolExecutor(max_workers=PLAN_WORKERS, thread_name_prefix="terraform-plan") as pool:
                 planned = {
-                    layer: pool.submit(self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]], schema if mock_upstream else None)
+                    layer: pool.submit(
+                        self._plan_one, layer, f"[{index + 1}/{len(ordered)}] ", paths[layer], inits[paths[layer]],
+                        schema if layer in mocked else None, _SaveTo(save, review_only[layer], saved) if save is not None else None,
+                    )
                     for index, layer in enumerate(ordered)
                 }
         outcomes = {self.stack(layer): future.result() for layer, future in planned.items()}
@@ -195,12 +232,17 @@ class Lifecycle:
             raise Interrupted(f"plan interrupted by {self.processes.signal_name}")
         summaries = {name: summary for name, summary in outcomes.items() if summary is not None}
         failed = [name for name, summary in outcomes.items() if summary is None]
+        if save is not None:
+            self._write_saved(save, [saved[layer] for layer in ordered if layer in saved], failed)
+            if kms is not None:
+                seal(save, kms=kms, key_id=self.environment.state.kms_key_alias, environment=self.environment.name)
+                self.progress.note(f"sealed in {save / SEALED_FILE} with {self.environment.state.kms_key_alias}; {SUMMARY_FILE} stays readable")
         if failed:
             raise StackFailed(f"plan of {', '.join(failed)} failed; see {self.workdir / 'logs'}")
         return summaries
 
-    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None) -> str | None:
-        """One stack's plan (with placeholder upstream outputs when `schema` is given); None when it failed."""
+    def _plan_one(self, layer: Layer, position: str, path: Path, init: Future, schema: _Once | None, save: _SaveTo | None = None) -> str | None:
+        """One stack's plan (with placeholder upstream outputs when `schema` is given, kept when `save` is); None when it failed."""
         name = self.stack(layer)
         if self.processes.interrupted:
             self.progress.skipped([name], "plan", "interrupted")
@@ -211,7 +253,12 @@ class Lifecycle:
             init.result()
             if schema is not None:
                 self._mock_upstream(name, directory, schema(directory))
-            summary = directory.plan(lock=schema is None).plan_line
+            plan_file = save.directory / name / PLAN_FILE if save is not None else None
+            if plan_file is not None:
+                plan_file.parent.mkdir(parents=True, exist_ok=True)
+            summary = directory.plan(lock=schema is None and save is None, out=plan_file).plan_line
+            if save is not None and plan_file is not None:
+                save.plans[layer] = self._keep_plan(layer, directory, plan_file, save)
         except (TerraformInterrupted, Interrupted):
             self.progress.interrupted(name, "plan", position)
             return None
@@ -220,6 +267,122 @@ class Lifecycle:
             return None
         self.progress.done(name, "plan", position, summary)
         return summary
+
+    def _keep_plan(self, layer: Layer, directory: StackDirectory, plan_file: Path, save: _SaveTo) -> LayerPlan:
+        """The plan's JSON rendering and what the apply checks, beside the plan file."""
+        name = self.stack(layer)
+        plan_json = directory.show_json(plan_file)
+        plan = LayerPlan.from_plan_json(
+            plan_json, layer=layer.value, stack=name, state_key=state_key(self.environment.name, layer),
+            state=StateVersion.in_plan_file(plan_file), config_sha256=file_sha256(self.outdir / "stacks" / name / "cdk.tf.json"),
+            review_only=save.review_only,
+        )
+        write_layer(save.directory, plan, plan_json)
+        if plan.review_only:
+            # Made from placeholders: never to be applied, by the lifecycle or by hand.
+            plan_file.unlink()
+        return plan
+
+    def _write_saved(self, directory: Path, plans: list[LayerPlan], failed: list[str]) -> None:
+        planned_at = datetime.now(UTC).isoformat(timespec="seconds")
+        write_manifest(directory, environment=self.environment.name, target=self.target.name, planned_at=planned_at,
+                       stacks=[plan.stack for plan in plans], failed=failed)
+        summary = render_summary(environment=self.environment.name, where=self._where(), planned_at=planned_at, plans=plans,
+                                 failed=failed, directory=str(directory))
+        (directory / SUMMARY_FILE).write_text(summary)
+        for plan in plans:
+            for producer, outputs in outputs_changed_upstream(plan, plans).items():
+                self.progress.note(f"{plan.stack}: read {len(outputs)} output(s) of {producer} that its plan changes: "
+                                   f"the apply refuses this plan once {producer} is applied; plan again then")
+        self.progress.note(f"saved in {directory}, summary {directory / SUMMARY_FILE}; apply with `apply {self.environment.name} --plans {directory}`")
+
+    def _missing_upstream(self, layer: Layer) -> str:
+        """Which producers lack outputs the layer reads (so a real plan cannot be made yet); "" when none does."""
+        config = json.loads((self.outdir / "stacks" / self.stack(layer) / "cdk.tf.json").read_text())
+        producers = {state_key(self.environment.name, other): self.stack(other) for other in DEPLOY_ORDER}
+        missing = []
+        for key, outputs in outputs_read(config).items():
+            state = self.reader.read(key)
+            absent = [output for output in outputs if state is None or output not in state.outputs]
+            if absent:
+                producer = producers.get(key, key)
+                missing.append(f"{producer} (no state)" if state is None else f"{producer} ({len(absent)} of the outputs it reads missing)")
+        if not missing:
+            return ""
+        return f"with placeholders for the outputs of {', '.join(missing)}: plan again once they are applied"
+
+    def apply_saved(self, directory: Path, *, kms: Any = None) -> None:
+        """Apply exactly the plans `plan --save` kept, in DAG order; a stale or superseded plan is refused, naming why.
+
+        Sealed plans (made on AWS) are opened with `kms` into the workdir first."""
+        named = directory
+        if is_sealed(directory):
+            if kms is None:
+                raise SavedPlansError(f"{directory} holds plans sealed with KMS (made on AWS): apply them with --target aws")
+            directory = open_sealed(directory, kms=kms, environment=self.environment.name, into=self.workdir / "saved-plans" / self.environment.name)
+        saved = read_directory(directory, environment=self.environment.name)
+        if saved.target != self.target.name:
+            raise SavedPlansError(f"{directory} was planned for the {saved.target} target, not {self.target.name}")
+        plans = sorted(saved.layers, key=lambda plan: DEPLOY_ORDER.index(Layer(plan.layer)))
+        layers = [Layer(plan.layer) for plan in plans]
+        check_synth_matches(self.target, self.outdir, [plan.stack for plan in plans])
+        for plan in plans:
+            config_file = self.outdir / "stacks" / plan.stack / "cdk.tf.json"
+            if file_sha256(config_file) != plan.config_sha256:
+                raise SynthMismatch(f"{config_file} is not the synthesized stack {plan.stack} was planned from: "
+                                    "apply with the synth output the plans were made from (--outdir), or plan again")
+            if plan.has_changes and not plan.review_only and not saved.plan_file(plan).exists():
+                raise SavedPlansError(f"{saved.plan_file(plan)} is missing: {directory} is incomplete; plan again")
+        # Refuse before touching anything: each state is still the one its plan was made against,
+        # and every producer is deployed or applied earlier in this run.
+        for plan in plans:
+            self._refuse_stale(plan, named)
+        changing = [Layer(plan.layer) for plan in plans if plan.has_changes]
+        for index, layer in enumerate(changing):
+            check_deploy(self.reader, self.environment.name, layer, arriving=frozenset(changing[:index]))
+        self.progress.section(f"apply {self.environment.name} on {self._where()}: the plans of {saved.planned_at} in {named}: "
+                              f"{' -> '.join(plan.stack for plan in plans)}")
+        for plan in plans:
+            for producer, outputs in outputs_changed_upstream(plan, plans).items():
+                self.progress.note(f"{plan.stack}: its plan read {len(outputs)} output(s) that {producer}'s plan changes: refused after {producer}")
+        with self.processes.forwarding_signals():
+            inits = self._init_all([self.outdir / "stacks" / plan.stack for plan in plans if plan.has_changes and not plan.review_only])
+            for index, plan in enumerate(plans):
+                rest = [other.stack for other in plans[index + 1 :]]
+                try:
+                    self._refuse_stale(plan, named)
+                    self._refuse_superseded(plan, named)
+                except GuardRefusal:
+                    self.progress.skipped([plan.stack, *rest], "apply", f"{plan.stack} needs a new plan")
+                    raise
+                if not plan.has_changes:
+                    self.progress.note(f"{plan.stack}: no changes in its plan, skipped")
+                    continue
+                plan_file, counts = saved.plan_file(plan).resolve(), plan.counts
+                planned = {"added": counts["add"], "changed": counts["change"], "destroyed": counts["destroy"]}
+                self._step(layers[index], "apply", index, layers,
+                           lambda stack_directory: (inits[stack_directory.directory].result(), stack_directory.apply_plan(plan_file, planned=planned)))
+
+    def _refuse_stale(self, plan: LayerPlan, directory: Path) -> None:
+        why = staleness(plan.state, StateVersion.of(self.reader.read(plan.state_key)))
+        if why:
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: its state moved since the plan ({why}); "
+                               f"plan again ({self._plan_again(directory)})")
+
+    def _refuse_superseded(self, plan: LayerPlan, directory: Path) -> None:
+        """A review-only plan, or one that read upstream outputs that have changed since, is not what would be applied now."""
+        if plan.review_only:
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: it was planned for review only, {plan.review_only} "
+                               f"({self._plan_again(directory)})")
+        changed = changed_reads(plan, self.reader.read)
+        if changed:
+            producers = {state_key(self.environment.name, layer): self.stack(layer) for layer in DEPLOY_ORDER}
+            outputs = "; ".join(f"{producers.get(key, key)}: {_listed(names)}" for key, names in changed.items())
+            raise GuardRefusal(f"refusing to apply the saved plan of {plan.stack}: the upstream outputs it was planned with have changed "
+                               f"since ({outputs}); plan again ({self._plan_again(directory)})")
+
+    def _plan_again(self, directory: Path) -> str:
+        return f"scripts/lifecycle.sh plan {self.environment.name} --save {directory}{''.join(' ' + option for option in self.cli_options)}"
 
     def _mock_upstream(self, name: str, directory: StackDirectory, schema: dict[str, Any]) -> None:
         """Rewrite a plan copy of the stack so every upstream output it reads has a typed placeholder."""
@@ -359,7 +522,7 @@ class Lifecycle:
             self._fail(name, action, position, failure, rest, layer=layer)
         state = self.state(layer)
         count = state.managed_resources if state else 0
-        self.progress.done(name, action, position, f"{count} resources" if action == "deploy" else "state empty" if count == 0 else f"{count} resources left")
+        self.progress.done(name, action, position, f"{count} resources" if action in ("deploy", "apply") else "state empty" if count == 0 else f"{count} resources left")
 
     def _fail(self, name: str, action: str, position: str, failure: TerraformFailed, rest: list[str], layer: Layer | None = None) -> NoReturn:
         self._report_failure(name, action, position, failure, layer)
@@ -413,6 +576,20 @@ class Lifecycle:
 
     def _where(self) -> str:
         return f"the emulator at {self.target.emulator_endpoint}" if self.target.is_emulator else "AWS"
+
+
+@dataclass(frozen=True)
+class _SaveTo:
+    """Where a saved plan goes, why it is review-only (if it is), and the plans kept so far (by the plan threads)."""
+
+    directory: Path
+    review_only: str
+    plans: dict[Layer, LayerPlan]
+
+
+def _listed(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _hours(span: timedelta) -> str:

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from lifecycle.terraform import TerraformFailed
 
 FAILURE_LINES_SHOWN = 40
-PAST_TENSE = {"deploy": "deployed", "destroy": "destroyed", "plan": "planned", "bootstrap": "bootstrapped", "unlock": "unlocked", "backup": "backed up"}
+PAST_TENSE = {
+    "deploy": "deployed", "apply": "applied", "destroy": "destroyed", "plan": "planned", "bootstrap": "bootstrapped",
+    "unlock": "unlocked", "backup": "backed up",
+}
 
 Observer = Callable[[TerraformRun, ResourceTiming | None], None]
 

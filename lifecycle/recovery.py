@@ -7,7 +7,7 @@
   directory, so the next apply of the layer (`deploy`, `up`) adopts them instead of failing with
   AlreadyExists. The synthesized file itself is never touched, and a new synth leaves the file in
   place. Once the layer's state holds an address, its import block has done its work and is
-  removed (`retire_imports`, after every deploy): a block left behind would try to import a
+  removed (`retire_imports`, after every deploy and apply): a block left behind would try to import a
   resource a later teardown deleted.
 - the anonymous ones (a VPC, subnets, a NAT gateway, an Elastic IP, ...) cannot be adopted: the
   next apply would create others beside them. Each is listed with its delete command, in the order
@@ -21,7 +21,8 @@ only looks orphaned. Unlock it first if that run is dead (`lifecycle unlock`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,23 +228,26 @@ def _write(stack_dir: Path, blocks: dict[str, str]) -> Path:
     return imports_file
 
 
-def announce_imports(lifecycle: Any, layers: list[Layer]) -> None:
-    """Before a deploy: which layers adopt orphans in it."""
-    for layer in layers:
+@contextmanager
+def adopting_orphans(lifecycle: Any, layers: list[Layer], *, announce: bool = True) -> Iterator[None]:
+    """Around a deploy or an apply of `layers`: say which adopt orphans (the import blocks `recover` wrote),
+    and afterwards, whatever the outcome, drop the blocks whose resources the layers' states now hold.
+
+    `announce=False` where the blocks were read earlier (a saved plan holds its imports already)."""
+    for layer in layers if announce else ():
         pending = pending_imports(lifecycle.outdir / "stacks" / lifecycle.stack(layer))
         if pending:
             lifecycle.progress.note(f"{lifecycle.stack(layer)}: this apply adopts {len(pending)} orphan{'s' if len(pending) != 1 else ''} "
                                     f"({IMPORTS_FILE}, written by recover)")
-
-
-def retire_after_deploy(lifecycle: Any, layers: list[Layer]) -> None:
-    """After a deploy (whatever its outcome): drop the import blocks whose resources the layers' states now hold."""
-    for layer in layers:
-        stack_dir = lifecycle.outdir / "stacks" / lifecycle.stack(layer)
-        if not (stack_dir / IMPORTS_FILE).exists():
-            continue
-        adopted = retire_imports(stack_dir, lifecycle.state(layer))
-        if adopted:
-            left = len(pending_imports(stack_dir))
-            lifecycle.progress.note(f"{lifecycle.stack(layer)}: adopted {len(adopted)} orphan{'s' if len(adopted) != 1 else ''}"
-                                    f"{f'; {left} import blocks still wait in {IMPORTS_FILE}' if left else f', {IMPORTS_FILE} removed'}")
+    try:
+        yield
+    finally:
+        for layer in layers:
+            stack_dir = lifecycle.outdir / "stacks" / lifecycle.stack(layer)
+            if not (stack_dir / IMPORTS_FILE).exists():
+                continue
+            adopted = retire_imports(stack_dir, lifecycle.state(layer))
+            if adopted:
+                left = len(pending_imports(stack_dir))
+                lifecycle.progress.note(f"{lifecycle.stack(layer)}: adopted {len(adopted)} orphan{'s' if len(adopted) != 1 else ''}"
+                                        f"{f'; {left} import blocks still wait in {IMPORTS_FILE}' if left else f', {IMPORTS_FILE} removed'}")

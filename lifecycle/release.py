@@ -5,16 +5,20 @@ task-definition revision; nothing runs it until a CodeDeploy deployment shifts t
 `lifecycle release <env>` does that after the compute layer applied:
 
 1. reads the compute layer's outputs from its state (task definition, cluster, service, CodeDeploy
-   application and deployment group);
-2. does nothing when the service already runs that revision (its primary task set);
-3. creates one deployment with an AppSpec built from those outputs and the task definition's
+   application and deployment group, the schema migration's task definition and network);
+2. runs the schema migration task and waits for it to exit 0 (lifecycle/migration.py): every
+   revision's schema is in place before any of its tasks starts, and a failed migration releases
+   nothing;
+3. does nothing more when the service already runs that revision (its primary task set);
+4. creates one deployment with an AppSpec built from those outputs and the task definition's
    load-balanced container, reads it back, and waits for it with CodeDeploy's own waiter
    (bounded), printing its status and the traffic on each task set as it goes;
-4. fails, naming the deployment and CodeDeploy's reason, when it fails, stops or rolls back.
+5. fails, naming the deployment and CodeDeploy's reason, when it fails, stops or rolls back.
 
 The promotion workflow releases with aws-actions/amazon-ecs-deploy-task-definition instead; it
 registers the task definition from a file, so `prepare` writes the file, the AppSpec and whether
-anything is to be released (docs/lifecycle.md, "Release").
+anything is to be released, and runs no migration: the workflow's own `lifecycle migrate` step
+does, before the deploy action (docs/lifecycle.md, "Release").
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.states import GuardRefusal, StateSummary
+from lifecycle.migration import MigrationTarget, migrate
+from lifecycle.states import GuardRefusal, StateSummary, required_outputs
 from stacks.layers import Layer
 
 if TYPE_CHECKING:
@@ -77,18 +82,14 @@ class ReleaseTarget:
 
     @classmethod
     def from_state(cls, state: StateSummary | None, stack: str) -> ReleaseTarget:
-        if state is None or not state.deployed:
-            raise GuardRefusal(f"{stack} is not deployed: there is no task definition to release. Deploy the compute layer first.")
-        missing = [name for name in COMPUTE_OUTPUTS if not state.outputs.get(name)]
-        if missing:
-            raise GuardRefusal(f"{stack}'s state has no output {', '.join(missing)}: deploy the compute layer again with this version of the stacks.")
-        omitted = [name for name in COMPUTE_OUTPUTS if str(state.outputs[name]).startswith("emulator-omitted:")]
+        outputs = required_outputs(state, stack, COMPUTE_OUTPUTS, missing="no task definition to release")
+        omitted = [name for name in COMPUTE_OUTPUTS if str(outputs[name]).startswith("emulator-omitted:")]
         if omitted:
             raise GuardRefusal(
                 f"{stack} in this emulator has no CodeDeploy application or deployment group (config/targets.py EMULATOR_GAPS "
-                f"left them out; its outputs {', '.join(omitted)} say {state.outputs[omitted[0]]}): there is nothing to release through."
+                f"left them out; its outputs {', '.join(omitted)} say {outputs[omitted[0]]}): there is nothing to release through."
             )
-        return cls(*(str(state.outputs[name]) for name in COMPUTE_OUTPUTS))
+        return cls(*(str(outputs[name]) for name in COMPUTE_OUTPUTS))
 
     @property
     def deployment_target_id(self) -> str:
@@ -405,7 +406,9 @@ def release(
     `image`: refuse unless the revision runs exactly this image (the digest promotion built).
     """
     stack = lifecycle.stack(Layer.COMPUTE)
-    target = ReleaseTarget.from_state(lifecycle.state(Layer.COMPUTE), stack)
+    state = lifecycle.state(Layer.COMPUTE)
+    target = ReleaseTarget.from_state(state, stack)
+    migration = MigrationTarget.from_state(state, stack)
     progress = lifecycle.progress
     where = f"the emulator at {lifecycle.target.emulator_endpoint}" if lifecycle.target.is_emulator else "AWS"
     progress.section(f"release {lifecycle.environment.name} on {where}: {short_revision(target.task_definition_arn)} "
@@ -425,6 +428,9 @@ def release(
         write_prepared(plan, prepare)
         progress.note(f"written for the workflow's deploy action: {', '.join(sorted(p.name for p in prepare.iterdir()))} in {prepare}")
         return
+    # Before anything of the new revision runs, and also when nothing is to be deployed: a first
+    # deploy's service runs the compute layer's revision already and waits for its schema.
+    migrate(lifecycle, clients, target=migration)
     progress.start(stack, "release")
     try:
         deployment_id = runner.run(plan, wait_minutes=wait_minutes)

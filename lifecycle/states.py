@@ -154,6 +154,17 @@ class GuardRefusal(Exception):
     """An operation refused because of what else is (or is not) deployed; the message says what to do."""
 
 
+def required_outputs(state: StateSummary | None, stack: str, names: tuple[str, ...], *, missing: str) -> dict[str, Any]:
+    """The outputs `names` of a deployed stack; refuses when it is not deployed (`missing` says what
+    is therefore missing) or when its state predates one of them."""
+    if state is None or not state.deployed:
+        raise GuardRefusal(f"{stack} is not deployed: there is {missing}. Deploy the compute layer first.")
+    absent = [name for name in names if not state.outputs.get(name)]
+    if absent:
+        raise GuardRefusal(f"{stack}'s state has no output {', '.join(absent)}: deploy the compute layer again with this version of the stacks.")
+    return {name: state.outputs[name] for name in names}
+
+
 def deployed_layers(reader: StateReader, environment: str, layers: tuple[Layer, ...]) -> dict[Layer, StateSummary]:
     found = {layer: reader.read(state_key(environment, layer)) for layer in layers}
     return {layer: summary for layer, summary in found.items() if summary is not None and summary.deployed}

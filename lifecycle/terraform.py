@@ -12,6 +12,7 @@ TerraformProcesses, which passes it an interrupt (`lifecycle/interrupts.py`).
 from __future__ import annotations
 
 import fcntl
+import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -93,9 +94,21 @@ class StackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run_json(["destroy", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "destroy")
 
-    def plan(self, *, lock: bool = True) -> TerraformRun:
-        """A plan; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
-        return self._run_json(["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}"], "plan")
+    def plan(self, *, lock: bool = True, out: Path | None = None) -> TerraformRun:
+        """A plan, saved to `out` when given; its `plan_line` is the summary ("Plan: 12 to add, 0 to change, 0 to destroy.")."""
+        saving = [f"-out={out}"] if out is not None else []
+        return self._run_json(["plan", "-input=false", f"-lock={'true' if lock else 'false'}", f"-lock-timeout={LOCK_TIMEOUT}", *saving], "plan")
+
+    def apply_plan(self, plan_file: Path, *, planned: dict[str, int] | None = None) -> TerraformRun:
+        """Apply exactly a saved plan; Terraform itself refuses one whose state moved ("Saved plan is stale").
+
+        Terraform does not print a saved plan's summary again, so the progress counts start from `planned`
+        (added/changed/destroyed, as the plan said)."""
+        return self._run_json(["apply", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "apply", operands=[str(plan_file)], planned=planned)
+
+    def show_json(self, plan_file: Path) -> dict:
+        """`terraform show -json` of a saved plan: every change, the prior state, the configuration."""
+        return json.loads(self.capture("show", "-json", str(plan_file)))
 
     def force_unlock(self, lock_id: str) -> None:
         """Remove the state lock `lock_id` (Terraform checks it is the lock held now)."""
@@ -113,9 +126,12 @@ class StackDirectory:
             raise failure(" ".join(args), self.log_dir, stderr[-4000:])
         return stdout
 
-    def _run_json(self, args: list[str], label: str) -> TerraformRun:
+    def _run_json(self, args: list[str], label: str, operands: list[str] | None = None, planned: dict[str, int] | None = None) -> TerraformRun:
+        """`operands` (a plan file) follow the options: Terraform reads no option after them."""
         run = TerraformRun(args[0], started_at=time.time())
-        self._run([*args, "-json"], label, run)
+        if planned is not None:
+            run.planned_changes, run.planned = dict(planned), sum(planned.values())
+        self._run([*args, "-json", *(operands or [])], label, run)
         return run
 
     def _run(self, args: list[str], label: str, run: TerraformRun | None = None) -> str:

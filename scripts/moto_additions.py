@@ -49,6 +49,7 @@ def install() -> None:
     _leave_out_serverless_v1_scaling_of_provisioned_clusters()
     _keep_db_instance_performance_insights()
     _keep_ecs_service_settings()
+    _size_fargate_tasks_by_the_task()
     _return_sns_topic_settings()
     _return_redrive_policy_as_aws_writes_it()
     _keep_api_gateway_integration_connection_id()
@@ -564,6 +565,24 @@ def _keep_ecs_service_settings() -> None:
         return result
 
     EC2ContainerServiceResponse.create_service = create_service_with_settings
+
+
+# ECS: RunTask of a Fargate task definition whose containers set no memory of their own (Fargate
+# sizes the task, so they need not) fails in moto, which adds up the containers' memory to place
+# the task on an EC2 instance. A Fargate task takes what its task definition asks for.
+
+
+def _size_fargate_tasks_by_the_task() -> None:
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    size_by_containers = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+    def size(task_definition: Any) -> dict[str, Any]:
+        if "FARGATE" in (task_definition.requires_compatibilities or []):
+            return {"CPU": int(task_definition.cpu or 0), "MEMORY": int(task_definition.memory or 0), "PORTS": [], "PORTS_UDP": []}
+        return size_by_containers(task_definition)
+
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(size)
 
 
 # SNS: topic attributes moto stores (CreateTopic, SetTopicAttributes) but leaves out of

@@ -6,7 +6,9 @@ one layer of one environment, on its own S3 state.
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformStack
+from typing import Any
+
+from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -32,6 +34,10 @@ class PlatformStack(TerraformStack):
             **target.provider_settings(),
         )
         self.context = AwsContext(self, "context")
+
+    def output(self, name: str, value: Any, description: str) -> None:
+        """A value users read after a deploy (`cdktf output`): every one says what it is."""
+        TerraformOutput(self, name, value=value, description=description)
 
 
 class LayerStack(PlatformStack):

@@ -12,7 +12,7 @@ resources can be imported again.
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput
+from cdktf import LocalBackend
 from constructs import Construct
 
 from components.compliance import skip_check
@@ -83,7 +83,7 @@ class AccountBootstrapStack(PlatformStack):
             # Current state is never expired; only superseded versions are, after a recovery window.
             lifecycle=LifecycleSettings(transition_to_infrequent_access_days=None, expiration_days=None, noncurrent_version_expiration_days=90),
         )
-        TerraformOutput(self, "state_bucket_name", value=bucket.name, description="The bucket every stack keeps its state in")
+        self.output("state_bucket_name", bucket.name, "The bucket every stack keeps its state in")
 
         images_key = CustomerManagedKey(
             self,
@@ -97,7 +97,7 @@ class AccountBootstrapStack(PlatformStack):
         images = ImageRepository(
             self, "fraud-api-images", name=account.image_repository, kms_key_arn=images_key.arn, images_kept=account.images_kept
         )
-        TerraformOutput(self, "image_repository_url", value=images.url, description="ECR repository the fraud-api image is pushed to")
+        self.output("image_repository_url", images.url, "ECR repository the fraud-api image is pushed to")
 
         # Audit logs that must survive an environment's teardown (prod's flow logs and ALB access
         # logs): the environments deliver here, so destroying one leaves its trail (docs/security.md).

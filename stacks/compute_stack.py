@@ -6,19 +6,19 @@ edge or observability (they read this layer, never the other way round).
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
-from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS, AlertsFanout
+from components.compute.alerts import AlertsFanout
 from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
+from components.compute.log_metrics import API_CONFIG_REFRESH_FAILED, REFUSED_TO_SERVE
 from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
 from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, NetworkContract
+from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, LogMetricNames, NetworkContract
 from stacks.layers import Layer
 
 PATTERN_ANALYSIS_SCHEDULE = "rate(5 minutes)"
@@ -57,7 +57,8 @@ class ComputeStack(LayerStack):
                     host=data.database_writer_endpoint,
                     port=data.database_port,
                     name=data.database_name,
-                    credentials_secret_arn=data.database_master_secret_arn,
+                    cluster_resource_id=data.database_cluster_resource_id,
+                    owner_secret_arn=data.database_master_secret_arn,
                 ),
                 api_config_secret_arn=data.api_config_secret_arn,
                 secrets_key_arn=data.storage_key_arn,
@@ -116,7 +117,6 @@ class ComputeStack(LayerStack):
             function_arn=pipeline.pattern_analyzer.arn,
             account_id=self.context.account_id,
             messaging_key_arn=data.messaging_key_arn,
-            dead_letter_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
         )
 
         load_balancer = fraud_api.load_balancer
@@ -126,6 +126,11 @@ class ComputeStack(LayerStack):
             target_group_arn_suffixes=BlueGreenPair(blue=load_balancer.blue.arn_suffix, green=load_balancer.green.arn_suffix),
             cluster_name=fraud_api.cluster.name,
             service_name=fraud_api.service.service_name,
+            fraud_api_log_metrics=LogMetricNames(
+                namespace=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[0],
+                api_config_refresh_failures=fraud_api.log_metrics.metric(API_CONFIG_REFRESH_FAILED)[1],
+                refusals_to_serve=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[1],
+            ),
             certificate_arn=fraud_api.certificate.certificate_arn,
             api_domain_name=environment.edge.api_domain_name,
             transaction_processor_function_name=pipeline.transaction_processor.name,
@@ -140,24 +145,18 @@ class ComputeStack(LayerStack):
         )
 
         # The names users of the first, single-stack version relied on (docs/requirements.md R8.9, R8.12).
-        TerraformOutput(self, "alb_dns_name", value=load_balancer.load_balancer.dns_name, description="Internal ALB DNS name (reachable inside the VPC)")
-        TerraformOutput(self, "ecs_cluster_name", value=fraud_api.cluster.name, description="ECS cluster running fraud-api")
-        TerraformOutput(self, "ecs_service_name", value=fraud_api.service.service_name, description="fraud-api ECS service (CodeDeploy-controlled)")
-        TerraformOutput(
-            self,
-            "fraud_api_task_definition_arn",
-            value=fraud_api.service.task_definition.arn,
-            description="Task definition revision of this apply: the one a CodeDeploy deployment ships",
-        )
-        TerraformOutput(
-            self,
-            "codedeploy_application_name",
-            value=fraud_api.deployment.application.name,
-            description="CodeDeploy application that releases fraud-api",
-        )
-        TerraformOutput(
-            self,
-            "codedeploy_deployment_group_name",
-            value=fraud_api.deployment.deployment_group.deployment_group_name,
-            description="CodeDeploy blue/green deployment group of the fraud-api service",
-        )
+        self.output("alb_dns_name", load_balancer.load_balancer.dns_name, "Internal ALB DNS name (reachable inside the VPC)")
+        self.output("ecs_cluster_name", fraud_api.cluster.name, "ECS cluster running fraud-api")
+        self.output("ecs_service_name", fraud_api.service.service_name, "fraud-api ECS service (CodeDeploy-controlled)")
+        self.output("fraud_api_task_definition_arn", fraud_api.service.task_definition.arn,
+                    "Task definition revision of this apply: the one a CodeDeploy deployment ships")
+        # What the release runs the schema migration with, before each deployment (lifecycle/migration.py).
+        self.output("fraud_api_migration_task_definition_arn", fraud_api.schema_migration.task_definition.arn,
+                    "Task definition of the schema migration (python -m fraud_api.migrate) the release runs before traffic moves")
+        self.output("fraud_api_migration_subnet_ids", list(network.application_subnet_ids),
+                    "Subnets the schema migration task runs in (the application tier, like the service)")
+        self.output("fraud_api_migration_security_group_id", network.security_group_ids.schema_migration,
+                    "Security group of the schema migration task: PostgreSQL to Aurora and AWS APIs out, nothing in")
+        self.output("codedeploy_application_name", fraud_api.deployment.application.name, "CodeDeploy application that releases fraud-api")
+        self.output("codedeploy_deployment_group_name", fraud_api.deployment.deployment_group.deployment_group_name,
+                    "CodeDeploy blue/green deployment group of the fraud-api service")

@@ -23,6 +23,8 @@ class SecurityGroupIds:
     application: str
     lambda_functions: str
     database: str
+    # The one-off schema migration task: reaches the database and AWS APIs, admits nothing.
+    schema_migration: str
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,13 @@ class DataContract:
     logs_key_arn: str
 
     database_cluster_identifier: str
+    # `cluster-<id>`: IAM database authentication grants name it (`rds-db:connect` on `dbuser:<id>/<user>`).
+    database_cluster_resource_id: str
     database_writer_endpoint: str
     database_port: str
     database_name: str
-    # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key.
+    # RDS-managed master credentials (`{"username", "password"}`), encrypted with the storage key:
+    # the schema owner's login, for the migration task only (docs/security.md, "The master secret").
     database_master_secret_arn: str
 
     # `{"signing_key": ..., "scoring": {...}}`, rotated every `secret_rotation_days`.
@@ -79,6 +84,15 @@ class BlueGreenPair:
 
 
 @dataclass(frozen=True)
+class LogMetricNames:
+    """Metrics fraud-api's log lines are counted into (no dimensions), in their own namespace."""
+
+    namespace: str
+    api_config_refresh_failures: str
+    refusals_to_serve: str
+
+
+@dataclass(frozen=True)
 class ComputeContract:
     """What edge (VPC link → NLB → this ALB, the custom domain, the Lambda integration) and
     observability (dashboards, alarms) need from the compute layer (see docs/compute.md)."""
@@ -92,6 +106,8 @@ class ComputeContract:
 
     cluster_name: str
     service_name: str
+    # Counted from the service's log: failed API-config refreshes, refusals to serve at start.
+    fraud_api_log_metrics: LogMetricNames
 
     # ACM certificate (DNS-validated, issued) for `api_domain_name` and `*.<api_domain_name>`;
     # the ALB presents it, and edge may reuse it for the API Gateway regional custom domain.

@@ -6,7 +6,6 @@ the API configuration secret with its rotation function, and the parameters the 
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.data.aurora import AuroraPostgres
@@ -85,27 +84,19 @@ class DataStack(LayerStack):
         )
 
         # Names and ARNs only: secret values are read from Secrets Manager, never from outputs.
-        TerraformOutput(self, "aurora_endpoint", value=database.writer_endpoint, description="Aurora writer endpoint (inside the VPC)")
-        TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint, description="Aurora reader endpoint (inside the VPC)")
-        TerraformOutput(
-            self,
-            "aurora_master_secret_arn",
-            value=database.master_secret_arn,
-            description="Secret holding the RDS-managed master credentials (rotated by RDS)",
-        )
-        TerraformOutput(self, "transactions_table_name", value=transactions.name, description="DynamoDB table of scored transactions")
-        TerraformOutput(
-            self,
-            "api_config_secret_arn",
-            value=api_config.arn,
-            description="Secret holding the API signing key and scoring settings (rotated by the rotation function)",
-        )
+        self.output("aurora_endpoint", database.writer_endpoint, "Aurora writer endpoint (inside the VPC)")
+        self.output("aurora_reader_endpoint", database.reader_endpoint, "Aurora reader endpoint (inside the VPC)")
+        self.output("aurora_master_secret_arn", database.master_secret_arn, "Secret holding the RDS-managed master credentials (rotated by RDS)")
+        self.output("transactions_table_name", transactions.name, "DynamoDB table of scored transactions")
+        self.output("api_config_secret_arn", api_config.arn,
+                    "Secret holding the API signing key and scoring settings (rotated by the rotation function)")
 
         self.contract = DataContract(
             storage_key_arn=keys.storage.arn,
             messaging_key_arn=keys.messaging.arn,
             logs_key_arn=keys.logs.arn,
             database_cluster_identifier=database.identifier,
+            database_cluster_resource_id=database.resource_id,
             database_writer_endpoint=database.writer_endpoint,
             database_port=database.port,
             database_name=database.database_name,

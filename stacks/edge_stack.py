@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.edge.custom_domain import ApiCustomDomain
@@ -116,7 +115,7 @@ class EdgeStack(LayerStack):
                 rest_api_id=api.api.id,
                 stage_name=stage.stage.stage_name,
             )
-            TerraformOutput(self, "api_custom_domain_url", value=domain.url, description="The API under its own name")
+            self.output("api_custom_domain_url", domain.url, "The API under its own name")
 
         self.contract = EdgeContract(
             rest_api_name=api.api.name,
@@ -128,13 +127,6 @@ class EdgeStack(LayerStack):
         )
 
         # Ids only: a key's value is read with `aws apigateway get-api-key --include-value`.
-        TerraformOutput(self, "api_endpoint_url", value=stage.stage.invoke_url, description="Stage invoke URL (send x-api-key)")
-        TerraformOutput(
-            self,
-            "usage_plan_ids",
-            value={key: each.usage_plan.id for key, each in plans.by_consumer.items()},
-            description="Usage plan per consumer kind",
-        )
-        TerraformOutput(
-            self, "api_key_ids", value={key: each.api_key.id for key, each in plans.by_consumer.items()}, description="API key ids (not values)"
-        )
+        self.output("api_endpoint_url", stage.stage.invoke_url, "Stage invoke URL (send x-api-key)")
+        self.output("usage_plan_ids", {key: each.usage_plan.id for key, each in plans.by_consumer.items()}, "Usage plan per consumer kind")
+        self.output("api_key_ids", {key: each.api_key.id for key, each in plans.by_consumer.items()}, "API key ids (not values)")

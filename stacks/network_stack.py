@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.compute.fraud_api_service import ContainerImage
@@ -98,6 +97,7 @@ class NetworkStack(LayerStack):
                 application=security_groups.application.id,
                 lambda_functions=security_groups.lambda_functions.id,
                 database=security_groups.database.id,
+                schema_migration=security_groups.migration.id,
             ),
         )
-        TerraformOutput(self, "vpc_id", value=network.vpc.id, description="The environment's VPC")
+        self.output("vpc_id", network.vpc.id, "The environment's VPC")

@@ -7,23 +7,12 @@ contracts (see `_monitored_platform`); no name of another layer is written here.
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from constructs import Construct
 
 from components.observability.alarm_topic import AlarmTopic
 from components.observability.alarms import PlatformAlarms
 from components.observability.dashboard import PlatformDashboard
-from components.observability.sources import (
-    MonitoredDatabase,
-    MonitoredFirewall,
-    MonitoredFunction,
-    MonitoredGateway,
-    MonitoredLoadBalancer,
-    MonitoredPlatform,
-    MonitoredQueues,
-    MonitoredService,
-    MonitoredVpcLink,
-)
+from components.observability import sources
 from components.observability.tracing import FraudPathTracing
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
@@ -79,32 +68,37 @@ class ObservabilityStack(LayerStack):
             alarm_arns=[alarm.arn for alarm in alarms.alarms],
         )
 
-        TerraformOutput(self, "dashboard_url", value=dashboard.url, description="The environment's CloudWatch dashboard")
-        TerraformOutput(self, "alarm_topic_arn", value=topic.arn, description="SNS topic every alarm notifies")
+        self.output("dashboard_url", dashboard.url, "The environment's CloudWatch dashboard")
+        self.output("alarm_topic_arn", topic.arn, "SNS topic every alarm notifies")
 
 
-def _monitored_platform(network: NetworkContract, data: DataContract, compute: ComputeContract, edge: EdgeContract) -> MonitoredPlatform:
+def _monitored_platform(network: NetworkContract, data: DataContract, compute: ComputeContract, edge: EdgeContract) -> sources.MonitoredPlatform:
     """The contracts, translated into what CloudWatch and X-Ray call each monitored resource."""
-    return MonitoredPlatform(
-        gateway=MonitoredGateway(rest_api_name=edge.rest_api_name, stage_name=edge.stage_name),
-        load_balancer=MonitoredLoadBalancer(
+    return sources.MonitoredPlatform(
+        gateway=sources.MonitoredGateway(rest_api_name=edge.rest_api_name, stage_name=edge.stage_name),
+        load_balancer=sources.MonitoredLoadBalancer(
             arn_suffix=compute.load_balancer_arn_suffix,
             target_group_arn_suffixes=(compute.target_group_arn_suffixes.blue, compute.target_group_arn_suffixes.green),
         ),
-        vpc_link=MonitoredVpcLink(
+        vpc_link=sources.MonitoredVpcLink(
             arn_suffix=edge.vpc_link_load_balancer_arn_suffix,
             target_group_arn_suffix=edge.vpc_link_target_group_arn_suffix,
         ),
-        service=MonitoredService(cluster_name=compute.cluster_name, service_name=compute.service_name),
-        database=MonitoredDatabase(cluster_identifier=data.database_cluster_identifier),
-        functions=(
-            MonitoredFunction(label="transaction-processor", function_name=compute.transaction_processor_function_name),
-            MonitoredFunction(label="pattern-analyzer", function_name=compute.pattern_analyzer_function_name),
+        service=sources.MonitoredService(cluster_name=compute.cluster_name, service_name=compute.service_name),
+        service_logs=sources.MonitoredServiceLogs(
+            namespace=compute.fraud_api_log_metrics.namespace,
+            api_config_refresh_failures=compute.fraud_api_log_metrics.api_config_refresh_failures,
+            refusals_to_serve=compute.fraud_api_log_metrics.refusals_to_serve,
         ),
-        queues=MonitoredQueues(
+        database=sources.MonitoredDatabase(cluster_identifier=data.database_cluster_identifier),
+        functions=(
+            sources.MonitoredFunction(label="transaction-processor", function_name=compute.transaction_processor_function_name),
+            sources.MonitoredFunction(label="pattern-analyzer", function_name=compute.pattern_analyzer_function_name),
+        ),
+        queues=sources.MonitoredQueues(
             alerts_queue_name=compute.alerts_queue_name,
             dead_letter_queue_names=compute.dead_letter_queue_names,
         ),
-        firewall=MonitoredFirewall(web_acl_metric_name=edge.web_acl_metric_name, rule_metric_names=edge.web_acl_rule_metric_names),
+        firewall=sources.MonitoredFirewall(web_acl_metric_name=edge.web_acl_metric_name, rule_metric_names=edge.web_acl_rule_metric_names),
         nat_gateway_ids=network.nat_gateway_ids,
     )

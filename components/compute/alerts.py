@@ -15,13 +15,12 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.log_retention import explain_short_retention
+from components.compute.queues import dead_letter_queue, encrypted_queue
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 from components.security.policy_statements import allow, allow_service_from_source
 from components.security.resource_policies import queue_policy, topic_policy
 from components.security.service_role import ServiceRole
 
-# Dead letters are kept for SQS's maximum, so an incident found late can still be replayed.
-DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 ALERT_RETENTION_SECONDS = 4 * 24 * 3600
 # Receives before a message that keeps failing its consumer moves to the dead-letter queue.
 MAX_RECEIVES = 5
@@ -101,21 +100,13 @@ class AlertsFanout(Construct):
         # Lambda roles get sns:Publish on this topic only).
         topic_policy(self, "topic-policy", topic_arn=self.topic.arn, account_root_arn=context.account_root_arn)
 
-        self.dead_letter_queue = SqsQueue(
-            self,
-            "dead-letter-queue",
-            name=naming.name("alerts-dlq"),
-            kms_master_key_id=messaging_key_arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-        )
-        self.queue = SqsQueue(
+        self.dead_letter_queue = dead_letter_queue(self, "dead-letter-queue", name=naming.name("alerts-dlq"), messaging_key_arn=messaging_key_arn)
+        self.queue = encrypted_queue(
             self,
             "queue",
             name=naming.name("alerts"),
-            kms_master_key_id=messaging_key_arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=ALERT_RETENTION_SECONDS,
+            messaging_key_arn=messaging_key_arn,
+            retention_seconds=ALERT_RETENTION_SECONDS,
             visibility_timeout_seconds=ALERT_VISIBILITY_TIMEOUT_SECONDS,
             redrive_policy=json.dumps({"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVES}),
         )

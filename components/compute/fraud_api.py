@@ -1,8 +1,9 @@
 """fraud-api as one unit: everything the service needs to run and to be released, built together.
 
 The ECS cluster, the DNS-validated certificate, the internal ALB with its blue/green target
-groups, the Fargate service, its autoscaling and the CodeDeploy blue/green deployment always
-travel together: none is useful without the others, and each is wired to several of the rest.
+groups, the Fargate service, its autoscaling, the CodeDeploy blue/green deployment and the schema
+migration task the release runs before it always travel together: none is useful without the
+others, and each is wired to several of the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from components.compute.blue_green import BlueGreenDeployment, DeployedService
 from components.compute.certificate import DnsValidatedCertificate
 from components.compute.fraud_api_service import FraudApiService, ServicePlacement, TaskSecrets
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
+from components.compute.log_metrics import ServiceLogMetrics
+from components.compute.schema_migration import SchemaMigrationTask
 from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
 from components.network.security_groups import APPLICATION_PORT
@@ -126,6 +129,19 @@ class FraudApi(Construct):
             container_port=APPLICATION_PORT,
             logs_key_arn=logs_key_arn,
             depends_on=self.load_balancer.routing_rules,
+        )
+        self.log_metrics = ServiceLogMetrics(
+            self, "log-metrics", namespace=naming.name("api"), log_group_name=self.service.log_group.name
+        )
+        # Same image, same log group; the owner's login, which the service never holds.
+        self.schema_migration = SchemaMigrationTask(
+            self,
+            "schema-migration",
+            naming=naming,
+            context=context,
+            image=self.service.image,
+            secrets=secrets,
+            log_group=self.service.log_group,
         )
         self.autoscaling = ServiceAutoscaling(
             self,

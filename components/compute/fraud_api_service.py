@@ -52,13 +52,25 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 CODE_DEPLOY_OWNED_ATTRIBUTES = ("task_definition", "load_balancer", "desired_count", "network_configuration", "platform_version")
 
 
+# The database role every serving task logs in as, with an IAM token (no password exists). The
+# migration step creates it with exactly the grants the queries need (services/fraud_api/README.md,
+# "Database roles and schema migrations").
+APPLICATION_DATABASE_USER = "fraud_api_app"
+# Connections per task (the service's own default), passed explicitly so the task definition says
+# what each task may open against Aurora's connection limit.
+DATABASE_POOL_MAX_SIZE = 10
+
+
 @dataclass(frozen=True)
 class DatabaseConnection:
     host: str
     port: str
     name: str
-    # RDS-managed `{"username","password"}` secret; injected at start and re-read after rotation.
-    credentials_secret_arn: str
+    # `cluster-<id>`: what IAM database authentication grants name.
+    cluster_resource_id: str
+    # The RDS-managed master secret (`{"username","password"}`): the schema owner's login, which only
+    # the migration task reads (docs/security.md, "The master secret").
+    owner_secret_arn: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,21 @@ class TaskSecrets:
     api_config_secret_arn: str
     # The key both secrets are encrypted with.
     secrets_key_arn: str
+
+
+def decrypt_through_secrets_manager(sid: str, secrets: TaskSecrets, context: AwsContext):
+    """`kms:Decrypt` on the secrets' key, only when Secrets Manager asks on the caller's behalf."""
+    return allow(
+        sid,
+        ["kms:Decrypt"],
+        [secrets.secrets_key_arn],
+        ("StringEquals", "kms:ViaService", [f"secretsmanager.{context.region}.amazonaws.com"]),
+    )
+
+
+def database_user_arn(context: AwsContext, database: DatabaseConnection, user: str) -> str:
+    """What `rds-db:connect` is granted on: one database user of one cluster."""
+    return context.arn("rds-db", f"dbuser:{database.cluster_resource_id}/{user}")
 
 
 @dataclass(frozen=True)
@@ -134,45 +161,34 @@ class FraudApiService(Construct):
             kms_key_id=logs_key_arn,
         )
         explain_short_retention(self.log_group, log_retention_days, "non-production environments keep container logs shorter")
-        trust = TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
+        trust = ecs_task_trust(context)
         self.execution_role = ServiceRole(
             self,
             "execution-role",
             name=naming.name("api-execution", max_length=IAM_ROLE_NAME_LIMIT),
-            description="ECS agent for fraud-api: pull the image, write logs, inject the two secrets",
+            description="ECS agent for fraud-api: pull the images, write logs",
             service_principal=ECS_TASKS,
             trust=trust,
-            statements=self._execution_statements(image, secrets, context, self.log_group.arn),
+            statements=self._execution_statements(image, context, self.log_group.arn),
         )
         self.task_role = ServiceRole(
             self,
             "task-role",
             name=naming.name("api-task", max_length=IAM_ROLE_NAME_LIMIT),
-            description="fraud-api at run time: re-read the database secret after rotation, send traces",
+            description="fraud-api at run time: read the API configuration, log in to the database as its application role, send traces",
             service_principal=ECS_TASKS,
             trust=trust,
             statements=self._task_statements(secrets, context),
         )
 
-        self.task_definition = EcsTaskDefinition(
+        self.task_definition = fargate_task_definition(
             self,
             "task-definition",
             family=naming.name("api"),
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(TASK_CPU_UNITS),
-            memory=str(TASK_MEMORY_MIB),
-            runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
-            execution_role_arn=self.execution_role.arn,
-            task_role_arn=self.task_role.arn,
-            # The read-only root filesystem needs somewhere to write: an ephemeral task volume.
-            volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
-            container_definitions=json.dumps(
-                [
-                    self._app_container(image, secrets, container_port, context),
-                    self._xray_container(context),
-                ]
-            ),
+            cpu_units=TASK_CPU_UNITS,
+            memory_mib=TASK_MEMORY_MIB,
+            roles=(self.execution_role, self.task_role),
+            containers=[self._app_container(image, secrets, container_port, context), self._xray_container(context)],
         )
 
         self.service = EcsService(
@@ -205,50 +221,28 @@ class FraudApiService(Construct):
             depends_on=list(depends_on),
         )
         self.service_name = self.service.name
+        self.image = image
 
     @staticmethod
-    def _execution_statements(image: ContainerImage, secrets: TaskSecrets, context: AwsContext, log_group_arn: str):
-        pull = list(IMAGE_PULL_ACTIONS)
+    def _execution_statements(image: ContainerImage, context: AwsContext, log_group_arn: str):
         xray_repository = XRAY_DAEMON.cached_repository_arn(context)
-        statements = [
-            # GetAuthorizationToken has no resource-level permissions: it must be "*".
-            allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        return [
+            *pull_image_statements(image),
             # The X-Ray daemon comes through the account's ECR Public pull-through cache
             # (components/compute/public_images.py), which imports it on the first pull.
-            allow("PullXrayDaemonThroughCache", [*pull, *CACHE_PULL_ACTIONS], [xray_repository]),
+            allow("PullXrayDaemonThroughCache", [*IMAGE_PULL_ACTIONS, *CACHE_PULL_ACTIONS], [xray_repository]),
+            write_container_logs(log_group_arn),
         ]
-        if image.ecr_repository_arn:
-            statements.append(allow("PullFraudApiImage", pull, [image.ecr_repository_arn]))
-        statements += [
-            allow(
-                "WriteContainerLogs",
-                ["logs:CreateLogStream", "logs:PutLogEvents"],
-                [f"{log_group_arn}:log-stream:*"],
-            ),
-            allow(
-                "InjectSecrets",
-                ["secretsmanager:GetSecretValue"],
-                [secrets.database.credentials_secret_arn, secrets.api_config_secret_arn],
-            ),
-            allow(
-                "DecryptSecrets",
-                ["kms:Decrypt"],
-                [secrets.secrets_key_arn],
-                ("StringEquals", "kms:ViaService", [f"secretsmanager.{context.region}.amazonaws.com"]),
-            ),
-        ]
-        return statements
 
     @staticmethod
     def _task_statements(secrets: TaskSecrets, context: AwsContext):
         return [
-            allow("RereadDatabaseSecret", ["secretsmanager:GetSecretValue"], [secrets.database.credentials_secret_arn]),
-            allow(
-                "DecryptDatabaseSecret",
-                ["kms:Decrypt"],
-                [secrets.secrets_key_arn],
-                ("StringEquals", "kms:ViaService", [f"secretsmanager.{context.region}.amazonaws.com"]),
-            ),
+            # AWSCURRENT at start and on every refresh, AWSPREVIOUS to sign with the previous key
+            # during the overlap: both are versions of this one secret.
+            allow("ReadApiConfig", ["secretsmanager:GetSecretValue"], [secrets.api_config_secret_arn]),
+            decrypt_through_secrets_manager("DecryptApiConfig", secrets, context),
+            # The token is signed in the task with these credentials; RDS checks this grant at login.
+            allow("ConnectAsApplicationRole", ["rds-db:connect"], [database_user_arn(context, secrets.database, APPLICATION_DATABASE_USER)]),
             # X-Ray has no resource-level permissions for these calls: they must be "*".
             allow(
                 "SendTraces",
@@ -258,45 +252,26 @@ class FraudApiService(Construct):
         ]
 
     def _logging(self, context: AwsContext, prefix: str) -> dict:
-        return {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": self.log_group.name,
-                "awslogs-region": context.region,
-                "awslogs-stream-prefix": prefix,
-                # Never block the app on a slow log API; the buffer absorbs bursts.
-                "mode": "non-blocking",
-                "max-buffer-size": "4m",
-            },
-        }
+        # Never block the app on a slow log API; the buffer absorbs bursts.
+        return container_logging(self.log_group.name, context, prefix, blocking=False)
 
     def _app_container(self, image: ContainerImage, secrets: TaskSecrets, port: int, context: AwsContext) -> dict:
-        database = secrets.database
         environment = {
             "PORT": str(port),
-            "DB_HOST": database.host,
-            "DB_PORT": database.port,
-            "DB_NAME": database.name,
-            "DB_SSLMODE": "require",
-            "DB_SECRET_ARN": database.credentials_secret_arn,
-            "AWS_REGION": context.region,
+            **database_environment(secrets.database, context),
+            "DB_POOL_MAX_SIZE": str(DATABASE_POOL_MAX_SIZE),
+            # Read by ARN at start and every few minutes, so a rotation reaches running tasks; no
+            # credential is in the task definition, its API responses or Terraform state.
+            "API_CONFIG_SECRET_ARN": secrets.api_config_secret_arn,
             "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_DAEMON_PORT}",
         }
         return {
             "name": CONTAINER_NAME,
             "image": image.uri,
             "essential": True,
-            "user": APP_USER,
-            "readonlyRootFilesystem": True,
+            **hardened_app_container(),
             "portMappings": [{"containerPort": port, "protocol": "tcp"}],
             "environment": [{"name": name, "value": value} for name, value in environment.items()],
-            # Credentials only through `secrets`: ECS resolves them at start, they never appear
-            # in the task definition, its API responses or Terraform state.
-            "secrets": [
-                {"name": "DB_CREDENTIALS", "valueFrom": database.credentials_secret_arn},
-                {"name": "API_CONFIG", "valueFrom": secrets.api_config_secret_arn},
-            ],
-            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
             "healthCheck": {
                 "command": ["CMD", "python", "-m", "fraud_api.healthcheck"],
                 "interval": 15,
@@ -305,7 +280,6 @@ class FraudApiService(Construct):
                 "startPeriod": 30,
             },
             "stopTimeout": STOP_TIMEOUT_SECONDS,
-            "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
             "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
             "dependsOn": [{"containerName": XRAY_CONTAINER_NAME, "condition": "START"}],
             "logConfiguration": self._logging(context, CONTAINER_NAME),
@@ -326,3 +300,83 @@ class FraudApiService(Construct):
             "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
             "logConfiguration": self._logging(context, XRAY_CONTAINER_NAME),
         }
+
+
+def fargate_task_definition(
+    scope: Construct,
+    construct_id: str,
+    *,
+    family: str,
+    cpu_units: int,
+    memory_mib: int,
+    roles: tuple[ServiceRole, ServiceRole],
+    containers: list[dict],
+) -> EcsTaskDefinition:
+    """A Linux x86-64 Fargate task definition (execution role, task role) with the scratch volume."""
+    execution_role, task_role = roles
+    return EcsTaskDefinition(
+        scope,
+        construct_id,
+        family=family,
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=str(cpu_units),
+        memory=str(memory_mib),
+        runtime_platform=EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
+        execution_role_arn=execution_role.arn,
+        task_role_arn=task_role.arn,
+        # The read-only root filesystem needs somewhere to write: an ephemeral task volume.
+        volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
+        container_definitions=json.dumps(containers),
+    )
+
+
+def hardened_app_container() -> dict:
+    """What every container of the fraud-api image runs with: its numeric non-root user, a read-only
+    root filesystem with /tmp on the scratch volume, no Linux capabilities, an init process."""
+    return {
+        "user": APP_USER,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
+        "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
+    }
+
+
+def database_environment(database: DatabaseConnection, context: AwsContext) -> dict[str, str]:
+    """How both entry points reach the database and which role serves: the IAM-authenticated
+    application role over TLS (IAM logins need at least `require`)."""
+    return {
+        "DB_HOST": database.host,
+        "DB_PORT": database.port,
+        "DB_NAME": database.name,
+        "DB_SSLMODE": "require",
+        "DB_AUTH": "iam",
+        "DB_USER": APPLICATION_DATABASE_USER,
+        "AWS_REGION": context.region,
+    }
+
+
+def ecs_task_trust(context: AwsContext) -> TrustConditions:
+    """Task and execution roles are assumed only by ECS on behalf of this account's tasks."""
+    return TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
+
+
+def pull_image_statements(image: ContainerImage):
+    statements = [
+        # GetAuthorizationToken has no resource-level permissions: it must be "*".
+        allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+    ]
+    if image.ecr_repository_arn:
+        statements.append(allow("PullFraudApiImage", list(IMAGE_PULL_ACTIONS), [image.ecr_repository_arn]))
+    return statements
+
+
+def write_container_logs(log_group_arn: str):
+    return allow("WriteContainerLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:log-stream:*"])
+
+
+def container_logging(log_group_name: str, context: AwsContext, prefix: str, *, blocking: bool) -> dict:
+    options = {"awslogs-group": log_group_name, "awslogs-region": context.region, "awslogs-stream-prefix": prefix}
+    if not blocking:
+        options |= {"mode": "non-blocking", "max-buffer-size": "4m"}
+    return {"logDriver": "awslogs", "options": options}

@@ -11,8 +11,8 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
-from components.compute.alerts import DEAD_LETTER_RETENTION_SECONDS
 from components.compute.log_retention import explain_short_retention
+from components.compute.queues import dead_letter_queue
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
 from components.security.policy_statements import allow
@@ -119,13 +119,8 @@ class PipelineFunctions(Construct):
         self, function: str, *, description: str, timeout_seconds: int, memory_mb: int, environment: dict[str, str], statements: list
     ) -> PythonFunction:
         naming, context, store, keys, settings = self._naming, self._context, self._store, self._keys, self._settings
-        dead_letters = SqsQueue(
-            self,
-            f"{function}-dead-letters",
-            name=naming.name(function, "dlq"),
-            kms_master_key_id=keys.messaging_key_arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+        dead_letters = dead_letter_queue(
+            self, f"{function}-dead-letters", name=naming.name(function, "dlq"), messaging_key_arn=keys.messaging_key_arn
         )
         self._dead_letter_queues[function] = dead_letters
         self._refuse_insecure_transport(function, dead_letters)

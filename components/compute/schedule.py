@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from components.compute.queues import dead_letter_queue
 from components.naming import ResourceNamer
 from components.security.policy_statements import allow_service_from_source
 from components.security.resource_policies import queue_policy
@@ -42,17 +43,9 @@ class LambdaSchedule(Construct):
         function_arn: str,
         account_id: str,
         messaging_key_arn: str,
-        dead_letter_retention_seconds: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = SqsQueue(
-            self,
-            "dead-letter-queue",
-            name=naming.name(name, "dlq"),
-            kms_master_key_id=messaging_key_arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=dead_letter_retention_seconds,
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "dead-letter-queue", name=naming.name(name, "dlq"), messaging_key_arn=messaging_key_arn)
         self.rule = CloudwatchEventRule(
             self,
             "rule",

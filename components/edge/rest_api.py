@@ -123,28 +123,12 @@ class FraudRestApi(Construct):
             content_type=JSON,
             schema=schema,
         )
-        self.body_validator = ApiGatewayRequestValidator(
-            self,
-            "body-validator",
-            rest_api_id=self.api.id,
-            name=naming.name("validate-body"),
-            validate_request_body=True,
-            validate_request_parameters=False,
-        )
+        self.body_validator = self._validator("body-validator", naming.name("validate-body"), body=True)
         resource = ApiGatewayResource(
             self, "transactions", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part=TRANSACTIONS.resource_path.lstrip("/")
         )
-        method = ApiGatewayMethod(
-            self,
-            "transactions-post",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=TRANSACTIONS.http_method,
-            # Callers are identified by API key (usage plans); the method has no other authorizer.
-            authorization="NONE",
-            api_key_required=True,
-            request_validator_id=self.body_validator.id,
-            request_models={JSON: self.transaction_model.name},
+        method = self._keyed_method(
+            "transactions-post", resource, TRANSACTIONS.http_method, self.body_validator, request_models={JSON: self.transaction_model.name}
         )
         integration = ApiGatewayIntegration(
             self,
@@ -175,14 +159,7 @@ class FraudRestApi(Construct):
 
     def _fraud_api(self, naming: ResourceNamer, route: FraudApiRoute) -> None:
         # fraud-api validates its own bodies (its OpenAPI document); the gateway checks the path.
-        self.parameters_validator = ApiGatewayRequestValidator(
-            self,
-            "parameters-validator",
-            rest_api_id=self.api.id,
-            name=naming.name("validate-parameters"),
-            validate_request_body=False,
-            validate_request_parameters=True,
-        )
+        self.parameters_validator = self._validator("parameters-validator", naming.name("validate-parameters"), body=False)
         api_part, proxy_part = FRAUD_API.resource_path.lstrip("/").split("/")
         api_resource = ApiGatewayResource(
             self, "api-root", rest_api_id=self.api.id, parent_id=self.api.root_resource_id, path_part=api_part
@@ -190,15 +167,11 @@ class FraudRestApi(Construct):
         proxy_resource = ApiGatewayResource(
             self, "api-proxy", rest_api_id=self.api.id, parent_id=api_resource.id, path_part=proxy_part
         )
-        method = ApiGatewayMethod(
-            self,
+        method = self._keyed_method(
             "api-proxy-any",
-            rest_api_id=self.api.id,
-            resource_id=proxy_resource.id,
-            http_method=FRAUD_API.http_method,
-            authorization="NONE",
-            api_key_required=True,
-            request_validator_id=self.parameters_validator.id,
+            proxy_resource,
+            FRAUD_API.http_method,
+            self.parameters_validator,
             request_parameters={"method.request.path.proxy": True},
         )
         integration = ApiGatewayIntegration(
@@ -219,3 +192,33 @@ class FraudRestApi(Construct):
         )
         self.methods.append(method)
         self.definition += [self.parameters_validator, api_resource, proxy_resource, method, integration]
+
+    def _validator(self, construct_id: str, name: str, *, body: bool) -> ApiGatewayRequestValidator:
+        """Validates either the body (against the method's model) or the parameters, not both."""
+        return ApiGatewayRequestValidator(
+            self, construct_id, rest_api_id=self.api.id, name=name, validate_request_body=body, validate_request_parameters=not body
+        )
+
+    def _keyed_method(
+        self,
+        construct_id: str,
+        resource: ApiGatewayResource,
+        http_method: str,
+        validator: ApiGatewayRequestValidator,
+        *,
+        request_models: dict[str, str] | None = None,
+        request_parameters: dict[str, bool] | None = None,
+    ) -> ApiGatewayMethod:
+        # Callers are identified by API key (usage plans); no method has another authorizer.
+        return ApiGatewayMethod(
+            self,
+            construct_id,
+            rest_api_id=self.api.id,
+            resource_id=resource.id,
+            http_method=http_method,
+            authorization="NONE",
+            api_key_required=True,
+            request_validator_id=validator.id,
+            request_models=request_models,
+            request_parameters=request_parameters,
+        )

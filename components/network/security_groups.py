@@ -8,6 +8,9 @@ One way in (docs/edge.md, "No bypass"): the edge NLB's group admits nothing, so 
 Gateway VPC link (PrivateLink, whose traffic the NLB is told not to judge by inbound rules) reaches
 it; the ALB admits only that group on its production listener and nobody on the blue/green test
 listener; the tasks admit only the ALB. No other group can open a connection to the ALB or a task.
+
+The schema migration task (docs/security.md, "The master secret") has a group of its own: it opens
+connections to the database and to AWS APIs, like the tasks, and admits nothing.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ class GatewayPrefixLists:
 
 
 class TierSecurityGroups(Construct):
-    """VPC link NLB → load balancer → application → database; Lambdas and the application reach
-    AWS APIs through the endpoints (`allow_aws_api_egress`), or anywhere on 443 through NAT."""
+    """VPC link NLB → load balancer → application → database; the schema migration → database;
+    Lambdas, the application and the migration reach AWS APIs through the endpoints
+    (`allow_aws_api_egress`), or anywhere on 443 through NAT."""
 
     def __init__(
         self,
@@ -69,6 +73,7 @@ class TierSecurityGroups(Construct):
                 ("lambda", "Lambda functions in the application subnets"),
                 ("database", "Aurora PostgreSQL cluster"),
                 ("endpoints", "Interface VPC endpoints for AWS APIs"),
+                ("migration", "fraud-api schema migration task (run once per release)"),
             )
         }
         self.vpc_link = self._groups["vpc-link"]
@@ -77,6 +82,7 @@ class TierSecurityGroups(Construct):
         self.lambda_functions = self._groups["lambda"]
         self.database = self._groups["database"]
         self.endpoints = self._groups["endpoints"]
+        self.migration = self._groups["migration"]
         attached_elsewhere = ["vpc-link", "load-balancer", "application", "lambda", "database"]
         if not has_interface_endpoints:
             attached_elsewhere.append("endpoints")
@@ -86,6 +92,11 @@ class TierSecurityGroups(Construct):
                 "CKV2_AWS_5",
                 "attached by a downstream stack (compute, data, edge): groups live in the network layer so layers never depend in a cycle",
             )
+        skip_check(
+            self.migration,
+            "CKV2_AWS_5",
+            "attached when the release runs the schema migration task in it (ecs run-task with the compute layer's outputs), not by a resource",
+        )
 
         # No inbound rule on the NLB's group: the VPC link's PrivateLink traffic is not judged by
         # inbound rules (the edge NLB turns that enforcement off), everything else in the VPC is
@@ -100,8 +111,11 @@ class TierSecurityGroups(Construct):
         self._allow_out("application", ports.database, why="PostgreSQL", peer="database")
 
         self._allow_in("database", ports.database, why="PostgreSQL from fraud-api", peer="application")
+        # The schema owner's one-off login (the migration task), never the serving tasks' path.
+        self._allow_out("migration", ports.database, why="PostgreSQL as the schema owner", peer="database")
+        self._allow_in("database", ports.database, why="PostgreSQL from the schema migration task", peer="migration")
 
-        for client in ("application", "lambda"):
+        for client in ("application", "lambda", "migration"):
             self._allow_in("endpoints", HTTPS_PORT, why=f"AWS API calls from {client}", peer=client)
 
     def allow_aws_api_egress(self, *, through_nat: bool, gateways: GatewayPrefixLists) -> None:
@@ -109,12 +123,14 @@ class TierSecurityGroups(Construct):
         out, else only the interface endpoints and the gateway endpoint each tier uses (image
         layers from S3 for the tasks, the transactions table in DynamoDB for the functions)."""
         if through_nat:
-            self._allow_out("application", HTTPS_PORT, why="AWS APIs and image pulls through endpoints or NAT", cidr="0.0.0.0/0")
+            for tier in ("application", "migration"):
+                self._allow_out(tier, HTTPS_PORT, why="AWS APIs and image pulls through endpoints or NAT", cidr="0.0.0.0/0")
             self._allow_out("lambda", HTTPS_PORT, why="AWS APIs through endpoints or NAT", cidr="0.0.0.0/0")
             return
-        for tier in ("application", "lambda"):
+        for tier in ("application", "lambda", "migration"):
             self._allow_out(tier, HTTPS_PORT, why="AWS APIs through the interface endpoints", peer="endpoints")
-        self._allow_out("application", HTTPS_PORT, why="image layers from S3 through the gateway endpoint", prefix_list=("s3", gateways.s3))
+        for tier in ("application", "migration"):
+            self._allow_out(tier, HTTPS_PORT, why="image layers from S3 through the gateway endpoint", prefix_list=("s3", gateways.s3))
         self._allow_out("lambda", HTTPS_PORT, why="DynamoDB through the gateway endpoint", prefix_list=("dynamodb", gateways.dynamodb))
 
     def _group(self, tier: str, description: str) -> SecurityGroup:

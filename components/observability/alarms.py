@@ -1,5 +1,6 @@
-"""The environment's alarms: one small function per kind of alarm, and `PlatformAlarms`, which
-puts one of each kind on every monitored resource.
+"""The environment's alarms: one small function per kind of alarm, each saying what it watches and
+when it fires (an `AlarmRule`), and `PlatformAlarms`, which names one of each kind for every
+monitored resource and points them all at the alarm topic.
 
 Every alarm notifies the alarm topic when it fires and when it recovers. Rates are computed with
 metric math (errors / requests * 100, guarded by `IF(requests > 0, ...)`) rather than alarming on
@@ -20,13 +21,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from components.observability.sources import (
-    MonitoredDatabase,
-    MonitoredFunction,
-    MonitoredGateway,
-    MonitoredLoadBalancer,
-    MonitoredPlatform,
-)
+from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform, MonitoredServiceLogs
 from config.settings import ObservabilitySettings
 
 # Latency: p99 over each minute, alarming when 3 of the last 5 minutes miss the objective. One
@@ -47,6 +42,15 @@ RATE_EVALUATION_PERIODS = 1
 # Dead letters: any message at all, within 5 minutes of it arriving.
 DEAD_LETTER_PERIOD_SECONDS = 300
 DEAD_LETTER_EVALUATION_PERIODS = 1
+# fraud-api refusing to serve: any refusal, within the minute (a misconfiguration or a schema
+# behind the build; every replacement task will refuse too).
+REFUSAL_PERIOD_SECONDS = 60
+REFUSAL_EVALUATION_PERIODS = 1
+# API-config refreshes: failing through two 5-minute windows. The task retries every 15 s and
+# keeps its last good key, so one failed refresh is noise; ten minutes of them is an outage of
+# Secrets Manager (or of its endpoint) that a rotation would turn into unverifiable signatures.
+REFRESH_PERIOD_SECONDS = 300
+REFRESH_EVALUATION_PERIODS = 2
 
 
 class MissingData(str, Enum):
@@ -65,64 +69,35 @@ class MetricRef:
     stat: str = "Sum"
 
 
-def _alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    description: str,
-    topic_arn: str,
-    comparison: str,
-    threshold: float,
-    evaluation_periods: int,
-    missing_data: MissingData,
-    datapoints_to_alarm: int | None = None,
-    **metric: object,
-) -> CloudwatchMetricAlarm:
-    return CloudwatchMetricAlarm(
-        scope,
-        construct_id,
-        alarm_name=name,
-        alarm_description=description,
-        comparison_operator=comparison,
-        threshold=threshold,
-        evaluation_periods=evaluation_periods,
-        datapoints_to_alarm=datapoints_to_alarm,
-        treat_missing_data=missing_data.value,
-        actions_enabled=True,
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
-        **metric,
-    )
+@dataclass(frozen=True)
+class AlarmRule:
+    """What an alarm watches and when it fires; its name, description and topic are the caller's."""
+
+    comparison: str
+    threshold: float
+    evaluation_periods: int
+    missing_data: MissingData
+    # Either a single metric (namespace, metric_name, dimensions, statistic, period) or metric math
+    # (metric_query), as CloudwatchMetricAlarm takes them.
+    metric: Mapping[str, object]
+    datapoints_to_alarm: int | None = None
 
 
-def latency_p99_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    description: str,
-    metric: MetricRef,
-    threshold: float,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
+def latency_p99(metric: MetricRef, threshold: float) -> AlarmRule:
     # No requests means no latency to miss: quiet environments stay OK.
-    return _alarm(
-        scope,
-        construct_id,
-        name=name,
-        description=description,
-        topic_arn=topic_arn,
+    return AlarmRule(
         comparison="GreaterThanThreshold",
         threshold=threshold,
         evaluation_periods=LATENCY_EVALUATION_PERIODS,
         datapoints_to_alarm=LATENCY_DATAPOINTS_TO_ALARM,
         missing_data=MissingData.NOT_BREACHING,
-        namespace=metric.namespace,
-        metric_name=metric.name,
-        dimensions=dict(metric.dimensions),
-        extended_statistic="p99",
-        period=LATENCY_PERIOD_SECONDS,
+        metric={
+            "namespace": metric.namespace,
+            "metric_name": metric.name,
+            "dimensions": dict(metric.dimensions),
+            "extended_statistic": "p99",
+            "period": LATENCY_PERIOD_SECONDS,
+        },
     )
 
 
@@ -140,19 +115,14 @@ def _query(query_id: str, metric: MetricRef, period: int) -> CloudwatchMetricAla
     )
 
 
-def percentage_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    description: str,
+def percentage(
     failures: MetricRef,
     total: MetricRef,
     threshold_percent: float,
-    topic_arn: str,
+    *,
     query_ids: tuple[str, str] = ("errors", "requests"),
     fill_missing_failures: bool = False,
-) -> CloudwatchMetricAlarm:
+) -> AlarmRule:
     """`failures / total * 100` over 5 minutes, 0 when there was no traffic at all.
 
     `query_ids` name the two metrics in the expression; `fill_missing_failures` is for metrics
@@ -161,39 +131,27 @@ def percentage_alarm(
     failures_id, total_id = query_ids
     failures_term = f"FILL({failures_id}, 0)" if fill_missing_failures else failures_id
     # No traffic is not an error rate: windows without invocations or requests count as OK.
-    return _alarm(
-        scope,
-        construct_id,
-        name=name,
-        description=description,
-        topic_arn=topic_arn,
+    return AlarmRule(
         comparison="GreaterThanThreshold",
         threshold=threshold_percent,
         evaluation_periods=RATE_EVALUATION_PERIODS,
         missing_data=MissingData.NOT_BREACHING,
-        metric_query=[
-            CloudwatchMetricAlarmMetricQuery(
-                id="rate",
-                expression=f"IF({total_id} > 0, {failures_term} / {total_id} * 100, 0)",
-                label=f"{failures_id} per 100 {total_id}",
-                return_data=True,
-            ),
-            _query(failures_id, failures, RATE_PERIOD_SECONDS),
-            _query(total_id, total, RATE_PERIOD_SECONDS),
-        ],
+        metric={
+            "metric_query": [
+                CloudwatchMetricAlarmMetricQuery(
+                    id="rate",
+                    expression=f"IF({total_id} > 0, {failures_term} / {total_id} * 100, 0)",
+                    label=f"{failures_id} per 100 {total_id}",
+                    return_data=True,
+                ),
+                _query(failures_id, failures, RATE_PERIOD_SECONDS),
+                _query(total_id, total, RATE_PERIOD_SECONDS),
+            ]
+        },
     )
 
 
-def healthy_targets_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    description: str,
-    load_balancer: MonitoredLoadBalancer,
-    minimum: int,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
+def healthy_targets(load_balancer: MonitoredLoadBalancer, minimum: int) -> AlarmRule:
     """Healthy fraud-api tasks as the ALB sees them, in whichever target group is live.
 
     CodeDeploy moves production between the blue and green groups, and after a swap the old group
@@ -211,78 +169,65 @@ def healthy_targets_alarm(
     ]
     ids = ", ".join(query.id for query in queries)
     # No data from either group means neither has a registered, reporting target: as bad as zero.
-    return _alarm(
-        scope,
-        construct_id,
-        name=name,
-        description=description,
-        topic_arn=topic_arn,
+    return AlarmRule(
         comparison="LessThanThreshold",
         threshold=minimum,
         evaluation_periods=HEALTH_EVALUATION_PERIODS,
         missing_data=MissingData.BREACHING,
-        metric_query=[
-            CloudwatchMetricAlarmMetricQuery(id="healthy", expression=f"MAX([{ids}])", label="healthy tasks (live group)", return_data=True),
-            *queries,
-        ],
+        metric={
+            "metric_query": [
+                CloudwatchMetricAlarmMetricQuery(id="healthy", expression=f"MAX([{ids}])", label="healthy tasks (live group)", return_data=True),
+                *queries,
+            ]
+        },
     )
 
 
-def database_connections_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    description: str,
-    database: MonitoredDatabase,
-    threshold: int,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
+def database_connections(database: MonitoredDatabase, threshold: int) -> AlarmRule:
     # Aurora reports connections every minute while it runs (0 included); no data means the
     # cluster or its metrics are gone, which this alarm cannot judge: INSUFFICIENT_DATA says so.
-    return _alarm(
-        scope,
-        construct_id,
-        name=name,
-        description=description,
-        topic_arn=topic_arn,
+    return AlarmRule(
         comparison="GreaterThanThreshold",
         threshold=threshold,
         evaluation_periods=DATABASE_EVALUATION_PERIODS,
         missing_data=MissingData.MISSING,
-        namespace="AWS/RDS",
-        metric_name="DatabaseConnections",
-        dimensions=dict(database.dimensions),
-        statistic="Maximum",
-        period=DATABASE_PERIOD_SECONDS,
+        metric={
+            "namespace": "AWS/RDS",
+            "metric_name": "DatabaseConnections",
+            "dimensions": dict(database.dimensions),
+            "statistic": "Maximum",
+            "period": DATABASE_PERIOD_SECONDS,
+        },
     )
 
 
-def dead_letter_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    name: str,
-    queue_name: str,
-    topic_arn: str,
-) -> CloudwatchMetricAlarm:
+def log_signal(namespace: str, metric_name: str, period: int, evaluation_periods: int) -> AlarmRule:
+    """Any count of a log-derived metric in each of `evaluation_periods` periods; no lines at all
+    (no task running) says nothing about the signal."""
+    return AlarmRule(
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        evaluation_periods=evaluation_periods,
+        missing_data=MissingData.NOT_BREACHING,
+        metric={"namespace": namespace, "metric_name": metric_name, "statistic": "Sum", "period": period},
+    )
+
+
+def dead_letters(queue_name: str) -> AlarmRule:
     # SQS keeps publishing for a queue that holds messages; it stops only for an empty, idle
     # queue, which is exactly the healthy state.
-    return _alarm(
-        scope,
-        construct_id,
-        name=name,
-        description=f"Dead-letter queue {queue_name} holds messages: a failure was parked there; inspect and redrive",
-        topic_arn=topic_arn,
+    return AlarmRule(
         comparison="GreaterThanThreshold",
         threshold=0,
         evaluation_periods=DEAD_LETTER_EVALUATION_PERIODS,
         missing_data=MissingData.NOT_BREACHING,
-        namespace="AWS/SQS",
-        metric_name="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue_name},
-        statistic="Maximum",
-        period=DEAD_LETTER_PERIOD_SECONDS,
+        metric={
+            "namespace": "AWS/SQS",
+            "metric_name": "ApproximateNumberOfMessagesVisible",
+            "dimensions": {"QueueName": queue_name},
+            "statistic": "Maximum",
+            "period": DEAD_LETTER_PERIOD_SECONDS,
+        },
     )
 
 
@@ -290,7 +235,8 @@ class PlatformAlarms(Construct):
     """Every alarm of the environment; `alarms` lists them for the dashboard's status widget.
 
     Thresholds come from the observability settings; `min_healthy_tasks` is the fewest fraud-api
-    tasks the environment runs (autoscaling's floor).
+    tasks the environment runs (autoscaling's floor). Every alarm notifies `topic_arn` when it
+    fires and when it recovers.
     """
 
     def __init__(
@@ -305,100 +251,106 @@ class PlatformAlarms(Construct):
         topic_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        notify = {"topic_arn": topic_arn}
+        self._naming = naming
+        self._topic_arn = topic_arn
+        gateway, load_balancer, service_logs = platform.gateway, platform.load_balancer, platform.service_logs
+        latency_ms = settings.api_latency_p99_threshold_ms
+        server_errors = settings.http_5xx_rate_threshold_percent
+        function_errors = settings.lambda_error_rate_threshold_percent
         self.alarms = [
-            *self._latency(naming, platform.gateway, platform.load_balancer, settings.api_latency_p99_threshold_ms, notify),
-            *self._server_errors(naming, platform.gateway, platform.load_balancer, settings.http_5xx_rate_threshold_percent, notify),
-            healthy_targets_alarm(
-                self,
+            self._alarm(
+                "gateway-latency-p99",
+                f"API Gateway p99 latency above {latency_ms:g} ms (what clients see, integration included)",
+                latency_p99(MetricRef("AWS/ApiGateway", "Latency", gateway.dimensions), latency_ms),
+            ),
+            self._alarm(
+                "alb-latency-p99",
+                f"fraud-api p99 response time at the ALB above {latency_ms:g} ms",
+                # TargetResponseTime is in seconds.
+                latency_p99(MetricRef("AWS/ApplicationELB", "TargetResponseTime", load_balancer.dimensions), latency_ms / 1000),
+            ),
+            self._alarm(
+                "gateway-5xx-rate",
+                f"More than {server_errors:g} % of API Gateway requests answered 5XX over 5 minutes",
+                percentage(
+                    MetricRef("AWS/ApiGateway", "5XXError", gateway.dimensions),
+                    MetricRef("AWS/ApiGateway", "Count", gateway.dimensions),
+                    server_errors,
+                ),
+            ),
+            self._alarm(
+                "alb-5xx-rate",
+                f"More than {server_errors:g} % of fraud-api requests answered 5XX by its tasks over 5 minutes",
+                percentage(
+                    MetricRef("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", load_balancer.dimensions),
+                    MetricRef("AWS/ApplicationELB", "RequestCount", load_balancer.dimensions),
+                    server_errors,
+                    fill_missing_failures=True,
+                ),
+            ),
+            self._alarm(
                 "ecs-healthy-tasks",
-                name=naming.name("ecs-healthy-tasks"),
-                description=f"Fewer than {min_healthy_tasks} healthy fraud-api tasks in the live target group",
-                load_balancer=platform.load_balancer,
-                minimum=min_healthy_tasks,
-                **notify,
+                f"Fewer than {min_healthy_tasks} healthy fraud-api tasks in the live target group",
+                healthy_targets(load_balancer, min_healthy_tasks),
             ),
-            database_connections_alarm(
-                self,
+            self._alarm(
                 "aurora-connections",
-                name=naming.name("aurora-connections"),
-                description=f"More than {settings.aurora_connections_threshold} connections to the Aurora cluster",
-                database=platform.database,
-                threshold=settings.aurora_connections_threshold,
-                **notify,
+                f"More than {settings.aurora_connections_threshold} connections to the Aurora cluster",
+                database_connections(platform.database, settings.aurora_connections_threshold),
             ),
-            *(self._function_errors(naming, function, settings.lambda_error_rate_threshold_percent, notify) for function in platform.functions),
+            self._alarm(
+                "api-refused-to-serve",
+                "A fraud-api task refused to serve at start (exit 3): its schema is older than its build, or its login could change "
+                "the schema. Read 'refusing to serve' in its log; run the schema migration (lifecycle migrate)",
+                log_signal(service_logs.namespace, service_logs.refusals_to_serve, REFUSAL_PERIOD_SECONDS, REFUSAL_EVALUATION_PERIODS),
+            ),
+            self._alarm(
+                "api-config-refresh-failing",
+                "fraud-api has failed to refresh its API-config secret for 10 minutes and signs with its last good key: check "
+                "Secrets Manager (and its VPC endpoint) before the next rotation",
+                log_signal(
+                    service_logs.namespace, service_logs.api_config_refresh_failures, REFRESH_PERIOD_SECONDS, REFRESH_EVALUATION_PERIODS
+                ),
+            ),
+            *(
+                self._alarm(
+                    f"{function.label}-error-rate",
+                    f"More than {function_errors:g} % of {function.label} invocations failed over 5 minutes",
+                    percentage(
+                        MetricRef("AWS/Lambda", "Errors", function.dimensions),
+                        MetricRef("AWS/Lambda", "Invocations", function.dimensions),
+                        function_errors,
+                        query_ids=("errors", "invocations"),
+                    ),
+                )
+                for function in platform.functions
+            ),
             *(
                 # Numbered, not named: the queue names are only known to Terraform. The
                 # description names the queue.
-                dead_letter_alarm(self, f"dead-letters-{number}", name=naming.name("dlq-not-empty", str(number)), queue_name=queue, **notify)
+                self._alarm(
+                    f"dlq-not-empty-{number}",
+                    f"Dead-letter queue {queue} holds messages: a failure was parked there; inspect and redrive",
+                    dead_letters(queue),
+                    construct_id=f"dead-letters-{number}",
+                )
                 for number, queue in enumerate(platform.queues.dead_letter_queue_names, start=1)
             ),
         ]
 
-    def _latency(
-        self, naming: ResourceNamer, gateway: MonitoredGateway, load_balancer: MonitoredLoadBalancer, threshold_ms: float, notify: dict[str, str]
-    ) -> list[CloudwatchMetricAlarm]:
-        return [
-            latency_p99_alarm(
-                self,
-                "gateway-latency-p99",
-                name=naming.name("gateway-latency-p99"),
-                description=f"API Gateway p99 latency above {threshold_ms:g} ms (what clients see, integration included)",
-                metric=MetricRef("AWS/ApiGateway", "Latency", gateway.dimensions),
-                threshold=threshold_ms,
-                **notify,
-            ),
-            # TargetResponseTime is in seconds.
-            latency_p99_alarm(
-                self,
-                "alb-latency-p99",
-                name=naming.name("alb-latency-p99"),
-                description=f"fraud-api p99 response time at the ALB above {threshold_ms:g} ms",
-                metric=MetricRef("AWS/ApplicationELB", "TargetResponseTime", load_balancer.dimensions),
-                threshold=threshold_ms / 1000,
-                **notify,
-            ),
-        ]
-
-    def _server_errors(
-        self, naming: ResourceNamer, gateway: MonitoredGateway, load_balancer: MonitoredLoadBalancer, threshold: float, notify: dict[str, str]
-    ) -> list[CloudwatchMetricAlarm]:
-        return [
-            percentage_alarm(
-                self,
-                "gateway-5xx-rate",
-                name=naming.name("gateway-5xx-rate"),
-                description=f"More than {threshold:g} % of API Gateway requests answered 5XX over 5 minutes",
-                failures=MetricRef("AWS/ApiGateway", "5XXError", gateway.dimensions),
-                total=MetricRef("AWS/ApiGateway", "Count", gateway.dimensions),
-                threshold_percent=threshold,
-                **notify,
-            ),
-            percentage_alarm(
-                self,
-                "alb-5xx-rate",
-                name=naming.name("alb-5xx-rate"),
-                description=f"More than {threshold:g} % of fraud-api requests answered 5XX by its tasks over 5 minutes",
-                failures=MetricRef("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", load_balancer.dimensions),
-                total=MetricRef("AWS/ApplicationELB", "RequestCount", load_balancer.dimensions),
-                threshold_percent=threshold,
-                fill_missing_failures=True,
-                **notify,
-            ),
-        ]
-
-    def _function_errors(
-        self, naming: ResourceNamer, function: MonitoredFunction, threshold: float, notify: dict[str, str]
-    ) -> CloudwatchMetricAlarm:
-        return percentage_alarm(
+    def _alarm(self, role: str, description: str, rule: AlarmRule, *, construct_id: str | None = None) -> CloudwatchMetricAlarm:
+        return CloudwatchMetricAlarm(
             self,
-            f"{function.label}-error-rate",
-            name=naming.name(function.label, "error-rate"),
-            description=f"More than {threshold:g} % of {function.label} invocations failed over 5 minutes",
-            failures=MetricRef("AWS/Lambda", "Errors", function.dimensions),
-            total=MetricRef("AWS/Lambda", "Invocations", function.dimensions),
-            threshold_percent=threshold,
-            query_ids=("errors", "invocations"),
-            **notify,
+            construct_id or role,
+            alarm_name=self._naming.name(role),
+            alarm_description=description,
+            comparison_operator=rule.comparison,
+            threshold=rule.threshold,
+            evaluation_periods=rule.evaluation_periods,
+            datapoints_to_alarm=rule.datapoints_to_alarm,
+            treat_missing_data=rule.missing_data.value,
+            actions_enabled=True,
+            alarm_actions=[self._topic_arn],
+            ok_actions=[self._topic_arn],
+            **rule.metric,
         )

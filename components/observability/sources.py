@@ -65,6 +65,15 @@ class MonitoredService:
 
 
 @dataclass(frozen=True)
+class MonitoredServiceLogs:
+    """Metrics counted from fraud-api's log lines: one namespace, no dimensions."""
+
+    namespace: str
+    api_config_refresh_failures: str
+    refusals_to_serve: str
+
+
+@dataclass(frozen=True)
 class MonitoredDatabase:
     cluster_identifier: str
 
@@ -112,6 +121,7 @@ class MonitoredPlatform:
     load_balancer: MonitoredLoadBalancer
     vpc_link: MonitoredVpcLink
     service: MonitoredService
+    service_logs: MonitoredServiceLogs
     database: MonitoredDatabase
     functions: tuple[MonitoredFunction, ...]
     queues: MonitoredQueues

@@ -11,8 +11,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from fraud_scoring import ScoringConfig
 from fraud_scoring.cache import TtlCache
+from fraud_scoring.parameter import scoring_config_from_parameter
 from pattern_analyzer.alerts import FindingPublisher
 from pattern_analyzer.patterns import find_patterns
 from pattern_analyzer.settings import AnalyzerSettings
@@ -36,14 +36,7 @@ sns = boto3.client("sns", config=_AWS_CONFIG)
 ssm = boto3.client("ssm", config=_AWS_CONFIG)
 
 
-def _load_scoring_config() -> ScoringConfig:
-    name = AnalyzerSettings.from_env().scoring_config_parameter
-    parameter = ssm.get_parameter(Name=name, WithDecryption=True)
-    logger.info("scoring config loaded", extra={"parameter": name, "version": parameter["Parameter"].get("Version")})
-    return ScoringConfig.from_json(parameter["Parameter"]["Value"])
-
-
-scoring_config = TtlCache(_load_scoring_config, CONFIG_TTL_SECONDS)
+scoring_config = TtlCache(lambda: scoring_config_from_parameter(ssm, logger), CONFIG_TTL_SECONDS)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -55,11 +48,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     window = Window(start_ms=end_ms - settings.analysis_window_minutes * 60_000, end_ms=end_ms)
 
     started = time.perf_counter()
-    reader = WindowReader(dynamodb, settings.table_name, settings.time_window_index_name, settings.time_bucket_shards)
+    pipeline = settings.pipeline
+    reader = WindowReader(dynamodb, pipeline.table_name, settings.time_window_index_name, pipeline.time_bucket_shards)
     transactions, stats = reader.read(window)
     read_seconds = time.perf_counter() - started
     findings = find_patterns(transactions, thresholds)
-    publisher = FindingPublisher(dynamodb, sns, settings.table_name, settings.alerts_topic_arn)
+    publisher = FindingPublisher(dynamodb, sns, pipeline.table_name, pipeline.alerts_topic_arn)
     outcome = publisher.publish(findings, window, thresholds.max_alerts_per_run)
 
     summary = {

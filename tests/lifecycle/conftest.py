@@ -82,6 +82,25 @@ def leaked(mock_state_bucket, emulator_additions):
     return make_leaked_account(mock_state_bucket)
 
 
+@pytest.fixture
+def state_key_kms(monkeypatch) -> Iterator[tuple[Any, str]]:
+    """moto's KMS with the state key under the alias the bootstrap stack gives it (saved plans are sealed with it)."""
+    import boto3
+    from moto import mock_aws
+
+    from config.environments import build_environments
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    alias = build_environments()["dev"].state.kms_key_alias
+    with mock_aws():
+        client = boto3.client("kms", region_name="us-east-1")
+        key_id = client.create_key(Description="state")["KeyMetadata"]["KeyId"]
+        client.create_alias(AliasName=alias, TargetKeyId=key_id)
+        yield client, alias
+
+
 @pytest.fixture(autouse=True)
 def real_deploy_settings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a real deploy must set (tests/lifecycle/test_account.py tests its absence).

@@ -42,13 +42,13 @@ def recorded_lock() -> StateLock:
     return StateLock.parse(json.loads((STREAMS / "lock.tflock.json").read_text()))
 
 
-def state_document(resources: int, serial: int = 1) -> dict:
+def state_document(resources: int, serial: int = 1, outputs: dict | None = None) -> dict:
     """A Terraform state holding `resources` managed instances (and one data source, which never counts)."""
     return {
         "version": 4,
         "serial": serial,
         "lineage": "lineage-1",
-        "outputs": {},
+        "outputs": {name: {"value": value, "type": "string", "sensitive": True} for name, value in (outputs or {}).items()},
         "resources": [
             {"mode": "data", "type": "aws_caller_identity", "name": "caller", "instances": [{"attributes": {}}]},
             *(
@@ -57,6 +57,50 @@ def state_document(resources: int, serial: int = 1) -> dict:
             ),
         ],
     }
+
+
+# What the recorded saved plans (record.py, `--only saved-plans`) read and change.
+RECORDED_PRODUCER_KEY = "recording/plan_producer.tfstate"
+RECORDED_READ_OUTPUT = "shared_value"
+RECORDED_READ_VALUE, RECORDED_NEW_VALUE = "v1", "v2"
+
+
+def recorded_plan(stream: str = "saved.plan.json", *, reading: str | None = RECORDED_PRODUCER_KEY) -> dict:
+    """`terraform show -json` of a recorded saved plan, its remote-state read pointed at the state key `reading`.
+
+    The consumer's recorded plan creates, updates, replaces and destroys one parameter each and reads
+    the producer's `shared_value` ("v1"); `saved.producer.plan.json` is the producer's plan changing
+    that output to "v2". With `reading=None` the read is left out (a layer that reads nothing).
+    """
+    document = json.loads((STREAMS / stream).read_text())
+    resources = document.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
+    for resource in list(resources):
+        if resource.get("type") == "terraform_remote_state":
+            if reading is None:
+                resources.remove(resource)
+            else:
+                resource["values"]["config"]["key"] = reading
+    return document
+
+
+def without_changes(document: dict) -> dict:
+    """The same plan as if nothing differed: every resource and output change a no-op."""
+    document = json.loads(json.dumps(document))
+    for change in document.get("resource_changes", []):
+        change["change"]["actions"] = ["no-op"]
+    for change in document.get("output_changes", {}).values():
+        change["actions"] = ["no-op"]
+    return document
+
+
+def write_plan_file(path: Path, state: dict | None) -> None:
+    """A plan file as Terraform lays it out (a zip); only the prior state in it matters to the lifecycle."""
+    import zipfile
+
+    prior = {"version": 4, "serial": state["serial"] if state else 0, "lineage": state["lineage"] if state else "", "resources": []}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("tfplan", b"fake plan")
+        archive.writestr("tfstate", json.dumps(prior))
 
 
 @dataclass
@@ -92,6 +136,10 @@ class FakeStackDirectory:
     streams: dict[str, str] = field(default_factory=lambda: {
         "plan": "plan.jsonl", "apply": "apply.jsonl", "destroy": "destroy.jsonl", "failed apply": "failed.apply.jsonl",
     })
+    # Stack -> what `terraform show -json` says of its saved plan (default: recorded_plan()).
+    shown: dict[str, dict] = field(default_factory=dict)
+    # Stack -> the outputs its state holds once a saved plan of it is applied.
+    outputs_after_apply: dict[str, dict] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -106,14 +154,40 @@ class FakeStackDirectory:
     def destroy(self) -> TerraformRun:
         return self._run("destroy", resources=0)
 
-    def plan(self, *, lock: bool = True) -> TerraformRun:
+    def plan(self, *, lock: bool = True, out: Path | None = None) -> TerraformRun:
         from lifecycle.terraform import TerraformFailed
 
-        self.calls.append(f"plan {self.name}")
+        self.calls.append(f"plan {self.name}" + ("" if lock else " -lock=false"))
         if self.name == self.fail:
             # A plan that fails before Terraform says anything structured: only its text is shown.
             raise TerraformFailed("plan", self.directory / "log", "Error: Reference to undeclared resource")
+        if out is not None:
+            assert out.is_absolute(), f"terraform runs in {self.directory}: a relative -out={out} would land there"
+            write_plan_file(out, self.reader.states.get(state_key(self.environment, self._layer)))
         return replay(self.streams["plan"], "plan", self.observe)
+
+    def show_json(self, plan_file: Path) -> dict:
+        self.calls.append(f"show {self.name}")
+        return self.shown.get(self.name) or recorded_plan()
+
+    def capture(self, *args: str) -> str:
+        """`providers schema -json`: an empty schema (placeholders then default to strings)."""
+        return json.dumps({"provider_schemas": {}})
+
+    def apply_plan(self, plan_file: Path, *, planned: dict[str, int] | None = None) -> TerraformRun:
+        assert plan_file.is_absolute(), f"terraform runs in {self.directory}: a relative {plan_file} would be looked for there"
+        self.calls.append(f"apply-plan {self.name} {plan_file}")
+        run = replay(self.streams["apply"], "apply", self.observe)
+        key = state_key(self.environment, self._layer)
+        before = self.reader.states.get(key)
+        self.reader.states[key] = state_document(5, serial=(before["serial"] + 1) if before else 1, outputs=self.outputs_after_apply.get(self.name))
+        if before:
+            self.reader.states[key]["lineage"] = before["lineage"]
+        return run
+
+    @property
+    def _layer(self) -> Layer:
+        return Layer(self.name.rsplit("-", 1)[0])
 
     def force_unlock(self, lock_id: str) -> None:
         self.calls.append(f"force-unlock {self.name} {lock_id}")

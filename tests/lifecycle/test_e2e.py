@@ -155,6 +155,9 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert re.search(r"^    network-dev: \d+/\d+ resources, 0 errors, \d+ s; in progress: aws_\w+\.\S+ \(\d+ s\)", output, re.M), output
     assert re.search(r"^    network-dev: aws_s3_bucket_lifecycle_configuration\.\S+ created after 5\d s \(\d+/\d+\)$", output, re.M), output
     assert re.search(r"^    data-dev\s+deploy\s+done\s+[\d.]+ s\s+\d+\s+0\s+0\s+aws_\w+\.\S+ \(\d+ s\)$", output, re.M), output
+    # `up` created the compute layer, so it ran the schema migration task once (moto only starts it: no container runs).
+    assert re.search(rf"^{stack_id(Layer.COMPUTE, ENVIRONMENT)}\s+migrate in [\d.]+ s \(task \S+\)$", output, re.M), output
+    assert "not waiting: the emulator (moto) runs no container" in output
     states = {layer: run.state(layer) for layer in DEPLOY_ORDER}
     assert all(state is not None and state.deployed for state in states.values()), states
     _assert_everything_declared_was_deployed(run, states)
@@ -177,7 +180,18 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     run.lifecycle("destroy", ENVIRONMENT, *(layer.value for layer in REBUILT), "--skip-synth")
     for layer in REBUILT:
         assert not run.state(layer).deployed, layer
-    run.lifecycle("deploy", ENVIRONMENT, *(layer.value for layer in REBUILT), "--skip-synth")
+    # ...through saved plans (docs/lifecycle.md, "Plan, review, apply"): edge's is real, observability's is for review
+    # only (edge has no outputs yet), so the apply applies edge and refuses observability; the applied set is then stale.
+    plans = run.workdir / "plans"
+    run.lifecycle("plan", ENVIRONMENT, *(layer.value for layer in REBUILT), "--save", str(plans), "--skip-synth")
+    summary = (plans / "summary.md").read_text()
+    assert re.search(r"^\| edge-dev \| serial \d+ \| [1-9]\d* \| 0 \| 0 \|  \|$", summary, re.M), summary
+    assert re.search(r"^\| observability-dev \| serial \d+ \| [1-9]\d* \| 0 \| 0 \| \*\*review only\*\*", summary, re.M), summary
+    refused = run.lifecycle("apply", ENVIRONMENT, "--plans", str(plans), expect=3)
+    assert re.search(r"edge-dev\s+applied in [\d.]+ s", refused) and "saved plan of observability-dev: it was planned for review only" in refused
+    stale = run.lifecycle("apply", ENVIRONMENT, "--plans", str(plans), expect=3)
+    assert re.search(r"saved plan of edge-dev: its state moved since the plan \(planned against serial (\d+), now serial (?!\1)\d+\)", stale), stale
+    run.lifecycle("deploy", ENVIRONMENT, "observability", "--skip-synth")
     for layer in REBUILT:
         assert run.state(layer).deployed, layer
     for layer, before in kept.items():

@@ -36,7 +36,7 @@ def test_orphans_are_what_the_account_holds_of_the_environment_and_no_state_does
         address(synthesis, Layer.NETWORK, "aws_kms_alias", "flow-logs"): "alias/fraud-flow-logs-dev",
         address(synthesis, Layer.NETWORK, "aws_kms_key", "flow-logs"): ids["key"],
         address(synthesis, Layer.DATA, "aws_dynamodb_table", "transactions"): "fraud-transactions-dev",
-        address(synthesis, Layer.COMPUTE, "aws_iam_role", "task-role"): "fraud-api-task-dev",
+        address(synthesis, Layer.COMPUTE, "aws_iam_role", "fraud-api_task-role"): "fraud-api-task-dev",
         address(synthesis, Layer.COMPUTE, "aws_sqs_queue", "alerts_queue"): ids["queue"],
     }
     # Anonymous ones are named by the declared resource with their Name tag, and each has its delete command.

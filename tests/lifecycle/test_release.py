@@ -35,6 +35,7 @@ from lifecycle.release import (
 )
 from lifecycle.states import GuardRefusal, StateSummary, state_key
 from stacks.layers import Layer
+from tests.lifecycle import test_migration as migration
 from tests.lifecycle.fakes import FakeStateReader
 from tests.lifecycle.stubbed_aws import ACCOUNT, REGION, StubbedClients, state_object, state_with_outputs
 
@@ -51,6 +52,8 @@ OUTPUTS = {
     "ecs_service_name": "fraud-api-dev",
 }
 TARGET = ReleaseTarget(*OUTPUTS.values())
+# The compute layer's state also says how to run the schema migration (tests/lifecycle/test_migration.py).
+STATE_OUTPUTS = {**OUTPUTS, **{name: value for name, value in migration.OUTPUTS.items() if name.startswith("fraud_api_migration_")}}
 CONTAINER = LoadBalancedContainer("fraud-api", 8080)
 TAGS = [{"key": "Environment", "value": "dev"}]
 ALARM = ("One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected "
@@ -323,7 +326,7 @@ def test_the_target_comes_from_the_compute_outputs_and_refuses_what_cannot_be_re
 
 def compute_lifecycle(tmp_path) -> Lifecycle:
     return Lifecycle(target=DeploymentTarget(), environment=build_environments()["dev"], outdir=tmp_path, workdir=tmp_path,
-                     reader=FakeStateReader({state_key("dev", Layer.COMPUTE): state_with_outputs(OUTPUTS)}), progress=Progress(out=io.StringIO()))
+                     reader=FakeStateReader({state_key("dev", Layer.COMPUTE): state_with_outputs(STATE_OUTPUTS)}), progress=Progress(out=io.StringIO()))
 
 
 def test_prepare_writes_what_the_workflow_action_registers_and_deploys(tmp_path):
@@ -359,7 +362,7 @@ def command(tmp_path, monkeypatch, capsys):
     # What the command line reads: the environment's settings after FRAUD_* (tests/lifecycle/conftest.py).
     (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
     bucket = config.state.bucket
-    clients.stub("s3").add_response("get_object", state_object(state_with_outputs(OUTPUTS)), {"Bucket": bucket, "Key": "dev/compute.tfstate"})
+    clients.stub("s3").add_response("get_object", state_object(state_with_outputs(STATE_OUTPUTS)), {"Bucket": bucket, "Key": "dev/compute.tfstate"})
     monkeypatch.setattr(cli, "TargetClients", lambda target, region: clients)
 
     def run() -> tuple[int, str, str]:
@@ -370,10 +373,21 @@ def command(tmp_path, monkeypatch, capsys):
     return clients, run
 
 
+def migration_succeeds(clients: StubbedClients, service_runs: str) -> None:
+    """The migration's answers, asked for between the release's plan and its deployment."""
+    steps = migration.Scenario(clients)
+    steps.started("RUNNING")
+    steps.described(migration.task("STOPPED", exit_code=0))
+    steps.service(migration.task_set(service_runs, "STEADY_STATE", 2))
+
+
 def test_the_command_exits_non_zero_on_a_rolled_back_release_printing_the_reason(command):
     clients, run = command
     scenario = Scenario(clients)
-    scenario.created()
+    scenario.plan(running=RUNNING)
+    migration_succeeds(clients, RUNNING)
+    scenario.create()
+    scenario.get_deployment(deployment("Created"))
     scenario.wait_bound()
     scenario.get_deployment(deployment("Failed", errorInformation={"code": "ALARM_ACTIVE", "message": ALARM},
                                        rollbackInfo={"rollbackDeploymentId": "d-BACK"}))
@@ -384,10 +398,32 @@ def test_the_command_exits_non_zero_on_a_rolled_back_release_printing_the_reason
     clients.assert_all_answered()
 
 
-def test_the_command_does_nothing_for_an_unchanged_revision(command):
+def test_the_command_migrates_even_an_unchanged_revision_and_deploys_nothing(command):
     clients, run = command
     Scenario(clients).plan(running=REQUESTED)
+    migration_succeeds(clients, REQUESTED)
     code, out, _ = run()
     assert code == 0
-    assert "nothing to release" in out and "compute-dev            release in" in out
+    assert out.index("compute-dev            migrate in") < out.index("nothing to release") < out.index("compute-dev            release in")
     clients.assert_all_answered()
+
+
+def test_a_failed_migration_releases_nothing(command):
+    clients, run = command
+    Scenario(clients).plan(running=RUNNING)
+    steps = migration.Scenario(clients)
+    steps.started("RUNNING")
+    steps.described(migration.task("STOPPED", exit_code=3, stop_code="EssentialContainerExited", stopped_reason="Essential container in task exited"))
+    steps.log("migration failed: could not obtain lock on relation transactions")
+    code, out, err = run()
+    assert code == cli.EXIT_FAILED
+    assert "error: migration task 0f1e2d3c4b5a exited 3" in err and "Nothing was released" in err
+    assert "compute-dev            migrate FAILED after" in out and "release ... running" not in out
+    clients.assert_all_answered()  # and no create_deployment: the stub would have refused it
+
+
+def test_prepare_runs_no_migration_the_workflow_runs_it_as_its_own_step(tmp_path):
+    clients = StubbedClients()
+    Scenario(clients).plan(running=RUNNING)
+    release(compute_lifecycle(tmp_path), clients, prepare=tmp_path / "release")
+    clients.assert_all_answered()  # no run_task answer was given, so none was asked for

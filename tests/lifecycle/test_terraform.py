@@ -70,3 +70,21 @@ def test_text_commands_stay_text(tmp_path, fake):
     assert "fake terraform init: done" in log
     assert not (tmp_path / "logs" / "network-dev.init.jsonl").exists()
     assert json.loads(fake.config_file.read_text())["commands"] == {}
+
+
+def test_a_saved_plan_is_made_with_out_and_applied_with_the_plan_file_after_every_option(tmp_path, fake):
+    fake.replays("plan", "plan.jsonl")
+    fake.replays("apply", "apply.jsonl")
+    directory = stack(tmp_path, fake)
+    directory.plan(lock=False, out=tmp_path / "plans" / "tfplan")
+    planned_counts = []
+    directory.observe = lambda run, finished: planned_counts.append(run.planned)
+    run = directory.apply_plan(tmp_path / "plans" / "tfplan", planned={"added": 5, "changed": 0, "destroyed": 0})
+
+    plan_log = (tmp_path / "logs" / "network-dev.plan.log").read_text()
+    assert plan_log.startswith(f"==> terraform plan -input=false -lock=false -lock-timeout=120s -out={tmp_path}/plans/tfplan -json at ")
+    apply_log = (tmp_path / "logs" / "network-dev.apply.log").read_text()
+    # Terraform reads no option after the plan file: -json must come before it.
+    assert apply_log.startswith(f"==> terraform apply -input=false -lock-timeout=120s -json {tmp_path}/plans/tfplan at ")
+    # A saved plan's apply does not print the plan again: the counts start from what the plan said.
+    assert planned_counts[0] == 5 and (run.done, run.changes["added"]) == (5, 5)

@@ -1,5 +1,6 @@
 """The GitHub workflows: actionlint-clean, OIDC-only, building one image and promoting it through the environments in order:
-plan, apply, release through CodeDeploy, smoke test; the next environment only after the smoke test."""
+plan (saved, summarized, read-only), apply exactly those plans, release through CodeDeploy, smoke test; the next
+environment only after the smoke test."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from config.environments import build_environments
-from stacks.layers import DEPLOY_ORDER, Layer
+from stacks.layers import Layer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
@@ -136,21 +137,18 @@ def test_each_environment_plans_then_applies_behind_its_environment_then_release
     # The apply job is the one in the protected environment (staging and prod reviewers); plan and smoke only read.
     assert jobs["apply"]["environment"] == "${{ inputs.environment }}"
     assert jobs["plan"]["environment"] == jobs["smoke"]["environment"] == "${{ inputs.environment }}-readonly"
-    # The saved-plan mechanics are marked for the lead to wire (lifecycle plan --save / apply --plans).
-    assert any(step["name"].startswith("Plan every layer") and "TODO" in step["name"] for step in jobs["plan"]["steps"] if "name" in step)
-    assert any(step["name"].startswith("TODO apply the saved plans") for step in jobs["apply"]["steps"] if "name" in step)
 
     apply = jobs["apply"]
     names = [step.get("name") for step in apply["steps"]]
-    layer_steps = [name for name in names if name in {layer.value for layer in Layer}]
-    assert layer_steps == [layer.value for layer in DEPLOY_ORDER]
-    for step in apply["steps"]:
-        if step.get("name") in layer_steps:
-            assert f'deploy "$ENVIRONMENT" {step["name"]} --target aws --skip-synth' in step["run"]
+    applied = steps_named(apply)["Apply the reviewed plans"]
     release = steps_named(apply)["What to release"]
     deploy = next(step for step in apply["steps"] if step.get("uses") == DEPLOY_ACTION)
-    assert names.index("The artifact deploys the image built for this promotion") < names.index(DEPLOY_ORDER[0].value)
-    assert names.index(DEPLOY_ORDER[-1].value) < apply["steps"].index(release) < apply["steps"].index(deploy)
+    assert names.index("The artifact deploys the image built for this promotion") < apply["steps"].index(applied)
+    assert apply["steps"].index(applied) < apply["steps"].index(release) < apply["steps"].index(deploy)
+    # The schema migration runs after the release's checks and before the deploy action, unconditionally.
+    migration = steps_named(apply)["Schema migration"]
+    assert apply["steps"].index(release) < apply["steps"].index(migration) < apply["steps"].index(deploy)
+    assert migration["run"] == 'exec $LIFECYCLE migrate "$ENVIRONMENT" --target aws' and "if" not in migration
     assert 'release "$ENVIRONMENT" --image "$IMAGE" --prepare .cache/release --target aws' in release["run"]
     # CodeDeploy blue/green through the action, only when there is something to release.
     assert deploy["if"] == f"steps.{release['id']}.outputs.changed == 'true'"
@@ -164,6 +162,50 @@ def test_each_environment_plans_then_applies_behind_its_environment_then_release
 
     smoke = steps_named(jobs["smoke"])["Smoke test through the public endpoint, a key of each usage plan"]
     assert smoke["run"] == 'exec $LIFECYCLE smoke "$ENVIRONMENT" --target aws'
+
+
+def artifact_steps(job: dict, action: str) -> dict[str, dict]:
+    """The job's upload-artifact or download-artifact steps, by artifact name."""
+    return {step["with"]["name"]: step for step in job["steps"] if step.get("uses", "").startswith(f"actions/{action}-artifact@")}
+
+
+def test_the_apply_job_applies_exactly_the_plans_the_plan_job_saved_and_summarized():
+    jobs = load("deploy-environment.yml")["jobs"]
+    plan, apply = jobs["plan"], jobs["apply"]
+    saving = steps_named(plan)["Plan every layer, saved for the apply job"]
+    match = re.fullmatch(r'exec \$LIFECYCLE plan "\$ENVIRONMENT" all --save (\S+) --target aws --skip-synth --outdir (\S+)', saving["run"])
+    assert match, saving["run"]  # exec: a cancelled run's SIGINT reaches the lifecycle, which stops Terraform cleanly
+    saved_to, planned_from = match.groups()
+    # The reviewers read the summary in the job summary, also when a plan failed.
+    summary = steps_named(plan)["What the plans change, for the reviewers"]
+    assert summary["if"] == "success() || failure()" and f"cat {saved_to}/summary.md >> \"$GITHUB_STEP_SUMMARY\"" in summary["run"]
+    upload = artifact_steps(plan, "upload")["plans-${{ inputs.environment }}"]
+    assert upload["with"]["path"] == saved_to and upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["overwrite"] is True  # a re-run of the plan job (after a refused apply) replaces the plans
+    assert plan["steps"].index(saving) < plan["steps"].index(summary) < plan["steps"].index(upload)
+
+    # The apply job downloads that artifact and applies it, from the same synth output, by the same Terraform.
+    download = artifact_steps(apply, "download")["plans-${{ inputs.environment }}"]
+    applying = steps_named(apply)["Apply the reviewed plans"]
+    assert applying["run"] == f'exec $LIFECYCLE apply "$ENVIRONMENT" --plans {download["with"]["path"]} --target aws --outdir {planned_from}'
+    assert apply["steps"].index(download) < apply["steps"].index(applying)
+    for job in (plan, apply):
+        assert artifact_steps(job, "download")["cdktf-out"]["with"]["path"] == planned_from
+    versions = {name: next(step["with"]["terraform_version"] for step in job["steps"] if step.get("uses", "").startswith("hashicorp/setup-terraform@"))
+                for name, job in (("plan", plan), ("apply", apply))}
+    assert versions["plan"] == versions["apply"], versions  # a plan file applies only with the Terraform that made it
+    # Nothing deploys around the plans any more.
+    assert not [step for step in apply["steps"] if re.search(r"\$LIFECYCLE (deploy|up) ", step.get("run", ""))]
+
+
+def test_the_plan_and_smoke_jobs_never_use_the_deploy_role():
+    jobs = load("deploy-environment.yml")["jobs"]
+    for name in ("plan", "smoke"):
+        roles = [step["with"]["role-to-assume"] for step in jobs[name]["steps"] if step.get("uses", "").startswith(CONFIGURE_CREDENTIALS)]
+        assert roles == ["${{ vars.AWS_READ_ROLE_ARN }}"], name
+        assert "AWS_DEPLOY_ROLE_ARN" not in yaml.safe_dump(jobs[name]), name
+    roles = [step["with"]["role-to-assume"] for step in jobs["apply"]["steps"] if step.get("uses", "").startswith(CONFIGURE_CREDENTIALS)]
+    assert roles == ["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]
 
 
 def test_the_released_image_is_the_built_digest():

@@ -147,6 +147,31 @@ def test_delete_application_removes_it_with_its_groups_and_tags(client):
     assert _error_code(missing) == "ApplicationDoesNotExistException"
 
 
+# --- ECS -----------------------------------------------------------------------------------------
+
+
+def test_a_fargate_task_whose_containers_set_no_memory_runs(client):
+    """The schema migration task (lifecycle/migration.py): RunTask, then DescribeTasks reads it back."""
+    ec2, ecs = client("ec2"), client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="migration", Description="migration", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="fargate")
+    arn = ecs.register_task_definition(
+        family="migrate", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        containerDefinitions=[{"name": "migrate", "image": "app:1", "command": ["python", "-m", "fraud_api.migrate"]}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    answer = ecs.run_task(
+        cluster="fargate", taskDefinition=arn, launchType="FARGATE", count=1, startedBy="lifecycle-migrate",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}},
+    )
+    assert answer["failures"] == []
+    (task,) = answer["tasks"]
+    (described,) = ecs.describe_tasks(cluster="fargate", tasks=[task["taskArn"]])["tasks"]
+    assert described["taskDefinitionArn"] == arn and described["startedBy"] == "lifecycle-migrate"
+
+
 # --- Application Auto Scaling -------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from tests.services.conftest import (  # noqa: F401
     alerts_topic,
     aws,
     lambda_context,
+    pipeline_env,
     scoring_parameter,
     transactions_table,
 )

@@ -1,7 +1,7 @@
 """Egress, by meaning (docs/architecture.md, "Egress"; docs/security.md, "Egress").
 
 Every call the workloads' roles allow from inside the VPC (the Lambda functions, the fraud-api
-task and its ECS agent) is followed to where it goes: in an environment without NAT, to a VPC
+tasks, the schema migration task and their ECS agent) is followed to where it goes: in an environment without NAT, to a VPC
 endpoint of its service, which must exist; and in every environment, through that endpoint's
 policy, which must admit it. References are resolved across stacks and rendered as the ARNs AWS
 will see (with a fixed account and region), then matched the way IAM matches them. What the
@@ -37,6 +37,10 @@ MADE_BY_THE_SERVICE: dict[tuple[str, str], str] = {
     ("lambda.amazonaws.com", "kms:Decrypt"): "Lambda decrypts the function's environment before it runs",
     ("lambda.amazonaws.com", "sqs:SendMessage"): "Lambda delivers a failed asynchronous invocation to the function's destination",
 }
+# Allowed actions that call no AWS API, so no endpoint carries them, and why.
+NOT_AN_API_CALL: dict[str, str] = {
+    "rds-db:connect": "an IAM database login: the task signs the token itself and presents it to Aurora on 5432 inside the VPC, where RDS checks the grant",
+}
 # Which endpoint service carries a call of each IAM service prefix.
 ENDPOINT_OF = {"ecr": ("ecr.api", "ecr.dkr"), "logs": ("logs",), "secretsmanager": ("secretsmanager",), "ssm": ("ssm",), "sns": ("sns",), "xray": ("xray",), "dynamodb": ("dynamodb",), "s3": ("s3",)}
 # Resources an endpoint policy may admit that belong to the account rather than the environment.
@@ -64,6 +68,7 @@ _ARN_FORMATS = {
     ("aws_dynamodb_table", "arn"): "arn:aws:dynamodb:{region}:{account}:table/{name}",
     ("aws_sqs_queue", "arn"): "arn:aws:sqs:{region}:{account}:{name}",
     ("aws_rds_cluster", "master_user_secret[0].secret_arn"): "arn:aws:secretsmanager:{region}:{account}:secret:rds!cluster-0b1c2d3e-Ab12Cd",
+    ("aws_rds_cluster", "cluster_resource_id"): "cluster-ABCDEFGHIJKLMNOPQRSTUVWXY2",
 }
 
 
@@ -133,7 +138,7 @@ def _calls(platform: Platform, stack: Stack, role: str, principal: str, statemen
     if not statement.allows or statement.condition_values("kms:ViaService"):
         return  # kms:ViaService: the service named there calls KMS, not the workload
     for action in statement.actions:
-        if (principal, action) in MADE_BY_THE_SERVICE:
+        if (principal, action) in MADE_BY_THE_SERVICE or action in NOT_AN_API_CALL:
             continue
         for resource in statement.resources:
             yield Call(role, principal, action, render(platform, stack, resource))
@@ -153,6 +158,7 @@ def test_every_call_is_classified_and_every_service_side_exception_is_needed(pla
                     principal = trusted[platform.resolve(stack, use.body["role"]).logical_id]
                     seen |= {(principal, action) for statement in use.statements for action in statement.actions}
     assert set(MADE_BY_THE_SERVICE) <= seen, f"stale: {sorted(set(MADE_BY_THE_SERVICE) - seen)}"
+    assert set(NOT_AN_API_CALL) <= {action for _, action in seen}, "stale NOT_AN_API_CALL"
     calls = {call.service for environment in ENVIRONMENTS for call in workload_calls(platform, environment)}
     assert calls <= set(ENDPOINT_OF), f"calls to services with no endpoint mapping: {sorted(calls - set(ENDPOINT_OF))}"
 

@@ -2,7 +2,8 @@
 
 - Every security-group path to the edge NLB, the ALB and the fraud-api tasks is enumerated from
   the synthesized rules: the NLB admits nothing but the VPC link's PrivateLink traffic, the ALB's
-  production listener only the NLB, its blue/green test listener nobody, the tasks only the ALB.
+  production listener only the NLB, its blue/green test listener nobody, the tasks only the ALB;
+  the database only the tasks and the schema migration task, which admits nothing.
 - Each kind of consumer's key reaches only its own routes, as API Gateway applies the usage plans.
 - Each Lambda function is invocable only by the one source that is declared to invoke it.
 """
@@ -142,7 +143,11 @@ def test_every_path_to_the_nlb_the_alb_and_the_tasks(platform, environment):
     assert groups.sources(tasks, target_group_port) == {name(alb)}
     for port in (22, 443, 5432, 8443):
         assert groups.sources(tasks, port) == set(), f"{environment}: tasks reachable on {port}"
-    assert groups.sources(groups.by_name("database"), 5432) == {name(tasks)}
+    # The database: the serving tasks, and the schema migration task (the owner's one-off login).
+    migration = groups.by_name("migration")
+    assert groups.sources(groups.by_name("database"), 5432) == {name(tasks), name(migration)}
+    for port in (22, 443, 5432, 8080, 8443):
+        assert groups.sources(migration, port) == set(), f"{environment}: the migration task reachable on {port}"
 
 
 def test_the_front_door_groups_are_worn_only_by_their_own_load_balancer_and_service(platform, environment):
@@ -151,6 +156,12 @@ def test_the_front_door_groups_are_worn_only_by_their_own_load_balancer_and_serv
     assert groups.carriers[groups.by_name("vpc-link")] == {(f"edge-{environment}", "aws_lb")}
     assert groups.carriers[groups.by_name("load-balancer")] == {(f"compute-{environment}", "aws_lb")}
     assert groups.carriers[groups.by_name("application")] == {(f"compute-{environment}", "aws_ecs_service")}
+    # The migration task's group is worn only by that task, which the release starts (ecs run-task
+    # with the compute layer's outputs): no resource wears it, and the service does not.
+    assert groups.carriers[groups.by_name("migration")] == set()
+    outputs = platform.stack(f"compute-{environment}").config["output"]
+    address = platform.resolve(platform.stack(f"compute-{environment}"), outputs["fraud_api_migration_security_group_id"]["value"])
+    assert (address.stack, address.logical_id) == (groups.network.name, groups.by_name("migration"))
 
 
 # --- Usage plans: each consumer's key opens only its own routes ----------------------------------

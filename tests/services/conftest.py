@@ -49,3 +49,15 @@ def alerts_topic(aws: None) -> AlertsTopic:
 def scoring_parameter(aws: None) -> str:
     """The scoring config as a SecureString parameter, holding the default config."""
     return put_scoring_parameter(ScoringConfig.default())
+
+
+@pytest.fixture
+def pipeline_env(
+    monkeypatch: pytest.MonkeyPatch, transactions_table: str, alerts_topic: AlertsTopic, scoring_parameter: str
+) -> AlertsTopic:
+    """What the compute layer sets for every pipeline function (fraud_scoring.environment.PipelineEnvironment)."""
+    monkeypatch.setenv("TRANSACTIONS_TABLE_NAME", transactions_table)
+    monkeypatch.setenv("ALERTS_TOPIC_ARN", alerts_topic.topic_arn)
+    monkeypatch.setenv("SCORING_CONFIG_PARAMETER", scoring_parameter)
+    monkeypatch.setenv("TIME_BUCKET_SHARDS", "4")
+    return alerts_topic

@@ -96,9 +96,18 @@ def compute(request, synthesis) -> Compute:
     return Compute(synthesis.stack(Layer.COMPUTE, request.param), synthesis.environments[request.param], synthesis)
 
 
-def _containers(compute: Compute) -> dict[str, dict]:
-    task = compute.stack.only("aws_ecs_task_definition")
-    return {container["name"]: container for container in json.loads(task["container_definitions"])}
+def _task(compute: Compute, family: str) -> dict:
+    """The task definition of `family` (`api`: the service's, `api-migrate`: the schema migration's)."""
+    (task,) = [body for body in compute.stack.resources("aws_ecs_task_definition").values() if body["family"] == f"fraud-{family}-{compute.env}"]
+    return task
+
+
+def _containers(compute: Compute, family: str = "api") -> dict[str, dict]:
+    return {container["name"]: container for container in json.loads(_task(compute, family)["container_definitions"])}
+
+
+def _environment(container: dict) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container["environment"]}
 
 
 def _skips(body: dict) -> dict[str, str]:
@@ -114,8 +123,15 @@ def test_cluster_has_container_insights(compute):
     assert {"name": "containerInsights", "value": "enabled"} in cluster["setting"]
 
 
+def test_the_stack_has_two_task_definitions_the_service_and_the_schema_migration(compute):
+    families = {body["family"] for body in compute.stack.resources("aws_ecs_task_definition").values()}
+    assert families == {f"fraud-api-{compute.env}", f"fraud-api-migrate-{compute.env}"}
+    service = compute.stack.only("aws_ecs_service")
+    assert compute.named("aws_ecs_task_definition", service["task_definition"])["family"] == f"fraud-api-{compute.env}"
+
+
 def test_task_definition_is_fargate_one_vcpu_two_gb_with_two_roles(compute):
-    task = compute.stack.only("aws_ecs_task_definition")
+    task = _task(compute, "api")
     assert task["family"] == f"fraud-api-{compute.env}"
     assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
     assert (task["cpu"], task["memory"]) == ("1024", "2048")
@@ -126,26 +142,43 @@ def test_task_definition_is_fargate_one_vcpu_two_gb_with_two_roles(compute):
     assert task["volume"] == [{"name": "tmp"}]
 
 
-def test_app_container_is_hardened_and_gets_credentials_only_as_secrets(compute):
-    app = _containers(compute)["fraud-api"]
-    assert app["readonlyRootFilesystem"] is True
-    user = app["user"].split(":")[0]
+def _assert_hardened(container: dict) -> None:
+    assert container["readonlyRootFilesystem"] is True
+    user = container["user"].split(":")[0]
     assert user.isdigit() and int(user) != 0
-    assert app["healthCheck"]["command"] == ["CMD", "python", "-m", "fraud_api.healthcheck"]
-    assert {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False} in app["mountPoints"]
-    assert app["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]
+    assert container["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False} in container["mountPoints"]
 
-    secrets = {secret["name"]: secret["valueFrom"] for secret in app["secrets"]}
-    assert set(secrets) == {"DB_CREDENTIALS", "API_CONFIG"}
-    assert compute.upstream(secrets["DB_CREDENTIALS"])[1::2] == ("aws_rds_cluster", "master_user_secret[0].secret_arn")
-    assert compute.upstream(secrets["API_CONFIG"])[1::2] == ("aws_secretsmanager_secret", "arn")
 
-    environment = {item["name"]: item["value"] for item in app["environment"]}
-    assert set(environment) == {"PORT", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSLMODE", "DB_SECRET_ARN", "AWS_REGION", "AWS_XRAY_DAEMON_ADDRESS"}
-    assert environment["PORT"] == "8080" and environment["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2000"
-    assert environment["DB_SECRET_ARN"] == secrets["DB_CREDENTIALS"]
+def _assert_reaches_the_database_as_the_application_role(compute: Compute, environment: dict[str, str]) -> None:
     assert compute.upstream(environment["DB_HOST"])[1::2] == ("aws_rds_cluster", "endpoint")
-    assert not any(re.search(r"PASSWORD|SECRET_VALUE|CREDENTIALS|API_CONFIG", name) for name in environment)
+    assert compute.upstream(environment["DB_PORT"])[1::2] == ("aws_rds_cluster", "port")
+    assert compute.upstream(environment["DB_NAME"])[1::2] == ("aws_rds_cluster", "database_name")
+    # IAM database authentication over TLS, as the role the migration provisions.
+    assert (environment["DB_AUTH"], environment["DB_USER"], environment["DB_SSLMODE"]) == ("iam", "fraud_api_app", "require")
+    assert environment["AWS_REGION"].startswith("${data.aws_region.")
+
+
+def test_app_container_is_hardened_and_holds_no_credential(compute):
+    app = _containers(compute)["fraud-api"]
+    _assert_hardened(app)
+    assert app["healthCheck"]["command"] == ["CMD", "python", "-m", "fraud_api.healthcheck"]
+    assert app["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]
+    assert "command" not in app, "the image's own command: the server"
+
+    # Nothing injected: the server refuses database credentials with DB_AUTH=iam, and a fixed
+    # API_CONFIG together with API_CONFIG_SECRET_ARN (exit 2).
+    assert "secrets" not in app
+    environment = _environment(app)
+    assert set(environment) == {
+        "PORT", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSLMODE", "DB_AUTH", "DB_USER", "DB_POOL_MAX_SIZE", "AWS_REGION",
+        "API_CONFIG_SECRET_ARN", "AWS_XRAY_DAEMON_ADDRESS",
+    }
+    assert environment["PORT"] == "8080" and environment["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2000"
+    _assert_reaches_the_database_as_the_application_role(compute, environment)
+    assert compute.upstream(environment["API_CONFIG_SECRET_ARN"])[1::2] == ("aws_secretsmanager_secret", "arn")
+    assert 1 <= int(environment["DB_POOL_MAX_SIZE"]) <= 100
+    assert not any(re.search(r"PASSWORD|CREDENTIALS|OWNER|DB_SECRET|^API_CONFIG$", name) for name in environment)
 
 
 def test_app_image_comes_from_configuration(compute):
@@ -174,14 +207,16 @@ def test_containers_log_to_the_encrypted_log_group_of_this_stack(compute):
     group = compute.stack.resources("aws_cloudwatch_log_group")[group_id]
     assert group["retention_in_days"] == compute.config.compute.fraud_api_log_retention_days
     assert compute.data_key(group["kms_key_id"]) == "logs"
-    for container in _containers(compute).values():
+    containers = [*_containers(compute).values(), *_containers(compute, "api-migrate").values()]
+    assert len(containers) == 3
+    for container in containers:
         options = container["logConfiguration"]["options"]
         assert container["logConfiguration"]["logDriver"] == "awslogs"
         assert options["awslogs-group"] == compute.ref("aws_cloudwatch_log_group", group_id, "name")
         assert options["awslogs-region"].startswith("${data.aws_region.")
 
 
-@pytest.mark.parametrize("role", ["api-execution", "api-task"])
+@pytest.mark.parametrize("role", ["api-execution", "api-task", "api-migrate-execution", "api-migrate"])
 def test_task_roles_trust_only_ecs_tasks_of_this_account_and_region(compute, role):
     _, body = compute.role(role)
     (statement,) = compute.policy(body["assume_role_policy"]).values()
@@ -194,40 +229,116 @@ def test_task_roles_trust_only_ecs_tasks_of_this_account_and_region(compute, rol
     assert re.fullmatch(r"arn:\$\{data\.aws_partition\.[^}]+\}:ecs:\$\{data\.aws_region\.[^}]+\}:\$\{data\.aws_caller_identity\.[^}]+\}:\*", arn)
 
 
-def test_execution_role_pulls_logs_and_reads_exactly_the_two_secrets(compute):
+PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def test_execution_role_pulls_the_images_writes_logs_and_reads_no_secret(compute):
     role_id, _ = compute.role("api-execution")
     statements = compute.role_statements(role_id)
     assert {sid: sorted(statement["actions"]) for sid, statement in statements.items()} == {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
-        "PullFraudApiImage": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        "PullXrayDaemonThroughCache": [
-            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer",
-        ],
+        "PullFraudApiImage": PULL_ACTIONS,
+        "PullXrayDaemonThroughCache": sorted([*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]),
         "WriteContainerLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "InjectSecrets": ["secretsmanager:GetSecretValue"],
-        "DecryptSecrets": ["kms:Decrypt"],
     }
     assert statements["PullFraudApiImage"]["resources"][0].endswith(":repository/fraud-api")
     # Importing and creating repositories only in the one cache repository the daemon comes from.
     (cache,) = statements["PullXrayDaemonThroughCache"]["resources"]
     assert cache.endswith(":repository/ecr-public/xray/aws-xray-daemon")
-    secrets = {secret["valueFrom"] for secret in _containers(compute)["fraud-api"]["secrets"]}
-    assert set(statements["InjectSecrets"]["resources"]) == secrets
-    assert compute.data_key(statements["DecryptSecrets"]["resources"][0]) == "storage"
-    assert statements["DecryptSecrets"]["condition"][0]["variable"] == "kms:ViaService"
     assert statements["WriteContainerLogs"]["resources"][0].endswith(".arn}:log-stream:*")
+
+
+_DATABASE_USER_ARN = re.compile(
+    r"arn:\$\{data\.aws_partition\.[^}]+\}:rds-db:\$\{data\.aws_region\.[^}]+\}:\$\{data\.aws_caller_identity\.[^}]+\}:"
+    r"dbuser:(?P<cluster>\$\{[^}]+\})/(?P<user>\w+)"
+)
 
 
 def test_task_role_has_only_what_the_app_calls_at_run_time(compute):
     role_id, _ = compute.role("api-task")
     statements = compute.role_statements(role_id)
     assert {sid: sorted(statement["actions"]) for sid, statement in statements.items()} == {
-        "RereadDatabaseSecret": ["secretsmanager:GetSecretValue"],
-        "DecryptDatabaseSecret": ["kms:Decrypt"],
+        "ReadApiConfig": ["secretsmanager:GetSecretValue"],
+        "DecryptApiConfig": ["kms:Decrypt"],
+        "ConnectAsApplicationRole": ["rds-db:connect"],
         "SendTraces": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
     }
-    db_secret = {secret["name"]: secret["valueFrom"] for secret in _containers(compute)["fraud-api"]["secrets"]}["DB_CREDENTIALS"]
-    assert statements["RereadDatabaseSecret"]["resources"] == [db_secret]
+    environment = _environment(_containers(compute)["fraud-api"])
+    # The API-config secret the task is told to read, and no other secret (its two stages are versions of it).
+    assert statements["ReadApiConfig"]["resources"] == [environment["API_CONFIG_SECRET_ARN"]]
+    assert compute.data_key(statements["DecryptApiConfig"]["resources"][0]) == "storage"
+    (via,) = statements["DecryptApiConfig"]["condition"]
+    assert (via["test"], via["variable"]) == ("StringEquals", "kms:ViaService")
+    assert re.fullmatch(r"secretsmanager\.\$\{data\.aws_region\.[^}]+\}\.amazonaws\.com", *via["values"])
+    # Log in as the application role of this environment's cluster, and as nobody else.
+    (database_user,) = statements["ConnectAsApplicationRole"]["resources"]
+    match = _DATABASE_USER_ARN.fullmatch(database_user)
+    assert match, database_user
+    assert compute.upstream(match["cluster"])[1::2] == ("aws_rds_cluster", "cluster_resource_id")
+    assert match["user"] == environment["DB_USER"]
+
+
+# --- The schema migration task ---------------------------------------------------------------------
+
+
+def test_migration_task_runs_the_service_image_as_the_migration_step_and_serves_nothing(compute):
+    task = _task(compute, "api-migrate")
+    assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
+    assert task["runtime_platform"] == _task(compute, "api")["runtime_platform"]
+    (migrate,) = _containers(compute, "api-migrate").values()
+    assert migrate["image"] == _containers(compute)["fraud-api"]["image"], "the schema the build needs comes with the build"
+    assert migrate["command"] == ["python", "-m", "fraud_api.migrate"]
+    assert migrate["essential"] is True
+    _assert_hardened(migrate)
+    assert not {"portMappings", "healthCheck", "secrets", "dependsOn"} & set(migrate)
+    service = compute.stack.only("aws_ecs_service")
+    assert compute.named("aws_ecs_task_definition", service["task_definition"])["family"] != task["family"], "run by the release, never by a service"
+
+    environment = _environment(migrate)
+    assert set(environment) == {"DB_HOST", "DB_PORT", "DB_NAME", "DB_SSLMODE", "DB_AUTH", "DB_USER", "AWS_REGION", "DB_OWNER_SECRET_ARN"}
+    # It provisions the very role the service logs in as, the way the service logs in.
+    _assert_reaches_the_database_as_the_application_role(compute, environment)
+    serving = _environment(_containers(compute)["fraud-api"])
+    assert {name: environment[name] for name in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_AUTH", "DB_USER")} == {
+        name: serving[name] for name in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_AUTH", "DB_USER")
+    }
+    assert compute.upstream(environment["DB_OWNER_SECRET_ARN"])[1::2] == ("aws_rds_cluster", "master_user_secret[0].secret_arn")
+
+
+def test_migration_roles_are_its_own_and_hold_the_owner_secret_and_nothing_else(compute):
+    task = _task(compute, "api-migrate")
+    execution_id, _ = compute.role("api-migrate-execution")
+    task_role_id, _ = compute.role("api-migrate")
+    assert task["execution_role_arn"] == compute.ref("aws_iam_role", execution_id, "arn")
+    assert task["task_role_arn"] == compute.ref("aws_iam_role", task_role_id, "arn")
+    assert {task["execution_role_arn"], task["task_role_arn"]}.isdisjoint({_task(compute, "api")["execution_role_arn"], _task(compute, "api")["task_role_arn"]})
+
+    execution = compute.role_statements(execution_id)
+    assert {sid: sorted(statement["actions"]) for sid, statement in execution.items()} == {
+        "EcrLogin": ["ecr:GetAuthorizationToken"],
+        "PullFraudApiImage": PULL_ACTIONS,
+        "WriteContainerLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
+    }
+    statements = compute.role_statements(task_role_id)
+    assert {sid: sorted(statement["actions"]) for sid, statement in statements.items()} == {
+        "ReadSchemaOwnerSecret": ["secretsmanager:GetSecretValue"],
+        "DecryptSchemaOwnerSecret": ["kms:Decrypt"],
+    }
+    (owner_secret,) = statements["ReadSchemaOwnerSecret"]["resources"]
+    assert owner_secret == _environment(_containers(compute, "api-migrate")["fraud-api-migrate"])["DB_OWNER_SECRET_ARN"]
+    assert compute.data_key(statements["DecryptSchemaOwnerSecret"]["resources"][0]) == "storage"
+    assert statements["DecryptSchemaOwnerSecret"]["condition"][0]["variable"] == "kms:ViaService"
+
+
+def test_outputs_say_how_the_release_runs_the_migration(compute):
+    outputs = compute.stack.config["output"]
+    task_definition = outputs["fraud_api_migration_task_definition_arn"]["value"]
+    assert task_definition.endswith(".arn}")
+    assert compute.named("aws_ecs_task_definition", task_definition)["family"] == f"fraud-api-migrate-{compute.env}"
+    subnets = outputs["fraud_api_migration_subnet_ids"]["value"]
+    assert {compute.network_tier(subnet) for subnet in subnets} == {("aws_subnet", "application")} and len(subnets) == 3
+    assert subnets == compute.stack.only("aws_ecs_service")["network_configuration"]["subnets"]
+    assert compute.network_tier(outputs["fraud_api_migration_security_group_id"]["value"]) == ("aws_security_group", "migration")
 
 
 def test_no_policy_of_the_stack_allows_a_wildcard_action(compute):
@@ -493,7 +604,7 @@ def test_codedeploy_role_can_deploy_exactly_this_service_and_nothing_else(comput
     alarms = {reference.replace(".alarm_name}", ".arn}") for reference in watched}
     assert len(alarms) == len(watched) == 4
     assert all(compute.named("aws_cloudwatch_metric_alarm", arn)["namespace"] == "AWS/ApplicationELB" for arn in alarms)
-    task = compute.stack.only("aws_ecs_task_definition")
+    task = _task(compute, "api")
     task_roles = {task["execution_role_arn"], task["task_role_arn"]}
 
     grants = _grants(compute, role_id)

@@ -160,8 +160,10 @@ def test_security_groups_allow_only_the_paths_between_tiers(network):
         ("load-balancer", 443, 443, "vpc-link"),
         ("application", 8080, 8080, "load-balancer"),
         ("database", 5432, 5432, "application"),
+        ("database", 5432, 5432, "migration"),
         ("endpoints", 443, 443, "application"),
         ("endpoints", 443, 443, "lambda"),
+        ("endpoints", 443, 443, "migration"),
     }
     egress = {
         (tier, low, high, _prefix_list_service(stack, body["prefix_list_id"]) if peer is None else peer)
@@ -171,17 +173,20 @@ def test_security_groups_allow_only_the_paths_between_tiers(network):
         ("vpc-link", 443, 443, "load-balancer"),
         ("load-balancer", 8080, 8080, "application"),
         ("application", 5432, 5432, "database"),
+        ("migration", 5432, 5432, "database"),
     }
     if config.network.nat_strategy is NatStrategy.NONE:
-        # Only the endpoints, and the gateway endpoint each tier uses.
+        # Only the endpoints, and the gateway endpoint each tier uses (image layers from S3 for both tasks).
         assert egress == tiers | {
             ("application", 443, 443, "endpoints"),
             ("application", 443, 443, "pl:s3"),
+            ("migration", 443, 443, "endpoints"),
+            ("migration", 443, 443, "pl:s3"),
             ("lambda", 443, 443, "endpoints"),
             ("lambda", 443, 443, "pl:dynamodb"),
         }
     else:
-        assert egress == tiers | {("application", 443, 443, "0.0.0.0/0"), ("lambda", 443, 443, "0.0.0.0/0")}
+        assert egress == tiers | {("application", 443, 443, "0.0.0.0/0"), ("migration", 443, 443, "0.0.0.0/0"), ("lambda", 443, 443, "0.0.0.0/0")}
     for body in stack.resources("aws_security_group").values():
         assert not body.get("ingress") and not body.get("egress"), "inline rules bypass the rule resources"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from cdktf import DefaultTokenResolver, StringConcat, Tokenization
 from stacks.layers import Layer, stack_id
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+SERVICES = Path(__file__).resolve().parents[2] / "services" / "fraud_api"
 FUNCTION_LABELS = ("transaction-processor", "pattern-analyzer")
 
 
@@ -140,6 +142,8 @@ def expected_alarm_roles(upstream: Upstream) -> set[str]:
         "gateway-5xx-rate",
         "alb-5xx-rate",
         "ecs-healthy-tasks",
+        "api-refused-to-serve",
+        "api-config-refresh-failing",
         "aurora-connections",
         *(f"{label}-error-rate" for label in FUNCTION_LABELS),
         *(f"dlq-not-empty-{number}" for number in range(1, len(queues) + 1)),
@@ -301,6 +305,67 @@ def test_one_dead_letter_alarm_per_dead_letter_queue(observability):
         assert alarm["dimensions"]["QueueName"] in alarm["alarm_description"]
         watched.append(alarm["dimensions"]["QueueName"])
     assert sorted(watched) == sorted(queues)
+
+
+def _json_filter_matches(pattern: str, line: str) -> bool:
+    """CloudWatch Logs' JSON filter `{ $.message = "..." }` (the only form the compute layer writes) against one log line."""
+    match = re.fullmatch(r'\{ \$\.message = "(?P<message>[^"]*)" \}', pattern)
+    assert match, f"not a message filter: {pattern}"
+    return json.loads(line).get("message") == match["message"]
+
+
+def _service_log_line(logger: str, message: str) -> str:
+    """The line fraud-api writes for `message`, through its own JSON formatter."""
+    import logging
+
+    from fraud_api.logs import JsonFormatter
+
+    record = logging.LogRecord(logger, logging.ERROR, __file__, 1, message, None, None)
+    record.problems = ["a problem"]
+    return JsonFormatter().format(record)
+
+
+@pytest.mark.parametrize(
+    "role, metric, period, periods, logger, message",
+    [
+        ("api-refused-to-serve", "RefusalsToServe", 60, 1, "fraud_api.app", "refusing to serve"),
+        ("api-config-refresh-failing", "ApiConfigRefreshFailures", 300, 2, "fraud_api.api_config", "API config refresh failed; keeping the last good one"),
+    ],
+)
+def test_log_signal_alarms_count_what_fraud_api_logs(synthesis, observability, role, metric, period, periods, logger, message):
+    stack, config, upstream = observability
+    alarm = _alarm(stack, config, role)
+    compute = synthesis.stack(Layer.COMPUTE, config.name)
+    # The alarm watches the very metric the compute layer's filter writes, read through remote state...
+    names = upstream.contracts.compute.contract.fraud_api_log_metrics
+    field = {"RefusalsToServe": names.refusals_to_serve, "ApiConfigRefreshFailures": names.api_config_refresh_failures}[metric]
+    assert (alarm["namespace"], alarm["metric_name"]) == (upstream(Layer.COMPUTE, names.namespace), upstream(Layer.COMPUTE, field))
+    filters = compute.resources("aws_cloudwatch_log_metric_filter")
+
+    def published(reference: str) -> tuple[dict, str]:
+        """The filter (and its transformation's attribute) a remote-state reference of the compute layer names."""
+        value = compute.config["output"][reference.rsplit(".", 1)[1].rstrip("}")]["value"]
+        match = re.fullmatch(r"\$\{aws_cloudwatch_log_metric_filter\.([^.]+)\.metric_transformation\[0\]\.(name|namespace)\}", value)
+        assert match, value
+        return filters[match[1]], match[2]
+
+    metric_filter, attribute = published(alarm["metric_name"])
+    namespace_filter, namespace_attribute = published(alarm["namespace"])
+    assert (attribute, namespace_attribute) == ("name", "namespace")
+    transformation = metric_filter["metric_transformation"]
+    assert (transformation["namespace"], transformation["name"]) == (f"fraud-api-{config.name}", metric)
+    assert namespace_filter["metric_transformation"]["namespace"] == transformation["namespace"], "every signal counts into one namespace"
+    assert (alarm["statistic"], alarm["period"], alarm["evaluation_periods"]) == ("Sum", period, periods)
+    assert alarm["comparison_operator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
+    assert alarm["treat_missing_data"] == "notBreaching" and "dimensions" not in alarm
+    assert (transformation["value"], transformation["default_value"]) == ("1", "0")
+    # ...on the service's log group, counting the line the service writes, and only that one.
+    (group_id,) = [logical_id for logical_id, body in compute.resources("aws_cloudwatch_log_group").items() if body["name"] == f"/ecs/fraud-api-{config.name}"]
+    assert metric_filter["log_group_name"] == f"${{aws_cloudwatch_log_group.{group_id}.name}}"
+    source = (SERVICES / f"{logger.split('.')[1]}.py").read_text()
+    assert f'"{message}"' in source, f"fraud-api no longer logs {message!r}: update components/compute/log_metrics.py"
+    assert _json_filter_matches(metric_filter["pattern"], _service_log_line(logger, message))
+    assert not _json_filter_matches(metric_filter["pattern"], _service_log_line(logger, message + " (again)"))
 
 
 # --- the dashboard -----------------------------------------------------------------------------

@@ -18,7 +18,6 @@ def test_rule_permission_and_dead_letter_queue_are_scoped_to_the_rule(bare_stack
         function_arn="arn:aws:lambda:us-east-1:111122223333:function:fraud-job-test",
         account_id="111122223333",
         messaging_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",
-        dead_letter_retention_seconds=1_209_600,
     )
     config = synth()
     resources = config["resource"]

@@ -5,37 +5,28 @@ from __future__ import annotations
 
 import pytest
 
-from components.observability.sources import (
-    MonitoredDatabase,
-    MonitoredFirewall,
-    MonitoredFunction,
-    MonitoredGateway,
-    MonitoredLoadBalancer,
-    MonitoredPlatform,
-    MonitoredQueues,
-    MonitoredService,
-    MonitoredVpcLink,
-)
+from components.observability import sources
 
 
 @pytest.fixture
-def platform() -> MonitoredPlatform:
-    return MonitoredPlatform(
-        gateway=MonitoredGateway(rest_api_name="fraud-api-test", stage_name="test"),
-        load_balancer=MonitoredLoadBalancer(
+def platform() -> sources.MonitoredPlatform:
+    return sources.MonitoredPlatform(
+        gateway=sources.MonitoredGateway(rest_api_name="fraud-api-test", stage_name="test"),
+        load_balancer=sources.MonitoredLoadBalancer(
             arn_suffix="app/fraud-alb-test/abc", target_group_arn_suffixes=("targetgroup/blue/1", "targetgroup/green/2")
         ),
-        vpc_link=MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
-        service=MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
-        database=MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
+        vpc_link=sources.MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
+        service=sources.MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
+        service_logs=sources.MonitoredServiceLogs(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
+        database=sources.MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
         functions=(
-            MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),
-            MonitoredFunction(label="pattern-analyzer", function_name="fraud-pattern-analyzer-test"),
+            sources.MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),
+            sources.MonitoredFunction(label="pattern-analyzer", function_name="fraud-pattern-analyzer-test"),
         ),
-        queues=MonitoredQueues(
+        queues=sources.MonitoredQueues(
             alerts_queue_name="fraud-alerts-test",
             dead_letter_queue_names=("fraud-alerts-dlq-test", "fraud-processor-dlq-test", "fraud-analyzer-dlq-test"),
         ),
-        firewall=MonitoredFirewall(web_acl_metric_name="fraud-waf-test", rule_metric_names=("fraud-waf-geo-test", "fraud-waf-rate-test")),
+        firewall=sources.MonitoredFirewall(web_acl_metric_name="fraud-waf-test", rule_metric_names=("fraud-waf-geo-test", "fraud-waf-rate-test")),
         nat_gateway_ids=("nat-1", "nat-2", "nat-3"),
     )
