@@ -11,7 +11,6 @@ TerraformProcesses, which passes it an interrupt (`lifecycle/interrupts.py`).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
 from collections.abc import Callable
@@ -24,13 +23,12 @@ from typing import IO
 
 from lifecycle.interrupts import TerraformProcesses
 from lifecycle.terraform_ui import ResourceTiming, TerraformRun, parse_event
-from scripts.terraform_cli import CACHE_DIR
+from scripts.terraform_cli import init_lock
 
 # Terraform's S3 lock file is an object next to the state; another run holding it is waited for.
 LOCK_TIMEOUT = "120s"
 ERROR_LINES_SHOWN = 40
 LOG_SECTION = "==>"
-INIT_LOCK_FILE = CACHE_DIR / "init.lock"
 INIT_ATTEMPTS = 3
 
 Observer = Callable[[TerraformRun, ResourceTiming | None], None]
@@ -73,12 +71,9 @@ class StackDirectory:
             args += [f"-backend-config={key}={value}" for key, value in self.backend_config.items()]
         else:
             args.append("-backend=false")
-        # Terraform re-links the shared plugin cache entry on every init, and two inits doing that
-        # at once fail ("failed to create directory ... file exists"): one init at a time per
-        # checkout, and a retry for inits of other tools racing with it.
-        INIT_LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-        with INIT_LOCK_FILE.open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        # One init at a time per checkout (init_lock), and a retry for inits of tools outside
+        # this project racing with it.
+        with init_lock():
             for attempt in range(INIT_ATTEMPTS):
                 try:
                     self._run(args, "init")

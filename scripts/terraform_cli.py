@@ -11,9 +11,12 @@ provider binary.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from scripts.paths import CACHE_ROOT, REPO_ROOT
@@ -21,6 +24,7 @@ from scripts.paths import CACHE_ROOT, REPO_ROOT
 CACHE_DIR = CACHE_ROOT / "terraform"
 CLI_CONFIG_FILE = CACHE_DIR / "terraformrc"
 PLUGIN_CACHE_DIR = CACHE_DIR / "plugin-cache"
+INIT_LOCK_FILE = CACHE_DIR / "init.lock"
 MIRROR_ENV = "FRAUD_TERRAFORM_PROVIDER_MIRROR"
 REGISTRY_DIR_NAME = "registry.terraform.io"
 PROVIDER_GOGC = "400"
@@ -66,6 +70,18 @@ def ensure_cli_config(env: dict[str, str] | None = None) -> Path:
         PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
         CLI_CONFIG_FILE.write_text(render_cli_config(discover_mirror(env), PLUGIN_CACHE_DIR))
     return CLI_CONFIG_FILE
+
+
+@contextmanager
+def init_lock() -> Iterator[None]:
+    """Held around every `terraform init` of this checkout, by every process (the lifecycle, the
+    tests' validation, the e2e's lifecycle running beside them). Terraform documents the plugin
+    cache as unsafe for concurrent inits: each init re-links the cached provider, and two at once
+    fail ("failed to create directory ... file exists")."""
+    INIT_LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with INIT_LOCK_FILE.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def terraform_env(base: dict[str, str] | None = None) -> dict[str, str]:

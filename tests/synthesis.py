@@ -8,8 +8,8 @@ background as soon as the synthesis exists, so it overlaps with the other tests.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,13 +20,26 @@ from config.environments import build_account, build_environments
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from scripts.paths import CACHE_ROOT, REPO_ROOT
-from scripts.terraform_cli import terraform_env
+from scripts.terraform_cli import init_lock, terraform_env
 from stacks.layers import Layer, stack_id
 from stacks.platform import EnvironmentStacks
 
 
 # checkov lives in its own virtualenv (scripts/setup.sh): its pinned dependencies clash with pytest's.
 CHECKOV_PYTHON = CACHE_ROOT / "checkov-venv" / "bin" / "python"
+# `${type.logical_id.attribute}`, the whole value; a data source's type starts with `data.`.
+_REFERENCE = re.compile(r"^\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(.+)\}$")
+
+
+def reference(expression: str) -> tuple[str, str, str]:
+    """`${aws_x.name.attr}` → ("aws_x", "name", "attr")."""
+    match = _REFERENCE.match(expression)
+    assert match, f"{expression!r} is not a reference to one resource attribute"
+    return match.groups()
+
+
+def points_at(expression: str, resource_type: str, logical_id: str, attribute: str) -> bool:
+    return reference(expression) == (resource_type, logical_id, attribute)
 
 
 @dataclass
@@ -116,14 +129,13 @@ def _checkov_scan(stack_files: list[Path]) -> dict[str, Any]:
     return json.loads(scanner.stdout)
 
 
-# `terraform init` fills the shared plugin cache; two at once can race on it. Validation itself
-# (the slow part, loading the provider schema) runs in parallel.
-_INIT_LOCK = threading.Lock()
+# `terraform init` fills the shared plugin cache, one at a time across processes (init_lock);
+# validation itself (the slow part, loading the provider schema) runs in parallel.
 
 
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
     env = terraform_env()
-    with _INIT_LOCK:
+    with init_lock():
         init = subprocess.run(
             ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
             cwd=directory, env=env, capture_output=True, text=True, check=False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
@@ -14,9 +13,9 @@ from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedr
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.compute.log_retention import explain_short_retention
 from components.compute.queues import dead_letter_queue, encrypted_queue
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.log_groups import encrypted_log_group
 from components.security.policy_statements import allow, allow_service_from_source
 from components.security.resource_policies import queue_policy, topic_policy
 from components.security.service_role import ServiceRole
@@ -50,17 +49,16 @@ class AlertsFanout(Construct):
         # retention and lifecycle instead of ones SNS would create unencrypted and forever.
         delivery_prefix = f"sns/{context.region}/{context.account_id}/{topic_name}"
         self.delivery_log_groups = [
-            CloudwatchLogGroup(
+            encrypted_log_group(
                 self,
                 f"delivery-{outcome}",
                 name=name,
-                retention_in_days=log_retention_days,
-                kms_key_id=logs_key_arn,
+                retention_days=log_retention_days,
+                logs_key_arn=logs_key_arn,
+                why_shorter_than_a_year="delivery status of alerts, useful while debugging a delivery",
             )
             for outcome, name in (("success", delivery_prefix), ("failure", f"{delivery_prefix}/Failure"))
         ]
-        for group in self.delivery_log_groups:
-            explain_short_retention(group, log_retention_days, "delivery status of alerts, useful while debugging a delivery")
         # SNS does not document aws:SourceAccount/SourceArn for assuming its feedback role.
         self.delivery_logging_role = ServiceRole(
             self,

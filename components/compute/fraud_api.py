@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
 from constructs import Construct
 
@@ -23,9 +22,9 @@ from components.compute.fraud_api_service import FraudApiService, ServicePlaceme
 from components.compute.load_balancer import InternalLoadBalancer, LoadBalancerPlacement
 from components.compute.log_metrics import ServiceLogMetrics
 from components.compute.schema_migration import SchemaMigrationTask
-from components.compute.log_retention import explain_short_retention
 from components.naming import ResourceNamer
 from components.network.security_groups import APPLICATION_PORT
+from components.security.log_groups import encrypted_log_group
 from components.storage.audit_log_archive import ArchiveDestination
 from components.storage.secure_bucket import LifecycleSettings
 from config.settings import ComputeSettings
@@ -73,15 +72,13 @@ class FraudApi(Construct):
         # Container Insights writes the cluster's performance events here and creates the group
         # itself when it is missing: unencrypted, never expiring and unknown to teardown. Made
         # first, so the cluster only ever finds this one; destroyed after the cluster.
-        self.container_insights_logs = CloudwatchLogGroup(
+        self.container_insights_logs = encrypted_log_group(
             self,
             "container-insights-logs",
             name=f"/aws/ecs/containerinsights/{cluster_name}/performance",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=logs_key_arn,
-        )
-        explain_short_retention(
-            self.container_insights_logs, settings.log_retention_days, "Container Insights performance metrics, read for recent trends"
+            retention_days=settings.log_retention_days,
+            logs_key_arn=logs_key_arn,
+            why_shorter_than_a_year="Container Insights performance metrics, read for recent trends",
         )
         self.cluster = EcsCluster(
             self,

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
     EcsServiceDeploymentController,
@@ -23,9 +22,9 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.compute.log_retention import explain_short_retention
 from components.compute.public_images import CACHE_PULL_ACTIONS, IMAGE_PULL_ACTIONS, XRAY_DAEMON
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.security.log_groups import encrypted_log_group
 from components.security.policy_statements import allow
 from components.security.service_role import ServiceRole, TrustConditions
 from config.settings import ComputeSettings, image_registry, is_ecr_registry
@@ -153,14 +152,14 @@ class FraudApiService(Construct):
         super().__init__(scope, construct_id)
         image = ContainerImage.resolve(settings.fraud_api_image, context)
         log_retention_days = settings.fraud_api_log_retention_days
-        self.log_group = CloudwatchLogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "log-group",
             name=f"/ecs/{naming.name('api')}",
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
+            retention_days=log_retention_days,
+            logs_key_arn=logs_key_arn,
+            why_shorter_than_a_year="non-production environments keep container logs shorter",
         )
-        explain_short_retention(self.log_group, log_retention_days, "non-production environments keep container logs shorter")
         trust = ecs_task_trust(context)
         self.execution_role = ServiceRole(
             self,

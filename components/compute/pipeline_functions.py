@@ -11,10 +11,10 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
-from components.compute.log_retention import explain_short_retention
 from components.compute.queues import dead_letter_queue
 from components.functions.python_function import PythonFunction
 from components.naming import ResourceNamer
+from components.security.log_groups import explain_short_retention
 from components.security.policy_statements import allow
 from components.security.resource_policies import queue_policy
 from config.settings import ComputeSettings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cdktf import TerraformResourceLifecycle, Token
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.rds_cluster import RdsCluster, RdsClusterServerlessv2ScalingConfiguration
@@ -20,6 +19,7 @@ from constructs import Construct
 
 from components.compliance import skip_check
 from components.naming import ResourceNamer
+from components.security.log_groups import encrypted_log_group
 from config.settings import DataSettings
 
 ENGINE = "aurora-postgresql"
@@ -55,12 +55,12 @@ class AuroraPostgres(Construct):
 
         # Created before the cluster so RDS exports into an encrypted group with a retention,
         # instead of creating an unencrypted one that never expires.
-        self.log_group = CloudwatchLogGroup(
+        self.log_group = encrypted_log_group(
             self,
             "postgresql-logs",
             name=f"/aws/rds/cluster/{identifier}/postgresql",
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=logs_key_arn,
+            retention_days=settings.log_retention_days,
+            logs_key_arn=logs_key_arn,
         )
         self.subnet_group = DbSubnetGroup(
             self,

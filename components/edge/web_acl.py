@@ -54,6 +54,7 @@ from components.aws_context import AwsContext
 from components.edge.rest_api import ApiRoute
 from components.edge.usage_plans import PlanLimits
 from components.naming import ResourceNamer
+from components.security.log_groups import encrypted_log_group
 from config.settings import WAF_RATE_WINDOW_SECONDS, EdgeSettings, waf_limit_above
 
 # WAF delivers to CloudWatch Logs only into groups whose name starts with this.
@@ -178,12 +179,8 @@ class WebAcl(Construct):
         ]
 
     def _logging(self, context: AwsContext, retention_days: int, logs_key_arn: str) -> CloudwatchLogGroup:
-        group = CloudwatchLogGroup(
-            self,
-            "log-group",
-            name=f"{WAF_LOG_GROUP_PREFIX}{self._naming.name('waf')}",
-            retention_in_days=retention_days,
-            kms_key_id=logs_key_arn,
+        group = encrypted_log_group(
+            self, "log-group", name=f"{WAF_LOG_GROUP_PREFIX}{self._naming.name('waf')}", retention_days=retention_days, logs_key_arn=logs_key_arn
         )
         # WAF delivers through CloudWatch Logs' vended-log service; without this policy WAF
         # would add an account-wide one of its own on first use.

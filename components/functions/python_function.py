@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -41,6 +40,7 @@ from constructs import Construct
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.naming import IAM_ROLE_NAME_LIMIT, LAMBDA_FUNCTION_NAME_LIMIT, ResourceNamer
+from components.security.log_groups import encrypted_log_group
 from components.security.service_role import TrustConditions, trust_policy
 from services.lambda_packaging import LAMBDA_ARCHITECTURE, LAMBDA_FUNCTIONS, LAMBDA_RUNTIME, build_lambda_zip
 
@@ -113,12 +113,8 @@ class PythonFunction(Construct):
         bundle = bundle or lambda_bundle(function)
         self.function_name = naming.name(function, max_length=LAMBDA_FUNCTION_NAME_LIMIT)
 
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/aws/lambda/{self.function_name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
+        self.log_group = encrypted_log_group(
+            self, "logs", name=f"/aws/lambda/{self.function_name}", retention_days=log_retention_days, logs_key_arn=logs_key_arn
         )
 
         # The role and its inline policy are the function's own children (a ServiceRole child would

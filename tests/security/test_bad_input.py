@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-import uuid
 from typing import Any
 
 import pytest
@@ -41,26 +39,10 @@ from tests.services.conftest import (  # noqa: F401
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.conftest import client, postgres, shared_database  # noqa: F401
 from tests.services.fraud_api.inprocess import InProcessClient
+from tests.services.payloads import transaction
 from tests.services.transaction_processor.conftest import processor_env  # noqa: F401
 
-OMIT = object()
 BODY_LIMIT_BYTES = 16_384  # both entry points' cap (fraud_scoring.validation.DEFAULT_MAX_BODY_BYTES)
-
-
-def transaction(**overrides: Any) -> dict[str, Any]:
-    """A transaction both entry points accept; an override of OMIT leaves that field out."""
-    fields = {
-        "transaction_id": f"txn-{uuid.uuid4().hex[:20]}",
-        "user_id": "user-1",
-        "amount": 42.5,
-        "currency": "EUR",
-        "merchant_id": "merchant-1",
-        "country": "DE",
-        "merchant_category": "5411",
-        "timestamp": int(time.time() * 1000) - 1_000,
-    }
-    fields.update(overrides)
-    return {name: value for name, value in fields.items() if value is not OMIT}
 
 
 def body(**overrides: Any) -> bytes:
@@ -73,9 +55,9 @@ def replaced(old: str, new: str) -> bytes:
 
 BAD_REQUESTS: dict[str, tuple[str, bytes]] = {
     # category: missing fields
-    "missing transaction_id": ("missing field", body(transaction_id=OMIT)),
-    "missing amount": ("missing field", body(amount=OMIT)),
-    "missing country": ("missing field", body(country=OMIT)),
+    "missing transaction_id": ("missing field", body(transaction_id=...)),
+    "missing amount": ("missing field", body(amount=...)),
+    "missing country": ("missing field", body(country=...)),
     "empty object": ("missing field", b"{}"),
     # category: wrong types
     "amount as string": ("wrong type", body(amount="42.50")),

@@ -17,16 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-_FAKE_ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
-_ORIGINAL_ENVIRONMENT = {name: os.environ.get(name) for name in _FAKE_ENVIRONMENT}
-os.environ.update(_FAKE_ENVIRONMENT)
+from tests.fake_aws import FAKE_AWS_ENVIRONMENT
+
+_ORIGINAL_ENVIRONMENT = {name: os.environ.get(name) for name in FAKE_AWS_ENVIRONMENT}
+os.environ.update(FAKE_AWS_ENVIRONMENT)
 
 
 def restore_environment() -> None:

@@ -10,25 +10,14 @@ from cdktf import DefaultTokenResolver, StringConcat, Tokenization
 
 from fraud_scoring import ScoringConfig
 from stacks.layers import Layer
+from tests.synthesis import points_at, reference
 
 ENVIRONMENTS = ("dev", "staging", "prod")
-REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(.+)\}$")
 
 
 @pytest.fixture(params=ENVIRONMENTS)
 def data(request, synthesis):
     return synthesis.stack(Layer.DATA, request.param), synthesis.environments[request.param]
-
-
-def _ref(value: str) -> tuple[str, str, str]:
-    """`${aws_x.name.attr}` → ("aws_x", "name", "attr")."""
-    match = REFERENCE.match(value)
-    assert match, f"{value!r} is not a whole-value reference"
-    return match.groups()
-
-
-def _points_at(value: str, resource_type: str, name: str, attribute: str) -> bool:
-    return _ref(value) == (resource_type, name, attribute)
 
 
 def _named(stack, resource_type: str, fragment: str) -> tuple[str, dict]:
@@ -44,7 +33,7 @@ def _keys(stack) -> dict[str, tuple[str, dict]]:
 
 
 def _key_policy(stack, key_body: dict) -> list[dict]:
-    _, document, attribute = _ref(key_body["policy"].replace("data.aws_iam_policy_document", "aws_iam_policy_document"))
+    _, document, attribute = reference(key_body["policy"].replace("data.aws_iam_policy_document", "aws_iam_policy_document"))
     assert attribute == "json"
     return stack.data_sources("aws_iam_policy_document")[document]["statement"]
 
@@ -70,7 +59,7 @@ def test_three_rotating_keys_with_suffixed_aliases(data):
     for purpose, (name, body) in keys.items():
         assert body["enable_key_rotation"] is True
         assert body["deletion_window_in_days"] == config.data.kms_deletion_window_days
-        (alias,) = [a for a in stack.resources("aws_kms_alias").values() if _points_at(a["target_key_id"], "aws_kms_key", name, "key_id")]
+        (alias,) = [a for a in stack.resources("aws_kms_alias").values() if points_at(a["target_key_id"], "aws_kms_key", name, "key_id")]
         assert alias["name"] == f"alias/fraud-{purpose}-{config.name}"
 
 
@@ -175,7 +164,7 @@ def test_aurora_sits_in_the_networks_data_subnets(data):
     subnet_group = stack.only("aws_db_subnet_group")
     assert len(subnet_group["subnet_ids"]) == 3
     assert all("terraform_remote_state" in s and "_data-" in s for s in subnet_group["subnet_ids"])
-    assert _points_at(stack.only("aws_rds_cluster")["db_subnet_group_name"], "aws_db_subnet_group", *_only_name(stack, "aws_db_subnet_group"), "name")
+    assert points_at(stack.only("aws_rds_cluster")["db_subnet_group_name"], "aws_db_subnet_group", *_only_name(stack, "aws_db_subnet_group"), "name")
 
 
 def _only_name(stack, resource_type):
@@ -193,7 +182,7 @@ def test_aurora_forces_tls_and_logs_connections_and_ddl(data):
     assert parameters["log_statement"] == "ddl"
     assert parameters["log_min_duration_statement"] == str(config.data.slow_query_log_ms)
     cluster = stack.only("aws_rds_cluster")
-    assert _points_at(cluster["db_cluster_parameter_group_name"], "aws_rds_cluster_parameter_group", *_only_name(stack, "aws_rds_cluster_parameter_group"), "name")
+    assert points_at(cluster["db_cluster_parameter_group_name"], "aws_rds_cluster_parameter_group", *_only_name(stack, "aws_rds_cluster_parameter_group"), "name")
 
 
 def test_aurora_logs_go_to_an_encrypted_group_created_first(data):
@@ -202,7 +191,7 @@ def test_aurora_logs_go_to_an_encrypted_group_created_first(data):
     name, group = _named(stack, "aws_cloudwatch_log_group", "aurora_postgresql-logs")
     assert group["name"] == f"/aws/rds/cluster/{cluster['cluster_identifier']}/postgresql"
     assert group["retention_in_days"] == config.data.log_retention_days
-    assert _points_at(group["kms_key_id"], "aws_kms_key", _keys(stack)["logs"][0], "arn")
+    assert points_at(group["kms_key_id"], "aws_kms_key", _keys(stack)["logs"][0], "arn")
     assert f"aws_cloudwatch_log_group.{name}" in cluster["depends_on"]
 
 
@@ -218,7 +207,7 @@ def test_one_writer_and_a_reader_in_a_second_az_only_where_configured(data):
     _, reader = _named(stack, "aws_rds_cluster_instance", "aurora_reader")
     assert reader["availability_zone"] != writer["availability_zone"]
     subnets = stack.data_sources("aws_subnet")
-    zone_sources = {_ref(i["availability_zone"].replace("data.aws_subnet", "aws_subnet"))[1] for i in (writer, reader)}
+    zone_sources = {reference(i["availability_zone"].replace("data.aws_subnet", "aws_subnet"))[1] for i in (writer, reader)}
     assert len({subnets[source]["id"] for source in zone_sources}) == 2, "writer and reader read the AZ of the same subnet"
     assert f"aws_rds_cluster_instance.{writer_name}" in reader["depends_on"]
 
@@ -319,7 +308,7 @@ def test_api_config_secret_is_encrypted_and_seeded_with_thresholds_only(data):
     assert secret["recovery_window_in_days"] == config.data.secret_recovery_window_days
     assert secret["recovery_window_in_days"] == (30 if config.name == "prod" else 0)
     (seed,) = stack.resources("aws_secretsmanager_secret_version").values()
-    assert _points_at(seed["secret_id"], "aws_secretsmanager_secret", secret_name, "id")
+    assert points_at(seed["secret_id"], "aws_secretsmanager_secret", secret_name, "id")
     document = json.loads(seed["secret_string"])
     assert set(document) == {"scoring"}
     assert ScoringConfig.from_mapping(document["scoring"]) == ScoringConfig.default()
@@ -334,7 +323,7 @@ def test_api_config_secret_rotates_through_the_rotation_function(data):
         r for r in stack.resources("aws_secretsmanager_secret_rotation").values()
         if r["secret_id"] == f"${{aws_secretsmanager_secret.{secret_name}.id}}"
     ]
-    assert _points_at(rotation["rotation_lambda_arn"], "aws_lambda_function", function_name, "arn")
+    assert points_at(rotation["rotation_lambda_arn"], "aws_lambda_function", function_name, "arn")
     assert rotation["rotation_rules"] == {"automatically_after_days": config.data.secret_rotation_days}
     assert rotation["rotate_immediately"] is True
     (permission_name,) = stack.resources("aws_lambda_permission")
@@ -352,8 +341,8 @@ def test_only_secrets_manager_for_this_secret_and_account_may_invoke_the_rotatio
     permission = stack.only("aws_lambda_permission")
     assert permission["principal"] == "secretsmanager.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
-    assert _points_at(permission["function_name"], "aws_lambda_function", function_name, "function_name")
-    assert _points_at(permission["source_arn"], "aws_secretsmanager_secret", secret_name, "arn")
+    assert points_at(permission["function_name"], "aws_lambda_function", function_name, "function_name")
+    assert points_at(permission["source_arn"], "aws_secretsmanager_secret", secret_name, "arn")
     assert permission["source_account"].endswith(".account_id}")
 
 

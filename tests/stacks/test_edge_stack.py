@@ -11,23 +11,16 @@ import pytest
 
 from stacks.edge_stack import ALB_HEALTH_CHECK_PATH, TRANSACTION_SCHEMA_FILE
 from stacks.layers import LAYER_DEPENDENCIES, Layer, stack_id
+from tests.synthesis import points_at, reference
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 _REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.([^.]+)\.outputs\.([^}]+)\}$")
-_REFERENCE = re.compile(r"^\$\{((?:data\.)?[a-z0-9_]+)\.([^.}]+)\.([a-z_]+)\}$")
 OPEN_TO_THE_WORLD = {"0.0.0.0/0", "::/0"}
 
 
 @pytest.fixture(params=ENVIRONMENTS)
 def edge(request, synthesis):
     return synthesis.stack(Layer.EDGE, request.param), synthesis.environments[request.param]
-
-
-def reference(expression: str) -> tuple[str, str, str]:
-    """`${type.logical_id.attribute}` → (type, logical id, attribute); data sources' type starts `data.`."""
-    match = _REFERENCE.match(expression)
-    assert match, f"{expression!r} is not a reference to one resource attribute"
-    return match.groups()
 
 
 def upstream(synthesis, stack, expression: str) -> tuple[str, tuple[str, str, str]]:
@@ -54,10 +47,6 @@ def by_name(stack, resource_type: str, suffix: str) -> dict:
 def resource_id(stack, resource_type: str, predicate) -> str:
     (name,) = [name for name, body in stack.resources(resource_type).items() if predicate(body)]
     return name
-
-
-def points_at(expression: str, resource_type: str, logical_id: str, attribute: str) -> bool:
-    return expression == f"${{{resource_type}.{logical_id}.{attribute}}}"
 
 
 # --- The REST API ---------------------------------------------------------------------------

@@ -15,15 +15,7 @@ from typing import Any
 import pytest
 
 from stacks.layers import Layer
-
-FAKE_AWS_ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}
+from tests.fake_aws import FAKE_AWS_ENVIRONMENT
 
 
 @pytest.fixture
@@ -43,16 +35,8 @@ def moto_rotation(monkeypatch):
 
     monkeypatch.setattr(LambdaBackend, "invoke", invoke)
     with mock_aws():
-        client = aws_fixtures.client
-        role = client("iam").create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        function_arn = client("lambda").create_function(
-            FunctionName="fraud-secret-rotation-test",
-            Runtime="python3.11",
-            Role=role,
-            Handler="secret_rotation.handler.handler",
-            Code={"ZipFile": b"invocations are routed in-process"},
-        )["FunctionArn"]
-        yield client("secretsmanager"), function_arn
+        function_arn = rotation_support.register_rotation_function("fraud-secret-rotation-test")
+        yield aws_fixtures.client("secretsmanager"), function_arn
 
 
 def _current(secretsmanager, secret_id: str) -> dict[str, Any]:

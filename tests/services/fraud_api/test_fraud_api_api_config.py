@@ -30,7 +30,7 @@ from secret_rotation import handler as rotation
 from tests.services.aws_fixtures import REGION, client
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.inprocess import serve_in_process
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 from tests.services.fraud_api.postgres_server import free_loopback_port
 from tests.services.fraud_api.server_process import running_server
 from tests.services.secret_rotation.rotation_support import INITIAL_SIGNING_KEY, run_handler, secret_document

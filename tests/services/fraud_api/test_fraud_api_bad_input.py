@@ -10,7 +10,7 @@ import pytest
 
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.inprocess import InProcessClient
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 
 JSON = {"content-type": "application/json"}
 INJECTION = "'; DROP TABLE transactions; --"

@@ -18,7 +18,7 @@ from fraud_api.settings import Settings
 from fraud_api.tracing import NullTracer
 from tests.services.fraud_api.app_database import AppDatabase, insert_transaction
 from tests.services.fraud_api.inprocess import InProcessClient, serve_in_process
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 
 
 def _secret(username: str, password: str) -> str:

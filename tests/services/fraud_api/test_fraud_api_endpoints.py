@@ -10,7 +10,7 @@ import pytest
 from fraud_api.responses import signature_of
 from tests.services.fraud_api.app_database import SIGNING_KEY, AppDatabase, insert_transaction
 from tests.services.fraud_api.inprocess import InProcessClient
-from tests.services.fraud_api.payloads import now_ms, transaction, unique_id
+from tests.services.payloads import now_ms, transaction, unique_id
 
 
 @pytest.mark.parametrize("path", ["/health", "/api/health"])

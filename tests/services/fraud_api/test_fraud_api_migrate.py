@@ -31,7 +31,7 @@ from fraud_api.privileges import (
 from fraud_api.tracing import NullTracer
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.inprocess import serve_in_process
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 from tests.services.fraud_api.server_process import REPO_ROOT, process_env
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from fraud_api.routes import ROUTES, TRANSACTION_ID
 from tests.services.fraud_api.inprocess import InProcessClient
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE_DIR = REPO_ROOT / "services" / "fraud_api"

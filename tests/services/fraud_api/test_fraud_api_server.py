@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.services.fraud_api.app_database import AppDatabase, insert_transaction
-from tests.services.fraud_api.payloads import transaction
+from tests.services.payloads import transaction
 from tests.services.fraud_api.server_process import REPO_ROOT, ServerProcess, process_env, running_server
 
 @pytest.fixture

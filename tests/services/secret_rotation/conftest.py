@@ -8,7 +8,7 @@ import pytest
 from moto.awslambda.models import LambdaBackend
 
 from tests.services.aws_fixtures import client
-from tests.services.secret_rotation.rotation_support import SECRET_NAME, secret_document
+from tests.services.secret_rotation.rotation_support import SECRET_NAME, register_rotation_function, secret_document
 
 
 @pytest.fixture
@@ -27,14 +27,7 @@ def rotation_function(
     in-process (or to a stand-in a test provides). Returns a function that installs a step
     runner and gives the Lambda ARN to pass to RotateSecret.
     """
-    role = client("iam").create_role(RoleName="rotation-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    arn = client("lambda").create_function(
-        FunctionName="secret-rotation-test",
-        Runtime="python3.11",
-        Role=role,
-        Handler="secret_rotation.handler.handler",
-        Code={"ZipFile": b"unused: invocations are routed in-process"},
-    )["FunctionArn"]
+    arn = register_rotation_function("secret-rotation-test")
 
     def install(run_step: Callable[[dict[str, Any]], None]) -> str:
         def invoke(

@@ -10,6 +10,7 @@ import pytest
 
 from fraud_scoring import ScoreResult, parse_transaction
 from fraud_scoring.buckets import time_bucket
+from tests.services import payloads
 from tests.services.aws_fixtures import AlertsTopic, api_gateway_event, put_scoring_parameter, table_items, write_items
 from transaction_processor import handler as processor
 from transaction_processor.store import transaction_item
@@ -20,18 +21,9 @@ def now_ms() -> int:
 
 
 def transaction(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "transaction_id": "txn-0001",
-        "user_id": "user-1",
-        "amount": 42.5,
-        "currency": "EUR",
-        "merchant_id": "merchant-1",
-        "country": "DE",
-        "merchant_category": "5411",
-        "timestamp": now_ms() - 1_000,
-    }
-    body.update(overrides)
-    return {name: value for name, value in body.items() if value is not None}
+    """The shared valid transaction under this module's fixed ids; an override of None leaves that field out."""
+    fields: dict[str, Any] = {"transaction_id": "txn-0001", "user_id": "user-1", **overrides}
+    return payloads.transaction(**{name: ... if value is None else value for name, value in fields.items()})
 
 
 def invoke(event: dict[str, Any], context: Any) -> tuple[int, dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.compute.log_retention import AUDIT_RETENTION_DAYS, explain_short_retention
+from components.security.log_groups import AUDIT_RETENTION_DAYS, explain_short_retention
 
 
 @pytest.mark.parametrize("days, skipped", [(30, True), (364, True), (AUDIT_RETENTION_DAYS, False), (731, False)])

@@ -1,4 +1,5 @@
-"""Request payloads for the fraud-api tests: valid by default, unique per call."""
+"""Transactions for the services tests: valid for both entry points (fraud-api and the
+transaction processor) by default, unique per call."""
 
 from __future__ import annotations
 
