@@ -322,10 +322,11 @@ def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks:
     if given is not None or not config.teardown.confirm_with_name or not _is_terminal():
         return given
     kept = " Final backups of its data are taken first." if config.data.final_backups_on_destroy and what is None else ""
+    section = '"Tearing prod down"' if what is None else '"When a run dies"'
     print(f"About to {what or 'destroy ' + ', '.join(stacks)} on {'the emulator' if target.is_emulator else 'AWS'}.{kept} "
-          'See docs/lifecycle.md, "Tearing prod down".', file=sys.stderr)
+          f"See docs/lifecycle.md, {section}.", file=sys.stderr)
     try:
-        return _ask(f"Type the environment's name ({config.name}) to destroy it: ").strip()
+        return _ask(f"Type the environment's name ({config.name}) to {'destroy it' if what is None else 'go ahead'}: ").strip()
     except EOFError:
         return None
 

@@ -144,10 +144,12 @@ def test_in_prod_anonymous_orphans_are_deleted_only_with_its_name_given_or_typed
 
     # On a terminal, asked once the list is shown; another answer refuses.
     monkeypatch.setattr(cli, "_is_terminal", lambda: True)
-    monkeypatch.setattr(cli, "_ask", lambda prompt: "prd")
+    prompts: list[str] = []
+    monkeypatch.setattr(cli, "_ask", lambda prompt: prompts.append(prompt) or "prd")
     assert recover(tmp_path, "--delete-anonymous", environment="prod") == EXIT_REFUSED
     printed = capsys.readouterr()
     assert f"$ aws ec2 delete-vpc --vpc-id {prod_vpc}" in printed.out and "About to delete these 1 orphans of network-prod on AWS" in printed.err
+    assert 'See docs/lifecycle.md, "When a run dies"' in printed.err and prompts == ["Type the environment's name (prod) to go ahead: "]
     assert vpc_exists(prod_vpc)
     monkeypatch.setattr(cli, "_ask", lambda prompt: "prod")
     assert recover(tmp_path, "--delete-anonymous", environment="prod") == 0
