@@ -25,7 +25,7 @@ import pytest
 
 from config.environment_variables import read_environments
 from config.targets import DeploymentTarget
-from lifecycle.orphans import RULE_TYPES, read_configs, scan_environment
+from lifecycle.orphans import RULE_TYPES, identities_in_state, read_configs, scan_environment
 from lifecycle.resource_kinds import Account, kind_of
 from lifecycle.states import S3StateReader, StateSummary, state_key
 from scripts import emulator
@@ -165,8 +165,7 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     _assert_the_orphans_were_adopted(run, output, leaked, states[KILLED])
     # The orphans search sees everything the layers deployed (so "none found" after the teardown means
     # none left), and finds no orphan in a deployed environment.
-    _assert_the_orphan_search_sees_everything_deployed(run, states)
-    assert "no orphans: everything of dev in the account is in its layers' states" in run.lifecycle("orphans", ENVIRONMENT, "--skip-synth")
+    _assert_the_orphan_search_sees_everything_deployed_and_no_orphan(run, states)
 
     # Teardown guard: the network cannot go while anything reads from it; nothing is touched.
     refused = run.lifecycle("destroy", ENVIRONMENT, "network", "--skip-synth", expect=3)
@@ -317,8 +316,9 @@ def _assert_the_orphans_were_adopted(run: Run, output: str, adopted: dict[str, s
     assert re.search(rf"{stack}\s+planned in [\d.]+ s \(No changes\.\)", plan), plan
 
 
-def _assert_the_orphan_search_sees_everything_deployed(run: Run, states: dict[Layer, StateSummary]) -> None:
-    """Every deployed resource of a kind `orphans` looks for is found by its search, by name or by tags."""
+def _assert_the_orphan_search_sees_everything_deployed_and_no_orphan(run: Run, states: dict[Layer, StateSummary]) -> None:
+    """Every deployed resource of a kind `orphans` looks for is found by its search, by name or by tags, and
+    everything it finds is in a state. One search for both (`orphans` itself runs after the teardown)."""
     identity = run.client("sts").get_caller_identity()
     account = Account(run, identity["Account"], run.config.region, "aws", ENVIRONMENT, run.config.project)
     live, scan = scan_environment(account, read_configs(run.workdir / "cdktf.out", ENVIRONMENT), states)
@@ -331,6 +331,9 @@ def _assert_the_orphan_search_sees_everything_deployed(run: Run, states: dict[La
         if not {instance["attributes"].get("id"), instance["attributes"].get("arn"), kind.state_identity(instance["attributes"])} & found
     ]
     assert not missed and not scan.unchecked, (missed, scan.unchecked)
+    held = identities_in_state(states)
+    orphaned = [f"{resource.address} {resource.identity}" for resource in live if not resource.identities & held]
+    assert not orphaned, orphaned
 
 
 def _tagged_for_the_environment(run: Run) -> list[str]:
