@@ -11,6 +11,8 @@
     scripts/lifecycle.sh drift dev                  # what changed outside Terraform: exit 0 clean, 2 drifted, 1 error
     scripts/lifecycle.sh status dev                 # what is deployed, and any state lock held
     scripts/lifecycle.sh unlock dev network --lock-id <id>   # remove a dead run's state lock
+    scripts/lifecycle.sh orphans dev                # what a killed run created that no state holds, per layer
+    scripts/lifecycle.sh recover dev network        # adopt them at the next deploy (import blocks); --delete-anonymous for the rest
     scripts/lifecycle.sh up dev --target aws        # the same on AWS, with the credentials in the environment
     scripts/lifecycle.sh migrate dev --target aws   # fraud-api's schema migration task, as the schema owner, waited for
     scripts/lifecycle.sh release dev --target aws   # the migration, then CodeDeploy blue/green of the revision the compute layer registered
@@ -18,10 +20,10 @@
 
 Exit codes: 0 done, 1 a stack failed (named), 2 bad usage or configuration, 3 refused by a guard,
 4 an account prerequisite is missing, 5 the state could not be read (no state bucket, no or
-refused credentials, throttling, S3 unreachable: the bucket and key named), 130 interrupted
-(SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly). `drift` and `plan --detailed-exitcode`
-answer like Terraform's -detailed-exitcode instead: 0 nothing to report, 2 changes (drift), 1 any
-error; 130 interrupted.
+refused credentials, throttling, S3 unreachable: the bucket and key named), 6 orphans found
+(`orphans`), 130 interrupted (SIGINT, SIGTERM or SIGHUP; Terraform was let stop cleanly). `drift`
+and `plan --detailed-exitcode` answer like Terraform's -detailed-exitcode instead: 0 nothing to
+report, 2 changes (drift), 1 any error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from lifecycle.migration import MigrationFailed, migrate
 from lifecycle.operations import Lifecycle, StackFailed
 from lifecycle.prerequisites import PrerequisiteMissing
 from lifecycle.progress import Progress
+from lifecycle.recovery import OrphansFound, RecoveryFailed, adopting_orphans, recover, report_orphans
+from lifecycle.resource_kinds import LiveResource
 from lifecycle.release import DEFAULT_WAIT_MINUTES, ReleaseFailed, release
 from lifecycle.smoke import SmokeFailed, smoke
 from lifecycle.states import GuardRefusal, S3StateReader, StateUnreadable
@@ -55,7 +59,7 @@ from scripts import emulator
 from scripts.paths import CACHE_ROOT, REPO_ROOT
 from stacks.layers import DEPLOY_ORDER, Layer, stack_id
 
-EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_PREREQUISITE, EXIT_STATE_UNREADABLE, EXIT_ORPHANS, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 6, 130
 # What synthesizes for, plans or builds on real AWS: refused while a setting is still a placeholder.
 REAL_DEPLOY_COMMANDS = ("synth", "up", "bootstrap", "prerequisites", "deploy", "plan", "apply", "drift")
 # Terraform's -detailed-exitcode: there is something to report (changes, drift).
@@ -116,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("layer", choices=[layer.value for layer in Layer])
     unlock.add_argument("--lock-id", help="the lock to remove, as `status` or the failed run showed it; refused if another lock is held now")
     unlock.add_argument("--force", action="store_true", help="remove a lock younger than an hour: only when you know the run that took it is dead")
+    orphans = command("orphans", "what exists in the account for the environment but in no layer's state (a killed run's), per layer; exit 6 if any")
+    orphans.add_argument("environment")
+    recover_command = command("recover", "adopt the layer's orphans at its next deploy (import blocks); list, or delete, the anonymous ones")
+    recover_command.add_argument("environment")
+    recover_command.add_argument("layer", choices=[layer.value for layer in Layer])
+    recover_command.add_argument("--delete-anonymous", action="store_true",
+                                 help="delete the orphans that cannot be adopted (VPCs, subnets, NAT gateways, Elastic IPs, ...)")
+    recover_command.add_argument("--confirm", metavar="ENVIRONMENT",
+                                 help="the environment's name again: required with --delete-anonymous where a teardown asks for it (prod)")
     bootstrap = command("bootstrap", "step 0: the state bucket the environment's stacks keep their state in")
     bootstrap.add_argument("environment")
     prerequisites = command("prerequisites", "what the account must already have: checked on AWS, created in the emulator")
@@ -176,7 +189,10 @@ def _main(args: argparse.Namespace, detailed: bool) -> int:
         progress.summary()
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
-    except (ReleaseFailed, MigrationFailed, SmokeFailed) as failure:
+    except OrphansFound as found:
+        print(f"orphans: {found}", file=sys.stderr)
+        return EXIT_ORPHANS
+    except (ReleaseFailed, MigrationFailed, SmokeFailed, RecoveryFailed) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     except (Interrupted, KeyboardInterrupt) as stop:
@@ -222,6 +238,9 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
         stacks = [stack_id(layer, config.name) for layer in reversed(DEPLOY_ORDER) if layer in _layers(getattr(args, "layers", ["all"]))]
         confirmation = _teardown_confirmation(args.confirm, config, stacks, target)
         check_confirmation(config, stacks, confirmation)
+    if args.command == "recover" and args.delete_anonymous and (args.confirm is not None or not _is_terminal()):
+        # Like a teardown's, before any read: a deletion in prod refused for want of its name costs nothing.
+        check_confirmation(config, [stack_id(Layer(args.layer), config.name)], args.confirm, action="delete the anonymous orphans of")
     clients = TargetClients(target, config.state.region)
     lifecycle = Lifecycle(
         target=target,
@@ -269,7 +288,9 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     # Saved plans on AWS are sealed with the state's KMS key (lifecycle/sealing.py).
     kms = clients.client("kms") if not target.is_emulator else None
     if args.command == "apply":
-        lifecycle.apply_saved(args.plans, kms=kms)
+        # A plan saved after `recover` imports what it wrote: its blocks are retired alike.
+        with adopting_orphans(lifecycle, list(DEPLOY_ORDER), announce=False):
+            lifecycle.apply_saved(args.plans, kms=kms)
         progress.summary()
         return 0
     if args.command == "plan" and args.save is not None and args.mock_upstream:
@@ -281,14 +302,30 @@ def _run(args: argparse.Namespace, workdir: Path, progress: Progress) -> int:
     if args.command == "prerequisites":
         lifecycle.prerequisites(clients)
         return 0
+    if args.command == "orphans":
+        report_orphans(lifecycle, clients)
+        return 0
+    if args.command == "recover":
+        layer = Layer(args.layer)
+
+        def confirm(resources: list[LiveResource]) -> None:
+            if args.confirm is None and config.teardown.confirm_with_name:
+                what = f"delete these {len(resources)} orphans of {lifecycle.stack(layer)}"
+                check_confirmation(config, [lifecycle.stack(layer)], _teardown_confirmation(None, config, [lifecycle.stack(layer)], target, what=what),
+                                   action="delete the anonymous orphans of")
+
+        recover(lifecycle, clients, layer, delete_anonymous=args.delete_anonymous, confirm=confirm)
+        return 0
     if args.command in ("up", "bootstrap"):
         lifecycle.bootstrap(clients)
         if args.command == "bootstrap":
             return 0
         lifecycle.prerequisites(clients)
-        _deploy_then_migrate_a_new_service(lifecycle, clients, list(DEPLOY_ORDER))
+        with adopting_orphans(lifecycle, list(DEPLOY_ORDER)):
+            _deploy_then_migrate_a_new_service(lifecycle, clients, list(DEPLOY_ORDER))
     elif args.command == "deploy":
-        _deploy_then_migrate_a_new_service(lifecycle, clients, _layers(args.layers))
+        with adopting_orphans(lifecycle, _layers(args.layers)):
+            _deploy_then_migrate_a_new_service(lifecycle, clients, _layers(args.layers))
     elif args.command == "destroy":
         lifecycle.destroy(_layers(args.layers), confirmation=confirmation)
     elif args.command == "down":
@@ -323,15 +360,19 @@ def _drift(lifecycle: Lifecycle, args: argparse.Namespace, workdir: Path, progre
     return report.exit_code
 
 
-def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget) -> str | None:
-    """`--confirm`, or for an environment that asks for its name, what is typed at the prompt (on a terminal only)."""
+def _teardown_confirmation(given: str | None, config: EnvironmentConfig, stacks: list[str], target: DeploymentTarget,
+                           *, what: str | None = None) -> str | None:
+    """`--confirm`, or for an environment that asks for its name, what is typed at the prompt (on a terminal only).
+
+    `what` says what is about to happen (default: destroying `stacks`)."""
     if given is not None or not config.teardown.confirm_with_name or not _is_terminal():
         return given
-    kept = " Final backups of its data are taken first." if config.data.final_backups_on_destroy else ""
-    print(f"About to destroy {', '.join(stacks)} on {'the emulator' if target.is_emulator else 'AWS'}.{kept} "
-          'See docs/lifecycle.md, "Tearing prod down".', file=sys.stderr)
+    kept = " Final backups of its data are taken first." if config.data.final_backups_on_destroy and what is None else ""
+    section = '"Tearing prod down"' if what is None else '"When a run dies"'
+    print(f"About to {what or 'destroy ' + ', '.join(stacks)} on {'the emulator' if target.is_emulator else 'AWS'}.{kept} "
+          f"See docs/lifecycle.md, {section}.", file=sys.stderr)
     try:
-        return _ask(f"Type the environment's name ({config.name}) to destroy it: ").strip()
+        return _ask(f"Type the environment's name ({config.name}) to {'destroy it' if what is None else 'go ahead'}: ").strip()
     except EOFError:
         return None
 

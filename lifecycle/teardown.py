@@ -35,14 +35,16 @@ BACKUP_WAIT = timedelta(minutes=60)
 POLL_SECONDS = 15.0
 
 
-def check_confirmation(environment: EnvironmentConfig, stacks: list[str], confirmation: str | None) -> None:
-    """Refuse unless the confirmation, where given or required, names exactly this environment."""
+def check_confirmation(environment: EnvironmentConfig, stacks: list[str], confirmation: str | None, *, action: str = "destroy") -> None:
+    """Refuse unless the confirmation, where given or required, names exactly this environment.
+
+    `action` says what is refused (`destroy`; `delete the anonymous orphans of` for `recover`)."""
     name = environment.name
     if confirmation is not None and confirmation != name:
-        raise GuardRefusal(f"refusing to destroy {', '.join(stacks)}: the confirmation names '{confirmation}', not '{name}'")
+        raise GuardRefusal(f"refusing to {action} {', '.join(stacks)}: the confirmation names '{confirmation}', not '{name}'")
     if confirmation is None and environment.teardown.confirm_with_name:
         raise GuardRefusal(
-            f"refusing to destroy {', '.join(stacks)} without a confirmation: {name} asks for its name before any of its layers "
+            f"refusing to {action} {', '.join(stacks)} without a confirmation: {name} asks for its name before any of its layers "
             f"is destroyed (teardown.confirm_with_name). Add --confirm {name}, or run it on a terminal and type {name} at the prompt"
         )
 

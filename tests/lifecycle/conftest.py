@@ -67,6 +67,22 @@ def mock_state_bucket(monkeypatch) -> Iterator[StateBucket]:
 
 
 @pytest.fixture
+def emulator_additions() -> None:
+    """moto in this process answers what the emulator adds to it (scripts/moto_additions.py: X-Ray rules, CodeDeploy's reads, ...)."""
+    from scripts import moto_additions
+
+    moto_additions.install()
+
+
+@pytest.fixture
+def leaked(mock_state_bucket, emulator_additions):
+    """What killed applies of dev left in moto's account, and the partial states they wrote (tests/lifecycle/leaked_account.py)."""
+    from tests.lifecycle.leaked_account import make_leaked_account
+
+    return make_leaked_account(mock_state_bucket)
+
+
+@pytest.fixture
 def state_key_kms(monkeypatch) -> Iterator[tuple[Any, str]]:
     """moto's KMS with the state key under the alias the bootstrap stack gives it (saved plans are sealed with it)."""
     import boto3

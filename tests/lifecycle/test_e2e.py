@@ -1,12 +1,14 @@
 """End to end on the local emulator: one environment deployed, partly rebuilt and torn down with real Terraform.
 
 Driven through the documented commands (`python -m lifecycle ...`, what scripts/lifecycle.sh runs),
-from the layer DAG rather than a list of resources, so it keeps working as the stacks grow. After
-`up` and after the rebuild every layer must plan no change (a second plan is empty); one change
-made outside Terraform must be found by `drift`, and be gone after a redeploy. Only the final
-"nothing is left" check names services, and it asks each one broadly.
+from the layer DAG rather than a list of resources, so it keeps working as the stacks grow. The
+first network apply is killed hard half-way, as a vanished CI runner would leave it, and recovered
+(lock, orphans, adoption) on the way to the full deploy. After `up` and after the rebuild every
+layer must plan no change (a second plan is empty); one change made outside Terraform must be
+found by `drift`, and be gone after a redeploy. "Nothing is left" after the teardown is
+`lifecycle orphans`, whose search is first shown to see everything the deployed stacks hold.
 
-    .venv/bin/pytest -m e2e          # about 12 minutes; scripts/test.sh runs it beside the default suite
+    .venv/bin/pytest -m e2e          # about 13 minutes; scripts/test.sh runs it beside the default suite
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +27,8 @@ import pytest
 
 from config.environment_variables import read_environments
 from config.targets import DeploymentTarget
+from lifecycle.orphans import RULE_TYPES, identities_in_state, read_configs, scan_environment
+from lifecycle.resource_kinds import Account, kind_of
 from lifecycle.states import S3StateReader, StateSummary, state_key
 from scripts import emulator
 from stacks.layers import DEPLOY_ORDER, LAYER_DEPENDENCIES, Layer, stack_id
@@ -33,6 +38,12 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "dev"
 REBUILT = (Layer.OBSERVABILITY, Layer.EDGE)
+# The layer killed half-way: the cheapest to redeploy. Killed once its KMS alias exists, which the
+# provider creates only after the key (13 s on the emulator), by when the VPC, its subnets, the NAT
+# gateway and its Elastic IP, and the flow-log bucket exist too.
+KILLED = Layer.NETWORK
+KILLED_AFTER = "aws_kms_alias."
+KILL_TIMEOUT_SECONDS = 600
 
 
 class Run:
@@ -61,6 +72,39 @@ class Run:
         print(f"$ lifecycle {' '.join(args)}\n{output}")
         self.reports.append((" ".join(args), json.loads(report.read_text()) if report.exists() else []))
         return result.returncode, output
+
+    def killed_during(self, *args: str, stack: str, after: str) -> dict[str, str]:
+        """Run a lifecycle command and SIGKILL it, with every Terraform it started, as soon as Terraform has
+        created a resource whose address starts with `after`; return what Terraform had created by then (address -> id)."""
+        events_file = self.workdir / "logs" / f"{stack}.apply.jsonl"
+        offset = events_file.stat().st_size if events_file.exists() else 0
+        started = time.monotonic()
+        command = [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir)]
+        with (self.workdir / "killed.out").open("w") as output:
+            # A session of its own: Terraform runs in its own process group, but stays in the session.
+            process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        created: dict[str, str] = {}
+        deadline = time.monotonic() + KILL_TIMEOUT_SECONDS
+        try:
+            while not any(address.startswith(after) for address in created):
+                assert time.monotonic() < deadline and process.poll() is None, (self.workdir / "killed.out").read_text()
+                time.sleep(0.05)
+                if events_file.exists():
+                    with events_file.open() as events:
+                        events.seek(offset)
+                        lines = events.read().splitlines()
+                    created = {
+                        event["hook"]["resource"]["addr"]: event["hook"].get("id_value", "")
+                        for event in map(json.loads, lines)
+                        if event.get("type") == "apply_complete" and event["hook"].get("action") == "create"
+                    }
+        finally:
+            for pid in _session(process.pid):
+                os.kill(pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        print(f"$ lifecycle {' '.join(args)}  (killed after {time.monotonic() - started:.1f} s, {len(created)} resources created)")
+        self.reports.append((" ".join(args), [{"stack": stack, "action": "deploy", "outcome": "killed", "seconds": time.monotonic() - started}]))
+        return created
 
     @property
     def target(self) -> DeploymentTarget:
@@ -105,6 +149,9 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     refused = run.lifecycle("deploy", ENVIRONMENT, "compute", "--skip-synth", expect=3)
     assert "network-dev, data-dev" in refused
 
+    # A run killed hard in the middle of the network's apply leaves a lock and orphans; both are recovered.
+    leaked = _kill_and_recover(run)
+
     # The one command (the emulator, bootstrap and prerequisites are there already): every layer in DAG order.
     output = run.lifecycle("up", ENVIRONMENT, "--skip-synth")
     assert f"state bucket {run.config.state.bucket} exists: bootstrap already done" in output
@@ -125,6 +172,10 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert all(state is not None and state.deployed for state in states.values()), states
     _assert_everything_declared_was_deployed(run, states)
     _assert_cross_stack_values_arrived(states)
+    _assert_the_orphans_were_adopted(run, output, leaked, states[KILLED])
+    # The orphans search sees everything the layers deployed (so "none found" after the teardown means
+    # none left), and finds no orphan in a deployed environment.
+    _assert_the_orphan_search_sees_everything_deployed_and_no_orphan(run, states)
     # Converged: planning every layer again (side by side) finds nothing to change.
     _assert_every_plan_is_empty(run, "after up")
 
@@ -180,7 +231,9 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
         assert "destroyed in" in output
         state = run.state(layer)
         assert state is not None and state.managed_resources == 0, f"{layer.value}: {state}"
-    leftovers = _what_the_emulator_still_holds(run)
+    assert "no orphans: everything of dev in the account is in its layers' states" in run.lifecycle("orphans", ENVIRONMENT, "--skip-synth")
+    # Of kinds no layer declares (so `orphans` never looks for them), nothing tagged for dev either.
+    leftovers = _tagged_for_the_environment(run)
     assert not leftovers, json.dumps(leftovers, indent=2, default=str)
 
     with capsys.disabled():
@@ -270,75 +323,93 @@ def _collect(value: Any, keys: tuple[str, ...], into: set[str]) -> None:
             _collect(item, keys, into)
 
 
-def _what_the_emulator_still_holds(run: Run) -> dict[str, list[Any]]:
-    """Broad questions to each service the stacks use; the state bucket and account-level step-0 things excepted."""
-    bootstrap = _bootstrap_identifiers(run.workdir / "bootstrap.tfstate")
-    ec2 = run.client("ec2")
-    vpcs = [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"] if not vpc["IsDefault"]]
-    default_vpcs = [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"] if vpc["IsDefault"]]
-    not_default = [{"Name": "vpc-id", "Values": vpcs}] if vpcs else None
-    s3 = run.client("s3")
-    rds = run.client("rds")
-    apigateway = run.client("apigateway")
-    iam = run.client("iam")
-    kms = run.client("kms")
-    route53 = run.client("route53")
-    autoscaling = run.client("application-autoscaling")
-    xray = run.client("xray")
-    zone_id = route53.list_hosted_zones_by_name(DNSName=run.config.edge.hosted_zone_name)["HostedZones"][0]["Id"]
-    found = {
-        "vpcs": vpcs,
-        "subnets": [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"] if s["VpcId"] not in default_vpcs],
-        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["VpcId"] not in default_vpcs],
-        "nat_gateways": [n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] not in ("deleted", "deleting")],
-        "elastic_ips": [a.get("AllocationId") for a in ec2.describe_addresses()["Addresses"]],
-        "vpc_endpoints": [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"].lower() != "deleted"],
-        "flow_logs": [f["FlowLogId"] for f in ec2.describe_flow_logs()["FlowLogs"]],
-        "route_tables": [t["RouteTableId"] for t in ec2.describe_route_tables(Filters=not_default)["RouteTables"]] if not_default else [],
-        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] not in bootstrap],
-        "tables": run.client("dynamodb").list_tables()["TableNames"],
-        "functions": [f["FunctionName"] for f in run.client("lambda").list_functions()["Functions"]],
-        "db_clusters": [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]],
-        "db_instances": [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]],
-        "db_subnet_groups": [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"] if g["DBSubnetGroupName"] != "default"],
-        "ecs_clusters": [c["clusterName"] for c in run.client("ecs").describe_clusters(clusters=run.client("ecs").list_clusters()["clusterArns"])["clusters"] if c["status"] == "ACTIVE"],
-        "load_balancers": [lb["LoadBalancerName"] for lb in run.client("elbv2").describe_load_balancers()["LoadBalancers"]],
-        "target_groups": [tg["TargetGroupName"] for tg in run.client("elbv2").describe_target_groups()["TargetGroups"]],
-        "kms_keys": [
-            key["KeyId"] for key in kms.list_keys()["Keys"]
-            if key["KeyId"] not in bootstrap and _still_there(run, key["KeyArn"])
-            # AWS-managed keys (alias/aws/dynamodb, ...) belong to the account, made by a service on first use.
-            and not any(alias["AliasName"].startswith("alias/aws/") for alias in kms.list_aliases(KeyId=key["KeyId"])["Aliases"])
-        ],
-        "log_groups": [g["logGroupName"] for g in run.client("logs").describe_log_groups()["logGroups"]],
-        "topics": [t["TopicArn"] for t in run.client("sns").list_topics()["Topics"]],
-        "queues": run.client("sqs").list_queues().get("QueueUrls", []),
-        "secrets": [s["Name"] for s in run.client("secretsmanager").list_secrets()["SecretList"] if not s.get("DeletedDate")],
-        "parameters": [p["Name"] for p in run.client("ssm").describe_parameters()["Parameters"]],
-        "rest_apis": [a["name"] for a in apigateway.get_rest_apis()["items"]],
-        "api_keys": [k["name"] for k in apigateway.get_api_keys()["items"]],
-        "usage_plans": [p["name"] for p in apigateway.get_usage_plans()["items"]],
-        "vpc_links": [link["name"] for link in apigateway.get_vpc_links()["items"]],
-        "web_acls": [acl["Name"] for acl in run.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]],
-        "alarms": [a["AlarmName"] for a in run.client("cloudwatch").describe_alarms()["MetricAlarms"]],
-        "dashboards": [d["DashboardName"] for d in run.client("cloudwatch").list_dashboards()["DashboardEntries"]],
-        "event_rules": [r["Name"] for r in run.client("events").list_rules()["Rules"]],
-        "scalable_targets": [t["ResourceId"] for t in autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]],
-        "scaling_policies": [p["PolicyName"] for p in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]],
-        "scheduled_actions": [a["ScheduledActionName"] for a in autoscaling.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]],
-        "codedeploy_applications": run.client("codedeploy").list_applications()["applications"],
-        "xray_sampling_rules": [r["SamplingRule"]["RuleName"] for r in xray.get_sampling_rules()["SamplingRuleRecords"]],
-        "xray_groups": [g["GroupName"] for g in xray.get_groups()["Groups"]],
-        "certificates": [c["CertificateArn"] for c in run.client("acm").list_certificates()["CertificateSummaryList"]],
-        "dns_records": [r["Name"] for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] not in ("NS", "SOA")],
-        "iam_roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/") and r["RoleName"] not in bootstrap],
-        "iam_policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] not in bootstrap],
-        "tagged_for_dev": [
-            r["ResourceARN"] for r in run.client("resourcegroupstaggingapi").get_resources(TagFilters=[{"Key": "Environment", "Values": [ENVIRONMENT]}])["ResourceTagMappingList"]
-            if _still_there(run, r["ResourceARN"])
-        ],
+def _kill_and_recover(run: Run) -> dict[str, str]:
+    """Kill the network's first apply hard; then status shows the lock, unlock removes it, orphans lists what
+    leaked and recover adopts or deletes it. Returns what the killed apply had created (address -> id)."""
+    stack = stack_id(KILLED, ENVIRONMENT)
+    created = run.killed_during("deploy", ENVIRONMENT, KILLED.value, "--skip-synth", stack=stack, after=KILLED_AFTER)
+    assert any(address.startswith("aws_vpc.") for address in created) and any(address.startswith("aws_s3_bucket.") for address in created), created
+
+    status = run.lifecycle("status", ENVIRONMENT, "--skip-synth")
+    lock_id = re.search(rf"^{stack} .*\n +locked: held by \S+ for apply since .*, lock id ([0-9a-f-]+)$", status, re.M).group(1)
+    assert f"unlock {ENVIRONMENT} {KILLED.value} --lock-id {lock_id}" in status
+    run.lifecycle("unlock", ENVIRONMENT, KILLED.value, "--lock-id", lock_id, "--force", "--skip-synth")
+    assert "locked:" not in run.lifecycle("status", ENVIRONMENT, "--skip-synth")
+
+    # Everything the killed apply created that its state does not hold is listed under the network layer,
+    # but a rule of an orphaned security group, which goes with its group.
+    state = run.state(KILLED)
+    held = {f"{r['type']}.{r['name']}" for r in (state.resources if state else ()) if r.get("mode") == "managed" and r.get("instances")}
+    leaked = {
+        address: identity for address, identity in created.items()
+        if kind_of(address.split(".")[0]) and address not in held and address.split(".")[0] not in RULE_TYPES
     }
-    return {kind: items for kind, items in found.items() if items}
+    orphans = run.lifecycle("orphans", ENVIRONMENT, "--skip-synth", expect=6)
+    listed = orphans[orphans.index(f"{stack}:"):orphans.index(f"{stack_id(Layer.DATA, ENVIRONMENT)}:")]
+    for address, identity in leaked.items():
+        assert re.search(rf"^ +(adopt |delete) {re.escape(address)} +{re.escape(identity)}\b", listed, re.M), f"{address} {identity}:\n{listed}"
+    adoptable = set(re.findall(r"^ +adopt +(\S+) ", listed, re.M))
+    assert {address.split(".")[0] for address in adoptable} >= {"aws_s3_bucket", "aws_kms_alias", "aws_kms_key"}, listed
+    anonymous = re.findall(r"^ +delete (\S+) ", listed, re.M)
+    assert {address.split(".")[0] for address in anonymous} >= {"aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_eip"}, listed
+
+    recovered = run.lifecycle("recover", ENVIRONMENT, KILLED.value, "--delete-anonymous", "--skip-synth")
+    imports = json.loads((run.workdir / "cdktf.out" / "stacks" / stack / "imports.tf.json").read_text())["import"]
+    assert {block["to"] for block in imports} == adoptable
+    assert recovered.count("      deleted ") == len(anonymous), recovered
+    return {address: created[address] for address in adoptable if address in created}
+
+
+def _assert_the_orphans_were_adopted(run: Run, output: str, adopted: dict[str, str], state: StateSummary) -> None:
+    """The next apply imported what the killed one left (the very resources), and created no second VPC."""
+    stack = stack_id(KILLED, ENVIRONMENT)
+    assert re.search(rf"^    {stack}: this apply adopts {len(adopted)} orphans", output, re.M), output
+    assert re.search(rf"^    {stack}: adopted {len(adopted)} orphans, imports.tf.json removed$", output, re.M), output
+    held = {f"{r['type']}.{r['name']}": r["instances"][0]["attributes"]["id"] for r in state.resources if r.get("mode") == "managed"}
+    assert {address: held.get(address) for address in adopted} == adopted
+    vpcs = run.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Environment", "Values": [ENVIRONMENT]}])["Vpcs"]
+    assert [vpc["VpcId"] for vpc in vpcs] == [vpc["id"] for vpc in state.instances("aws_vpc")], "the killed apply's VPC is gone"
+    # That it converged (an empty plan) is checked with every other layer's, right after.
+
+
+def _assert_the_orphan_search_sees_everything_deployed_and_no_orphan(run: Run, states: dict[Layer, StateSummary]) -> None:
+    """Every deployed resource of a kind `orphans` looks for is found by its search, by name or by tags, and
+    everything it finds is in a state. One search for both (`orphans` itself runs after the teardown)."""
+    identity = run.client("sts").get_caller_identity()
+    account = Account(run, identity["Account"], run.config.region, "aws", ENVIRONMENT, run.config.project)
+    live, scan = scan_environment(account, read_configs(run.workdir / "cdktf.out", ENVIRONMENT), states)
+    found = set().union(*(resource.identities for resource in live))
+    missed = [
+        f"{resource['type']}.{resource['name']} {instance['attributes'].get('id')}"
+        for state in states.values() for resource in state.resources
+        if resource.get("mode") == "managed" and (kind := kind_of(resource["type"]))
+        for instance in resource["instances"]
+        if not {instance["attributes"].get("id"), instance["attributes"].get("arn"), kind.state_identity(instance["attributes"])} & found
+    ]
+    assert not missed and not scan.unchecked, (missed, scan.unchecked)
+    held = identities_in_state(states)
+    orphaned = [f"{resource.address} {resource.identity}" for resource in live if not resource.identities & held]
+    assert not orphaned, orphaned
+
+
+def _tagged_for_the_environment(run: Run) -> list[str]:
+    """What the tagging index still holds tagged for dev and is live."""
+    pages = run.client("resourcegroupstaggingapi").get_paginator("get_resources").paginate(TagFilters=[{"Key": "Environment", "Values": [ENVIRONMENT]}])
+    return [mapping["ResourceARN"] for page in pages for mapping in page["ResourceTagMappingList"] if _still_there(run, mapping["ResourceARN"])]
+
+
+def _session(leader: int) -> list[int]:
+    """The processes of the session `leader` started (the lifecycle, every Terraform and provider it runs)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == leader:
+                members.append(int(entry.name))
+    return members
 
 
 def _still_there(run: Run, arn: str) -> bool:
@@ -362,23 +433,12 @@ def _still_there(run: Run, arn: str) -> bool:
     return True
 
 
-def _bootstrap_identifiers(state_file: Path) -> set[str]:
-    """Names and ids of what step 0 owns (the state bucket, its key, the account's API Gateway role)."""
-    state = json.loads(state_file.read_text())
-    identifiers: set[str] = set()
-    for resource in state.get("resources", []):
-        for instance in resource.get("instances", []):
-            attributes = instance.get("attributes", {})
-            identifiers.update(str(attributes[key]) for key in ("id", "bucket", "name", "key_id") if attributes.get(key))
-    return identifiers
-
-
 def _print_timings(run: Run) -> None:
     total = time.monotonic() - run.started
     print("\n\nlifecycle e2e timings (emulator)")
     for command, steps in run.reports:
         for step in steps:
-            if step["outcome"] in ("done", "failed"):
+            if step["outcome"] in ("done", "failed", "killed"):
                 print(f"  {command.split()[0]:<10} {step['stack']:<22} {step['action']:<9} {step['outcome']:<7} {step['seconds']:7.1f} s")
     print(f"  e2e wall time: {total:.0f} s")
     (run.workdir / "e2e-timings.json").write_text(json.dumps({"wall_seconds": round(total, 1), "steps": run.reports}, indent=2))
