@@ -56,17 +56,18 @@ class Run:
         # What the lifecycle itself will read (FRAUD_HOSTED_ZONE and friends may be set).
         (self.config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": ENVIRONMENT})
 
-    def lifecycle(self, *args: str, expect: int = 0) -> str:
-        code, output = self.lifecycle_exit(*args)
+    def lifecycle(self, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> str:
+        code, output = self.lifecycle_exit(*args, env=env)
         assert code == expect, f"lifecycle {' '.join(args)} exited {code}, expected {expect}:\n{output}"
         return output
 
-    def lifecycle_exit(self, *args: str) -> tuple[int, str]:
-        """The command's exit code and output, for the caller to judge."""
+    def lifecycle_exit(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """The command's exit code and output, for the caller to judge; `env` adds to the test's environment."""
         report = self.workdir / f"report-{len(self.reports)}.json"
         result = subprocess.run(
             [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir), "--report", str(report)],
             cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800,
+            env={**os.environ, **(env or {})},
         )
         output = result.stdout + result.stderr
         print(f"$ lifecycle {' '.join(args)}\n{output}")
@@ -196,6 +197,11 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     # drift check and one after: each round reads every resource of the environment again.
     _assert_every_plan_is_empty(run, "after up")
 
+    # Promotion ships the image (docs/lifecycle.md, "Release"): the compute layer deployed from stacks
+    # synthesized with another image registers a new revision and leaves the service alone; `release`
+    # runs the migration, then creates the CodeDeploy blue/green deployment of exactly that revision.
+    _promote_and_release(run, "fraud-api@sha256:" + "5e" * 32)
+
     # Teardown guard: the network cannot go while anything reads from it; nothing is touched.
     refused = run.lifecycle("destroy", ENVIRONMENT, "network", "--skip-synth", expect=3)
     for dependant in Layer:
@@ -248,6 +254,32 @@ def _assert_every_plan_is_empty(run: Run, when: str) -> None:
     marker = "==> what the plans change"
     changes = output[output.index(marker) : output.index("==> summary")] if marker in output else output
     assert code == 0, f"{when}, a plan is not empty (lifecycle plan exited {code}):\n{changes}"
+
+
+def _promote_and_release(run: Run, image: str) -> None:
+    before = run.state(Layer.COMPUTE).outputs["fraud_api_task_definition_arn"]
+    run.lifecycle("deploy", ENVIRONMENT, "compute", env={"FRAUD_API_IMAGE": image})
+    revision = run.state(Layer.COMPUTE).outputs["fraud_api_task_definition_arn"]
+    assert revision != before, "a new image must register a new task-definition revision"
+    service = _fraud_api_service(run)
+    assert service["taskDefinition"] == before, "the apply must leave the running revision to CodeDeploy"
+
+    output = run.lifecycle("release", ENVIRONMENT, "--image", image)
+    created = re.search(r"deployment (d-\w+) created in (\S+)/(\S+)$", output, re.M)
+    assert created, output
+    assert "not waiting: the emulator (moto) keeps every CodeDeploy deployment at Created" in output
+    # Read back from CodeDeploy: the deployment's AppSpec names the revision the compute layer registered.
+    info = run.client("codedeploy").get_deployment(deploymentId=created[1])["deploymentInfo"]
+    appspec = json.loads(info["revision"]["appSpecContent"]["content"])
+    (resource,) = appspec["Resources"]
+    assert next(iter(resource.values()))["Properties"]["TaskDefinition"] == revision, appspec
+    assert (info["applicationName"], info["deploymentGroupName"]) == (created[2], created[3])
+
+
+def _fraud_api_service(run: Run) -> dict[str, Any]:
+    outputs = run.state(Layer.COMPUTE).outputs
+    (service,) = run.client("ecs").describe_services(cluster=outputs["ecs_cluster_name"], services=[outputs["ecs_service_name"]])["services"]
+    return service
 
 
 def _change_an_alarm_threshold_outside_terraform(run: Run) -> str:
