@@ -265,7 +265,7 @@ def _promote_and_release(run: Run, image: str) -> None:
     assert service["taskDefinition"] == before, "the apply must leave the running revision to CodeDeploy"
 
     output = run.lifecycle("release", ENVIRONMENT, "--image", image)
-    created = re.search(r"deployment (d-\w+) created in (\S+)/(\S+)$", output, re.M)
+    created = re.search(r"deployment (\S+) created in (\S+)/(\S+)$", output, re.M)
     assert created, output
     assert "not waiting: the emulator (moto) keeps every CodeDeploy deployment at Created" in output
     # Read back from CodeDeploy: the deployment's AppSpec names the revision the compute layer registered.
