@@ -201,6 +201,7 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     # synthesized with another image registers a new revision and leaves the service alone; `release`
     # runs the migration, then creates the CodeDeploy blue/green deployment of exactly that revision.
     _promote_and_release(run, "fraud-api@sha256:" + "5e" * 32)
+    states[Layer.COMPUTE] = run.state(Layer.COMPUTE)
 
     # Teardown guard: the network cannot go while anything reads from it; nothing is touched.
     refused = run.lifecycle("destroy", ENVIRONMENT, "network", "--skip-synth", expect=3)
