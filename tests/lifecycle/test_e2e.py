@@ -8,7 +8,7 @@ layer must plan no change (a second plan is empty); one change made outside Terr
 found by `drift`, and be gone after a redeploy. "Nothing is left" after the teardown is
 `lifecycle orphans`, whose search is first shown to see everything the deployed stacks hold.
 
-    .venv/bin/pytest -m e2e          # about 13 minutes; scripts/test.sh runs it beside the default suite
+    .venv/bin/pytest -m e2e          # about 20 minutes; scripts/test.sh runs it beside the default suite
 """
 
 from __future__ import annotations
