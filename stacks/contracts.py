@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.compute.log_metrics import LogMetricNames
+
 
 @dataclass(frozen=True)
 class SecurityGroupIds:
@@ -84,15 +86,6 @@ class BlueGreenPair:
 
 
 @dataclass(frozen=True)
-class LogMetricNames:
-    """Metrics fraud-api's log lines are counted into (no dimensions), in their own namespace."""
-
-    namespace: str
-    api_config_refresh_failures: str
-    refusals_to_serve: str
-
-
-@dataclass(frozen=True)
 class ComputeContract:
     """What edge (VPC link → NLB → this ALB, the custom domain, the Lambda integration) and
     observability (dashboards, alarms) need from the compute layer (see docs/compute.md)."""
@@ -144,3 +137,27 @@ class EdgeContract:
     vpc_link_target_group_arn_suffix: str
 
 
+@dataclass(frozen=True)
+class DataUpstream:
+    """What a layer stack is given: the contracts of every layer deployed before it.
+
+    Each layer reads all the layers below it (`stacks/layers.py`), so each of these is the one
+    before plus the next producer's contract; `stacks/platform.py` hands each stack its own.
+    """
+
+    network: NetworkContract
+
+
+@dataclass(frozen=True)
+class ComputeUpstream(DataUpstream):
+    data: DataContract
+
+
+@dataclass(frozen=True)
+class EdgeUpstream(ComputeUpstream):
+    compute: ComputeContract
+
+
+@dataclass(frozen=True)
+class ObservabilityUpstream(EdgeUpstream):
+    edge: EdgeContract

@@ -16,22 +16,16 @@ from components.data.transactions_table import TransactionsTable
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import DataContract, NetworkContract
+from stacks.contracts import DataContract, DataUpstream
 from stacks.layers import Layer
 
 
 class DataStack(LayerStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        environment: EnvironmentConfig,
-        target: DeploymentTarget,
-        network: NetworkContract,
-    ) -> None:
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget, upstream: DataUpstream) -> None:
         super().__init__(scope, layer=Layer.DATA, environment=environment, target=target)
         settings = environment.data
         context = self.context
+        network = upstream.network
 
         keys = DataKeys(self, "keys", naming=self.naming, context=context, deletion_window_days=settings.kms_deletion_window_days)
 

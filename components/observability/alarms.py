@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform, MonitoredServiceLogs
+from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform
 from config.settings import ObservabilitySettings
 
 # Latency: p99 over each minute, alarming when 3 of the last 5 minutes miss the objective. One

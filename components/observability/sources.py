@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.compute.log_metrics import LogMetricNames
+
 
 @dataclass(frozen=True)
 class MonitoredGateway:
@@ -65,15 +67,6 @@ class MonitoredService:
 
 
 @dataclass(frozen=True)
-class MonitoredServiceLogs:
-    """Metrics counted from fraud-api's log lines: one namespace, no dimensions."""
-
-    namespace: str
-    api_config_refresh_failures: str
-    refusals_to_serve: str
-
-
-@dataclass(frozen=True)
 class MonitoredDatabase:
     cluster_identifier: str
 
@@ -121,7 +114,8 @@ class MonitoredPlatform:
     load_balancer: MonitoredLoadBalancer
     vpc_link: MonitoredVpcLink
     service: MonitoredService
-    service_logs: MonitoredServiceLogs
+    # Counted from fraud-api's log lines by the compute layer's metric filters.
+    service_logs: LogMetricNames
     database: MonitoredDatabase
     functions: tuple[MonitoredFunction, ...]
     queues: MonitoredQueues

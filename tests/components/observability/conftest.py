@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.compute.log_metrics import LogMetricNames
 from components.observability import sources
 
 
@@ -17,7 +18,7 @@ def platform() -> sources.MonitoredPlatform:
         ),
         vpc_link=sources.MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
         service=sources.MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
-        service_logs=sources.MonitoredServiceLogs(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
+        service_logs=LogMetricNames(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
         database=sources.MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
         functions=(
             sources.MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),
