@@ -17,7 +17,7 @@ from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import BlueGreenPair, ComputeContract, ComputeUpstream
+from stacks.contracts import ComputeContract, ComputeUpstream
 from stacks.layers import Layer
 
 PATTERN_ANALYSIS_SCHEDULE = "rate(5 minutes)"
@@ -115,7 +115,7 @@ class ComputeStack(LayerStack):
         self.contract = ComputeContract(
             load_balancer_arn=load_balancer.load_balancer.arn,
             load_balancer_arn_suffix=load_balancer.load_balancer.arn_suffix,
-            target_group_arn_suffixes=BlueGreenPair(blue=load_balancer.blue.arn_suffix, green=load_balancer.green.arn_suffix),
+            target_group_arn_suffixes=load_balancer.target_group_arn_suffixes,
             cluster_name=fraud_api.cluster.name,
             service_name=fraud_api.service.service_name,
             fraud_api_log_metrics=fraud_api.log_metrics.names,

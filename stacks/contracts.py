@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.compute.load_balancer import BlueGreenPair
 from components.compute.log_metrics import LogMetricNames
 
 
@@ -75,14 +76,6 @@ class DataContract:
     # SecureString (storage key) holding the scoring configuration JSON the Lambdas read.
     scoring_config_parameter_name: str
     scoring_config_parameter_arn: str
-
-
-@dataclass(frozen=True)
-class BlueGreenPair:
-    """One value per blue/green target group; CodeDeploy swaps which one serves production."""
-
-    blue: str
-    green: str
 
 
 @dataclass(frozen=True)

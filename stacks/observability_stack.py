@@ -69,7 +69,7 @@ def _monitored_platform(upstream: ObservabilityUpstream) -> sources.MonitoredPla
         gateway=sources.MonitoredGateway(rest_api_name=edge.rest_api_name, stage_name=edge.stage_name),
         load_balancer=sources.MonitoredLoadBalancer(
             arn_suffix=compute.load_balancer_arn_suffix,
-            target_group_arn_suffixes=(compute.target_group_arn_suffixes.blue, compute.target_group_arn_suffixes.green),
+            target_group_arn_suffixes=compute.target_group_arn_suffixes,
         ),
         vpc_link=sources.MonitoredVpcLink(
             arn_suffix=edge.vpc_link_load_balancer_arn_suffix,

@@ -165,7 +165,7 @@ def healthy_targets(load_balancer: MonitoredLoadBalancer, minimum: int) -> Alarm
             MetricRef("AWS/ApplicationELB", "HealthyHostCount", load_balancer.target_group_dimensions(group), stat="Minimum"),
             HEALTH_PERIOD_SECONDS,
         )
-        for index, group in enumerate(load_balancer.target_group_arn_suffixes)
+        for index, group in enumerate(load_balancer.target_group_arn_suffixes.by_colour().values())
     ]
     ids = ", ".join(query.id for query in queries)
     # No data from either group means neither has a registered, reporting target: as bad as zero.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.compute.load_balancer import BlueGreenPair
 from components.compute.log_metrics import LogMetricNames
 
 
@@ -34,7 +35,7 @@ class MonitoredLoadBalancer:
 
     arn_suffix: str
     # Either may be the live one after a CodeDeploy swap; watch both.
-    target_group_arn_suffixes: tuple[str, ...]
+    target_group_arn_suffixes: BlueGreenPair
 
     @property
     def dimensions(self) -> dict[str, str]:
