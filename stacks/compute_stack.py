@@ -11,8 +11,9 @@ from constructs import Construct
 from components.compute.alerts import AlertsFanout
 from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
-from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
+from components.compute.pipeline_functions import PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
+from components.functions.python_function import FunctionPlacement
 from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget

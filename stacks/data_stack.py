@@ -11,8 +11,9 @@ from constructs import Construct
 from components.data.aurora import AuroraPostgres
 from components.data.kms_keys import DataKeys
 from components.data.parameters import DataParameters
-from components.data.secrets import RotatedApiConfigSecret, RotationNetwork
+from components.data.secrets import RotatedApiConfigSecret
 from components.data.transactions_table import TransactionsTable
+from components.functions.python_function import FunctionPlacement
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
@@ -50,9 +51,9 @@ class DataStack(LayerStack):
             settings=settings,
             storage_key_arn=keys.storage.arn,
             logs_key_arn=keys.logs.arn,
-            network=RotationNetwork(
-                subnet_ids=list(network.application_subnet_ids),
-                security_group_ids=[network.security_group_ids.lambda_functions],
+            placement=FunctionPlacement(
+                subnet_ids=network.application_subnet_ids,
+                security_group_id=network.security_group_ids.lambda_functions,
             ),
         )
 
