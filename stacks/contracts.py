@@ -1,7 +1,8 @@
 """What each layer exports to the layers above it, and nothing more.
 
-A producer stack builds its contract from its own resources; a consumer receives the contract
-as a constructor argument and never reaches into the producer's constructs. The values are
+A producer stack builds its contract from its own resources; a consumer receives the contracts
+of the layers below it (its `*Upstream`, at the end of this file) as a constructor argument and
+never reaches into the producer's constructs. The values are
 Terraform tokens: used in another stack, cdktf turns each into an output of the producer and a
 `terraform_remote_state` read in the consumer. Every field is read by some consumer
 (`tests/stacks/test_contracts.py`): a value a layer needs is added with its first reader.
