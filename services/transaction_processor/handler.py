@@ -24,14 +24,11 @@ from fraud_scoring import (
     parse_transaction,
     score_transaction,
 )
-from fraud_scoring.cache import TtlCache
-from fraud_scoring.parameter import scoring_config_from_parameter
+from fraud_scoring.parameter import cached_scoring_config
 from transaction_processor.alerts import needs_alert, publish_transaction_alert
 from transaction_processor.api_gateway import json_response, raw_body
 from transaction_processor.settings import ProcessorSettings
 from transaction_processor.store import TransactionStore, stored_result, stored_transaction, transaction_item
-
-CONFIG_TTL_SECONDS = 300
 
 # Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
 # services/README.md); the X-Ray segments come from the function's active tracing instead.
@@ -44,7 +41,7 @@ sns = boto3.client("sns", config=_AWS_CONFIG)
 ssm = boto3.client("ssm", config=_AWS_CONFIG)
 
 
-scoring_config = TtlCache(lambda: scoring_config_from_parameter(ssm, logger), CONFIG_TTL_SECONDS)
+scoring_config = cached_scoring_config(ssm, logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
