@@ -45,12 +45,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     window = Window(start_ms=end_ms - settings.analysis_window_minutes * 60_000, end_ms=end_ms)
 
     started = time.perf_counter()
-    pipeline = settings.pipeline
-    reader = WindowReader(dynamodb, pipeline.table_name, settings.time_window_index_name, pipeline.time_bucket_shards)
+    reader = WindowReader(dynamodb, settings.table_name, settings.time_window_index_name, settings.time_bucket_shards)
     transactions, stats = reader.read(window)
     read_seconds = time.perf_counter() - started
     findings = find_patterns(transactions, thresholds)
-    publisher = FindingPublisher(dynamodb, sns, pipeline.table_name, pipeline.alerts_topic_arn)
+    publisher = FindingPublisher(dynamodb, sns, settings.table_name, settings.alerts_topic_arn)
     outcome = publisher.publish(findings, window, thresholds.max_alerts_per_run)
 
     summary = {

@@ -62,7 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict[str, Any]:
     logger.append_keys(transaction_id=txn.transaction_id)
-    store = TransactionStore(dynamodb, settings.pipeline.table_name, settings.user_index_name)
+    store = TransactionStore(dynamodb, settings.table_name, settings.user_index_name)
 
     # The replay look-up comes first: a retry gets the stored decision however late it comes.
     existing = store.find(txn.transaction_id)
@@ -73,7 +73,7 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
     config = scoring_config.get()
     history = store.user_history(txn, config.history)
     result = score_transaction(txn, history, config)
-    item = transaction_item(txn, result, shards=settings.pipeline.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
+    item = transaction_item(txn, result, shards=settings.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
 
     if not store.insert(item):
         # A concurrent attempt of the same request won the conditional write.
@@ -101,7 +101,7 @@ def _alert(settings: ProcessorSettings, txn: Transaction, result: ScoreResult) -
     # The transaction is stored and the client gets its decision either way; failing the
     # request now would only turn its retry into a replay that cannot re-send the alert.
     try:
-        message_id = publish_transaction_alert(sns, settings.pipeline.alerts_topic_arn, txn, result)
+        message_id = publish_transaction_alert(sns, settings.alerts_topic_arn, txn, result)
         logger.info("alert published", extra={"message_id": message_id})
     except Exception:
         logger.exception("alert publish failed", extra={"alert_lost": True})
