@@ -23,10 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from fraud_scoring.validation import COUNTRY_CODE, MERCHANT_CATEGORY_CODE
+
 Decision = Literal["approve", "review", "decline"]
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_MCC = re.compile(r"[0-9]{4}")
 _WINDOW_NAME = re.compile(r"[A-Za-z0-9_]{1,16}")
 T = TypeVar("T")
 
@@ -241,12 +241,12 @@ def _problems_of(config: ScoringConfig) -> list[str]:
     problems += [
         f"high_risk_countries: {c!r} is not an ISO 3166-1 alpha-2 code"
         for c in sorted(config.high_risk_countries)
-        if not _COUNTRY.fullmatch(c)
+        if not COUNTRY_CODE.fullmatch(c)
     ]
     problems += [
         f"high_risk_merchant_categories: {m!r} is not a 4-digit MCC"
         for m in sorted(config.high_risk_merchant_categories)
-        if not _MCC.fullmatch(m)
+        if not MERCHANT_CATEGORY_CODE.fullmatch(m)
     ]
 
     if config.amount_spike.multiplier <= 1:
