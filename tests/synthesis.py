@@ -42,14 +42,10 @@ def points_at(expression: str, resource_type: str, logical_id: str, attribute: s
     return reference(expression) == (resource_type, logical_id, attribute)
 
 
-@dataclass
-class SynthesizedStack:
-    name: str
-    directory: Path
+class StackConfig:
+    """The blocks of one stack's synthesized JSON (`config`), as every infrastructure test reads them."""
 
-    @cached_property
-    def config(self) -> dict[str, Any]:
-        return json.loads((self.directory / "cdk.tf.json").read_text())
+    config: dict[str, Any]
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return self.config.get("resource", {}).get(resource_type, {})
@@ -59,8 +55,18 @@ class SynthesizedStack:
 
     def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for resource_type, instances in self.config.get("resource", {}).items():
-            for name, body in instances.items():
-                yield resource_type, name, body
+            for logical_id, body in instances.items():
+                yield resource_type, logical_id, body
+
+
+@dataclass
+class SynthesizedStack(StackConfig):
+    name: str
+    directory: Path
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        return json.loads((self.directory / "cdk.tf.json").read_text())
 
     def only(self, resource_type: str) -> dict[str, Any]:
         instances = self.resources(resource_type)

@@ -184,7 +184,7 @@ def _use(stack: Stack, resource_type: str, logical_id: str, attribute: str, kind
 
     reference = _DOCUMENT.match(source)
     if reference:
-        document = stack.data("aws_iam_policy_document").get(reference.group(1))
+        document = stack.data_sources("aws_iam_policy_document").get(reference.group(1))
         if document is None:
             return use(problem=f"{source} names no policy document of the stack")
         merged = {"source_policy_documents", "override_policy_documents", "source_json", "override_json"} & set(document)

@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tests.synthesis import StackConfig
+
 ENVIRONMENTS = ("dev", "staging", "prod")
 LAYERS = ("network", "data", "compute", "edge", "observability")
 BOOTSTRAP = "bootstrap"
@@ -43,7 +45,7 @@ class Address:
 
 
 @dataclass
-class Stack:
+class Stack(StackConfig):
     name: str
     config: dict[str, Any]
 
@@ -55,17 +57,6 @@ class Stack:
     def layer(self) -> str:
         return self.name.rsplit("-", 1)[0] if self.environment else BOOTSTRAP
 
-    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return self.config.get("resource", {}).get(resource_type, {})
-
-    def data(self, data_type: str) -> dict[str, dict[str, Any]]:
-        return self.config.get("data", {}).get(data_type, {})
-
-    def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        for resource_type, instances in self.config.get("resource", {}).items():
-            for logical_id, body in instances.items():
-                yield resource_type, logical_id, body
-
     def path(self, resource_type: str, logical_id: str, block: str = "resource") -> str:
         """The construct path without the stack, e.g. `keys/logs/key`: what a reader finds in the code."""
         body = self.config[block][resource_type][logical_id]
@@ -74,14 +65,14 @@ class Stack:
     def is_account_root(self, principal: str) -> bool:
         """`arn:<partition>:iam::<this account>:root`, built from this stack's own data sources."""
         match = _ACCOUNT_ROOT.match(principal)
-        return bool(match) and match.group(1) in self.data("aws_partition") and match.group(2) in self.data("aws_caller_identity")
+        return bool(match) and match.group(1) in self.data_sources("aws_partition") and match.group(2) in self.data_sources("aws_caller_identity")
 
     def is_this_account(self, value: str) -> bool:
         match = _ACCOUNT_ID.match(value)
-        return bool(match) and match.group(1) in self.data("aws_caller_identity")
+        return bool(match) and match.group(1) in self.data_sources("aws_caller_identity")
 
     def account_reference(self) -> str:
-        (caller,) = self.data("aws_caller_identity")
+        (caller,) = self.data_sources("aws_caller_identity")
         return f"${{data.aws_caller_identity.{caller}.account_id}}"
 
 
@@ -123,7 +114,7 @@ class Platform:
         remote = _REMOTE.match(expression)
         if remote:
             state_name, output = remote.groups()
-            state = stack.data("terraform_remote_state").get(state_name)
+            state = stack.data_sources("terraform_remote_state").get(state_name)
             if state is None:
                 return None
             environment, layer = state["config"]["key"].removesuffix(".tfstate").split("/")

@@ -123,7 +123,7 @@ def test_every_policy_is_read_where_aws_reads_it(stack):
     unreadable = [f"{use.where}: {use.problem}" for use in found if use.statements is None]
     assert not unreadable, "policies the tests cannot judge:\n" + "\n".join(unreadable)
 
-    documents = set(stack.data("aws_iam_policy_document"))
+    documents = set(stack.data_sources("aws_iam_policy_document"))
     unused = documents - {use.document for use in found}
     assert not unused, f"{stack.name}: policy documents no known attribute uses (add the attribute to POLICY_ATTRIBUTES): {sorted(unused)}"
     elsewhere = policy_like_values_outside_known_attributes(stack)
