@@ -115,6 +115,18 @@ def _query(query_id: str, metric: MetricRef, period: int) -> CloudwatchMetricAla
     )
 
 
+def _metric_math(
+    query_id: str, expression: str, *, label: str, queries: list[CloudwatchMetricAlarmMetricQuery]
+) -> Mapping[str, object]:
+    """An alarm's metric as `expression` over `queries`: the expression is what the alarm judges."""
+    return {
+        "metric_query": [
+            CloudwatchMetricAlarmMetricQuery(id=query_id, expression=expression, label=label, return_data=True),
+            *queries,
+        ]
+    }
+
+
 def percentage(
     failures: MetricRef,
     total: MetricRef,
@@ -136,18 +148,12 @@ def percentage(
         threshold=threshold_percent,
         evaluation_periods=RATE_EVALUATION_PERIODS,
         missing_data=MissingData.NOT_BREACHING,
-        metric={
-            "metric_query": [
-                CloudwatchMetricAlarmMetricQuery(
-                    id="rate",
-                    expression=f"IF({total_id} > 0, {failures_term} / {total_id} * 100, 0)",
-                    label=f"{failures_id} per 100 {total_id}",
-                    return_data=True,
-                ),
-                _query(failures_id, failures, RATE_PERIOD_SECONDS),
-                _query(total_id, total, RATE_PERIOD_SECONDS),
-            ]
-        },
+        metric=_metric_math(
+            "rate",
+            f"IF({total_id} > 0, {failures_term} / {total_id} * 100, 0)",
+            label=f"{failures_id} per 100 {total_id}",
+            queries=[_query(failures_id, failures, RATE_PERIOD_SECONDS), _query(total_id, total, RATE_PERIOD_SECONDS)],
+        ),
     )
 
 
@@ -174,12 +180,7 @@ def healthy_targets(load_balancer: MonitoredLoadBalancer, minimum: int) -> Alarm
         threshold=minimum,
         evaluation_periods=HEALTH_EVALUATION_PERIODS,
         missing_data=MissingData.BREACHING,
-        metric={
-            "metric_query": [
-                CloudwatchMetricAlarmMetricQuery(id="healthy", expression=f"MAX([{ids}])", label="healthy tasks (live group)", return_data=True),
-                *queries,
-            ]
-        },
+        metric=_metric_math("healthy", f"MAX([{ids}])", label="healthy tasks (live group)", queries=queries),
     )
 
 
