@@ -173,37 +173,59 @@ class BlueGreenDeployment(Construct):
     ) -> list[CloudwatchMetricAlarm]:
         dimensions = {"LoadBalancer": load_balancer_arn_suffix, "TargetGroup": group.arn_suffix}
         return [
-            CloudwatchMetricAlarm(
-                self,
-                f"{colour}-5xx",
-                alarm_name=naming.name("api", colour, "5xx"),
-                alarm_description=f"fraud-api tasks behind the {colour} target group answer 5xx; stops and rolls back a deployment",
-                namespace="AWS/ApplicationELB",
+            self._rollback_alarm(
+                naming,
+                colour,
+                "5xx",
+                description=f"fraud-api tasks behind the {colour} target group answer 5xx; stops and rolls back a deployment",
                 metric_name="HTTPCode_Target_5XX_Count",
                 dimensions=dimensions,
                 statistic="Sum",
-                period=60,
                 evaluation_periods=1,
                 # 5xx answers from the tasks of one target group within one minute.
                 threshold=settings.rollback_target_5xx_per_minute,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                # The idle colour has no traffic and so no data; that is healthy, not unknown.
-                treat_missing_data="notBreaching",
             ),
-            CloudwatchMetricAlarm(
-                self,
-                f"{colour}-unhealthy",
-                alarm_name=naming.name("api", colour, "unhealthy"),
-                alarm_description=f"a {colour} target fails the /health check; stops and rolls back a deployment",
-                namespace="AWS/ApplicationELB",
+            self._rollback_alarm(
+                naming,
+                colour,
+                "unhealthy",
+                description=f"a {colour} target fails the /health check; stops and rolls back a deployment",
                 metric_name="UnHealthyHostCount",
                 dimensions=dimensions,
                 statistic="Maximum",
-                period=60,
                 # Minutes in a row with at least one unhealthy target.
                 evaluation_periods=settings.rollback_unhealthy_minutes,
                 threshold=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
             ),
         ]
+
+    def _rollback_alarm(
+        self,
+        naming: ResourceNamer,
+        colour: str,
+        kind: str,
+        *,
+        description: str,
+        metric_name: str,
+        dimensions: dict[str, str],
+        statistic: str,
+        evaluation_periods: int,
+        threshold: float,
+    ) -> CloudwatchMetricAlarm:
+        """One minute-by-minute ALB metric of one colour's target group, at or over `threshold`."""
+        return CloudwatchMetricAlarm(
+            self,
+            f"{colour}-{kind}",
+            alarm_name=naming.name("api", colour, kind),
+            alarm_description=description,
+            namespace="AWS/ApplicationELB",
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic=statistic,
+            period=60,
+            evaluation_periods=evaluation_periods,
+            threshold=threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # The idle colour has no traffic and so no data; that is healthy, not unknown.
+            treat_missing_data="notBreaching",
+        )
