@@ -1,8 +1,9 @@
 """Deterministic Lambda deployment packages for the functions in services/.
 
-Each zip holds the function's package, the shared `fraud_scoring` core and the third-party
-packages pinned in `lambda_requirements.txt` (installed once for arm64 / Python 3.11 into a cache
-under `.build/`, keyed by the requirements' hash). The same sources give the same bytes: entries
+Each zip holds the function's package, the shared packages (the `fraud_scoring` core and the
+pipeline functions' `pipeline_clients`) and the third-party packages pinned in
+`lambda_requirements.txt` (installed once for arm64 / Python 3.11 into a cache under `.build/`,
+keyed by the requirements' hash). The same sources give the same bytes: entries
 are sorted, timestamps and permissions fixed, bytecode left out, so Terraform sees a changed
 `source_code_hash` only when code or dependencies changed.
 
@@ -39,7 +40,7 @@ LAMBDA_FUNCTIONS: Mapping[str, str] = MappingProxyType(
         "secret_rotation": "secret_rotation.handler.handler",
     }
 )
-SHARED_PACKAGES = ("fraud_scoring",)
+SHARED_PACKAGES = ("fraud_scoring", "pipeline_clients")
 
 PIP_TARGET_PLATFORM = (
     "--platform", "manylinux2014_aarch64",

@@ -7,15 +7,14 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from fraud_scoring.parameter import cached_scoring_config
 from pattern_analyzer.alerts import FindingPublisher
 from pattern_analyzer.patterns import find_patterns
 from pattern_analyzer.settings import AnalyzerSettings
 from pattern_analyzer.window import MAX_CONCURRENT_QUERIES, Window, WindowReader
+from pipeline_clients import PipelineClients
 
 # Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
 # services/README.md); the X-Ray segments come from the function's active tracing instead.
@@ -28,28 +27,23 @@ _AWS_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     max_pool_connections=MAX_CONCURRENT_QUERIES,
 )
-dynamodb = boto3.client("dynamodb", config=_AWS_CONFIG)
-sns = boto3.client("sns", config=_AWS_CONFIG)
-ssm = boto3.client("ssm", config=_AWS_CONFIG)
-
-
-scoring_config = cached_scoring_config(ssm, logger)
+clients = PipelineClients.create(_AWS_CONFIG, logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Analyse the window ending at the scheduled time; errors propagate so the invocation is retried."""
     settings = AnalyzerSettings.from_env()
-    thresholds = scoring_config.get().patterns
+    thresholds = clients.scoring_config.get().patterns
     end_ms = _scheduled_time_ms(event)
     window = Window(start_ms=end_ms - settings.analysis_window_minutes * 60_000, end_ms=end_ms)
 
     started = time.perf_counter()
-    reader = WindowReader(dynamodb, settings.table_name, settings.time_window_index_name, settings.time_bucket_shards)
+    reader = WindowReader(clients.dynamodb, settings.table_name, settings.time_window_index_name, settings.time_bucket_shards)
     transactions, stats = reader.read(window)
     read_seconds = time.perf_counter() - started
     findings = find_patterns(transactions, thresholds)
-    publisher = FindingPublisher(dynamodb, sns, settings.table_name, settings.alerts_topic_arn)
+    publisher = FindingPublisher(clients.dynamodb, clients.sns, settings.table_name, settings.alerts_topic_arn)
     outcome = publisher.publish(findings, window, thresholds.max_alerts_per_run)
 
     summary = {

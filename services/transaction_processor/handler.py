@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
@@ -24,7 +23,7 @@ from fraud_scoring import (
     parse_transaction,
     score_transaction,
 )
-from fraud_scoring.parameter import cached_scoring_config
+from pipeline_clients import PipelineClients
 from transaction_processor.alerts import needs_alert, publish_transaction_alert
 from transaction_processor.api_gateway import json_response, raw_body
 from transaction_processor.settings import ProcessorSettings
@@ -36,12 +35,7 @@ logger = Logger(service="transaction-processor")
 
 # Tight timeouts: the API has a 200 ms p99 budget, so a stuck connection must fail fast and retry.
 _AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3})
-dynamodb = boto3.client("dynamodb", config=_AWS_CONFIG)
-sns = boto3.client("sns", config=_AWS_CONFIG)
-ssm = boto3.client("ssm", config=_AWS_CONFIG)
-
-
-scoring_config = cached_scoring_config(ssm, logger)
+clients = PipelineClients.create(_AWS_CONFIG, logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -62,7 +56,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict[str, Any]:
     logger.append_keys(transaction_id=txn.transaction_id)
-    store = TransactionStore(dynamodb, settings.table_name, settings.user_index_name)
+    store = TransactionStore(clients.dynamodb, settings.table_name, settings.user_index_name)
 
     # The replay look-up comes first: a retry gets the stored decision however late it comes.
     existing = store.find(txn.transaction_id)
@@ -70,7 +64,7 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
         return _replay(existing, txn)
 
     txn = TIMESTAMP_WINDOW.stamp(txn, now_ms)
-    config = scoring_config.get()
+    config = clients.scoring_config.get()
     history = store.user_history(txn, config.history)
     result = score_transaction(txn, history, config)
     item = transaction_item(txn, result, shards=settings.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
@@ -101,7 +95,7 @@ def _alert(settings: ProcessorSettings, txn: Transaction, result: ScoreResult) -
     # The transaction is stored and the client gets its decision either way; failing the
     # request now would only turn its retry into a replay that cannot re-send the alert.
     try:
-        message_id = publish_transaction_alert(sns, settings.alerts_topic_arn, txn, result)
+        message_id = publish_transaction_alert(clients.sns, settings.alerts_topic_arn, txn, result)
         logger.info("alert published", extra={"message_id": message_id})
     except Exception:
         logger.exception("alert publish failed", extra={"alert_lost": True})

@@ -216,6 +216,6 @@ def function_environment(
     and after (a fixture body: `yield from` it)."""
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    handler.scoring_config.invalidate()
+    handler.clients.scoring_config.invalidate()
     yield pipeline_env
-    handler.scoring_config.invalidate()
+    handler.clients.scoring_config.invalidate()

@@ -145,12 +145,12 @@ def test_a_failed_publish_releases_the_claim_for_the_retry(
     analyzer_env: AlertsTopic, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_items(burst("burster", RUN_AT_MS - 120_000, 10))
-    real_publish = analyzer.sns.publish
-    monkeypatch.setattr(analyzer.sns, "publish", lambda **_: (_ for _ in ()).throw(ConnectionError("sns down")))
+    real_publish = analyzer.clients.sns.publish
+    monkeypatch.setattr(analyzer.clients.sns, "publish", lambda **_: (_ for _ in ()).throw(ConnectionError("sns down")))
     with pytest.raises(ConnectionError):
         analyzer.handler(scheduled_event(RUN_AT), lambda_context)
 
-    monkeypatch.setattr(analyzer.sns, "publish", real_publish)
+    monkeypatch.setattr(analyzer.clients.sns, "publish", real_publish)
     retried = analyzer.handler(scheduled_event(RUN_AT), lambda_context)
 
     assert retried["alerts_published"] == 1

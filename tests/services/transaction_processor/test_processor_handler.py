@@ -240,10 +240,10 @@ def test_the_scoring_config_is_read_from_ssm_once_per_container(
     processor_env: AlertsTopic, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    loads_before = processor.scoring_config.loads
-    real_get_parameter = processor.ssm.get_parameter
+    loads_before = processor.clients.scoring_config.loads
+    real_get_parameter = processor.clients.ssm.get_parameter
     monkeypatch.setattr(
-        processor.ssm, "get_parameter", lambda **kwargs: calls.append(kwargs) or real_get_parameter(**kwargs)
+        processor.clients.ssm, "get_parameter", lambda **kwargs: calls.append(kwargs) or real_get_parameter(**kwargs)
     )
 
     for i in range(5):
@@ -251,7 +251,7 @@ def test_the_scoring_config_is_read_from_ssm_once_per_container(
 
     assert len(calls) == 1
     assert calls[0]["WithDecryption"] is True
-    assert processor.scoring_config.loads - loads_before == 1
+    assert processor.clients.scoring_config.loads - loads_before == 1
 
 
 def test_the_thresholds_come_from_the_parameter(processor_env: AlertsTopic, lambda_context: Any) -> None:
@@ -284,7 +284,7 @@ def test_a_failed_alert_does_not_fail_the_stored_transaction(
     def unavailable(**_: Any) -> None:
         raise ConnectionError("sns unavailable")
 
-    monkeypatch.setattr(processor.sns, "publish", unavailable)
+    monkeypatch.setattr(processor.clients.sns, "publish", unavailable)
     status, answer = invoke(api_gateway_event(transaction(amount=60_000, country="KP")), lambda_context)
     assert status == 201 and answer["decision"] in {"review", "decline"}
     assert len(table_items()) == 1
