@@ -66,6 +66,15 @@ def build_environments(
     def edge(subdomain: str, **settings) -> EdgeSettings:
         return EdgeSettings(hosted_zone_name=hosted_zone_name, api_subdomain=subdomain, **settings)
 
+    def private_egress_network(vpc_cidr: str, *, flow_logs_to_account_archive: bool = False) -> NetworkSettings:
+        """No NAT: the private tiers reach AWS only through the endpoints they call (docs/architecture.md, "Egress")."""
+        return NetworkSettings(
+            vpc_cidr=vpc_cidr,
+            nat_strategy=NatStrategy.NONE,
+            interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
+            flow_logs_to_account_archive=flow_logs_to_account_archive,
+        )
+
     environments = [
         EnvironmentConfig(
             name="dev",
@@ -97,13 +106,9 @@ def build_environments(
             region=region,
             cost_center="fraud-platform-staging",
             state=state,
-            network=NetworkSettings(
-                vpc_cidr="10.20.0.0/16",
-                # Staging rehearses prod's egress too: an endpoint prod lacks fails here first, for
-                # about $11 a month more than NAT plus five endpoints (docs/architecture.md).
-                nat_strategy=NatStrategy.NONE,
-                interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
-            ),
+            # Staging rehearses prod's egress too: an endpoint prod lacks fails here first, for
+            # about $11 a month more than NAT plus five endpoints (docs/architecture.md).
+            network=private_egress_network("10.20.0.0/16"),
             data=DataSettings(backup_retention_days=7),
             # Staging rehearses prod's canary so a bad release is caught by the same alarms.
             compute=ComputeSettings(
@@ -121,12 +126,7 @@ def build_environments(
             region=region,
             cost_center="fraud-platform-prod",
             state=state,
-            network=NetworkSettings(
-                vpc_cidr="10.30.0.0/16",
-                nat_strategy=NatStrategy.NONE,
-                interface_endpoint_services=PRIVATE_EGRESS_ENDPOINTS,
-                flow_logs_to_account_archive=True,
-            ),
+            network=private_egress_network("10.30.0.0/16", flow_logs_to_account_archive=True),
             data=DataSettings(
                 aurora_reader_in_second_az=True,
                 backup_retention_days=30,

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -80,85 +83,29 @@ class NetworkSettings:
         return self.nat_strategy.gateway_count(self.az_count)
 
 
-@dataclass(frozen=True)
-class AmountTierSettings:
-    min_amount: float
-    weight: float
+# The scoring core's defaults, read here as data: infrastructure never imports service code, and this
+# file is the one place the defaults are written (docs/data.md, "SSM parameters").
+SCORING_DEFAULTS_FILE = Path(__file__).resolve().parents[1] / "services" / "fraud_scoring" / "scoring.defaults.json"
 
 
-@dataclass(frozen=True)
-class VelocityWindowSettings:
-    name: str
-    seconds: int
-    max_count: int
-    max_amount: float
-    weight: float
-
-
-@dataclass(frozen=True)
-class FirstSeenSettings:
-    first_transaction: float = 0.10
-    new_country: float = 0.25
-    new_merchant: float = 0.05
-
-
-@dataclass(frozen=True)
-class AmountSpikeSettings:
-    multiplier: float = 5
-    min_history: int = 3
-    weight: float = 0.30
-
-
-@dataclass(frozen=True)
-class HistorySettings:
-    lookback_hours: int = 720
-    max_items: int = 200
-
-
-@dataclass(frozen=True)
-class PatternSettings:
-    burst_window_seconds: int = 120
-    burst_min_transactions: int = 8
-    user_suspicious_min: int = 3
-    merchant_suspicious_min: int = 5
-    spike_multiplier: float = 5
-    spike_min_transactions: int = 4
-    max_alerts_per_run: int = 100
+def scoring_defaults() -> dict[str, Any]:
+    """The default scoring document, every key `fraud_scoring.ScoringConfig.from_mapping` reads."""
+    return json.loads(SCORING_DEFAULTS_FILE.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """The scoring configuration the platform starts with, field for field the JSON document
-    `fraud_scoring.ScoringConfig.from_mapping` reads (tests check both agree with its defaults).
+    """The scoring configuration an environment starts with: the service's defaults
+    (SCORING_DEFAULTS_FILE) with `overrides` of whole top-level keys on top. The data layer writes it
+    to the scoring parameter and seeds the API configuration secret with it; the service validates
+    every value when it reads them, `config/validation.py` the keys and thresholds before synth."""
 
-    Infrastructure code may not import the service code, so the defaults live here as data; the
-    data layer writes them to the scoring parameter and seeds the API configuration secret with them.
-    """
-
-    review_threshold: float = 0.50
-    decline_threshold: float = 0.80
-    amount_tiers: tuple[AmountTierSettings, ...] = (
-        AmountTierSettings(1_000, 0.15),
-        AmountTierSettings(5_000, 0.35),
-        AmountTierSettings(10_000, 0.55),
-        AmountTierSettings(50_000, 0.75),
-    )
-    velocity_windows: tuple[VelocityWindowSettings, ...] = (
-        VelocityWindowSettings("1m", 60, 3, 3_000, 0.40),
-        VelocityWindowSettings("1h", 3_600, 15, 20_000, 0.30),
-    )
-    high_risk_countries: tuple[str, ...] = ("CU", "IR", "KP", "MM", "SY")
-    high_risk_country_weight: float = 0.35
-    high_risk_merchant_categories: tuple[str, ...] = ("4829", "5967", "6051", "7995")
-    high_risk_merchant_category_weight: float = 0.25
-    first_seen: FirstSeenSettings = field(default_factory=FirstSeenSettings)
-    amount_spike: AmountSpikeSettings = field(default_factory=AmountSpikeSettings)
-    history: HistorySettings = field(default_factory=HistorySettings)
-    patterns: PatternSettings = field(default_factory=PatternSettings)
+    # JSON-shaped, e.g. {"review_threshold": 0.4}.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def to_document(self) -> dict:
         """The JSON-shaped mapping (lists for tuples) stored in the parameter and the secret."""
-        return json.loads(json.dumps(asdict(self)))
+        return {**scoring_defaults(), **json.loads(json.dumps(dict(self.overrides)))}
 
 
 @dataclass(frozen=True)

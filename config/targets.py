@@ -25,6 +25,12 @@ EMULATED_SERVICES = (
 # moto accepts any credentials; these exist only so the SDKs have something to sign with.
 EMULATOR_ACCESS_KEY = "test"
 EMULATOR_SECRET_KEY = "test"
+# Terraform's AWS provider and its S3 backend take them alike, and must not check them with AWS.
+EMULATOR_CREDENTIALS: dict[str, Any] = {
+    "access_key": EMULATOR_ACCESS_KEY,
+    "secret_key": EMULATOR_SECRET_KEY,
+    "skip_credentials_validation": True,
+}
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,7 @@ class DeploymentTarget:
         if not self.is_emulator:
             return {}
         return {
-            "access_key": EMULATOR_ACCESS_KEY,
-            "secret_key": EMULATOR_SECRET_KEY,
-            "skip_credentials_validation": True,
+            **EMULATOR_CREDENTIALS,
             "skip_metadata_api_check": "true",
             # moto's STS answers GetCallerIdentity with its fixed account, which ARNs need.
             "skip_requesting_account_id": False,
@@ -108,9 +112,7 @@ class DeploymentTarget:
         if not self.is_emulator:
             return {}
         return {
-            "access_key": EMULATOR_ACCESS_KEY,
-            "secret_key": EMULATOR_SECRET_KEY,
-            "skip_credentials_validation": True,
+            **EMULATOR_CREDENTIALS,
             "skip_metadata_api_check": True,
             "skip_region_validation": True,
             "use_path_style": True,

@@ -21,10 +21,12 @@ from config.settings import (
     NetworkSettings,
     ObservabilitySettings,
     PRIVATE_EGRESS_ENDPOINTS,
+    SCORING_DEFAULTS_FILE,
     WAF_MAX_RATE_LIMIT,
     WAF_MIN_RATE_LIMIT,
     image_registry,
     is_ecr_registry,
+    scoring_defaults,
     waf_limit_above,
 )
 
@@ -205,8 +207,17 @@ def _validate_data(where: str, data: DataSettings) -> None:
     _validate_log_retention(where, "data.log_retention_days", data.log_retention_days)
     if not 1 <= data.rotation_function_reserved_concurrency <= 5:
         raise ConfigError(f"{where}: data.rotation_function_reserved_concurrency must be 1-5")
-    if not 0 < data.scoring.review_threshold < data.scoring.decline_threshold <= 1:
+    unknown = sorted(set(data.scoring.overrides) - set(scoring_defaults()))
+    if unknown:
+        raise ConfigError(f"{where}: data.scoring.overrides has unknown keys {unknown}; the keys are those of {SCORING_DEFAULTS_FILE.name}")
+    scoring = data.scoring.to_document()
+    thresholds = (scoring["review_threshold"], scoring["decline_threshold"])
+    if not all(_is_number(threshold) for threshold in thresholds) or not 0 < thresholds[0] < thresholds[1] <= 1:
         raise ConfigError(f"{where}: data.scoring needs 0 < review_threshold < decline_threshold <= 1")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

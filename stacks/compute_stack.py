@@ -11,31 +11,24 @@ from constructs import Construct
 from components.compute.alerts import AlertsFanout
 from components.compute.fraud_api import ApiDomain, FraudApi, ServiceNetwork
 from components.compute.fraud_api_service import DatabaseConnection, TaskSecrets
-from components.compute.log_metrics import API_CONFIG_REFRESH_FAILED, REFUSED_TO_SERVE
-from components.compute.pipeline_functions import FunctionPlacement, PipelineFunctions, PipelineKeys, TransactionStore
+from components.compute.pipeline_functions import PipelineFunctions, PipelineKeys, TransactionStore
 from components.compute.schedule import LambdaSchedule
+from components.functions.python_function import FunctionPlacement
 from components.storage.audit_log_archive import AuditArchiveLocation
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import BlueGreenPair, ComputeContract, DataContract, LogMetricNames, NetworkContract
+from stacks.contracts import ComputeContract, ComputeUpstream
 from stacks.layers import Layer
 
 PATTERN_ANALYSIS_SCHEDULE = "rate(5 minutes)"
 
 
 class ComputeStack(LayerStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        environment: EnvironmentConfig,
-        target: DeploymentTarget,
-        network: NetworkContract,
-        data: DataContract,
-    ) -> None:
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget, upstream: ComputeUpstream) -> None:
         super().__init__(scope, layer=Layer.COMPUTE, environment=environment, target=target)
         settings = environment.compute
+        network, data = upstream.network, upstream.data
 
         fraud_api = FraudApi(
             # "Default" is the one construct id cdktf leaves out of Terraform addresses: the unit's
@@ -123,14 +116,10 @@ class ComputeStack(LayerStack):
         self.contract = ComputeContract(
             load_balancer_arn=load_balancer.load_balancer.arn,
             load_balancer_arn_suffix=load_balancer.load_balancer.arn_suffix,
-            target_group_arn_suffixes=BlueGreenPair(blue=load_balancer.blue.arn_suffix, green=load_balancer.green.arn_suffix),
+            target_group_arn_suffixes=load_balancer.target_group_arn_suffixes,
             cluster_name=fraud_api.cluster.name,
             service_name=fraud_api.service.service_name,
-            fraud_api_log_metrics=LogMetricNames(
-                namespace=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[0],
-                api_config_refresh_failures=fraud_api.log_metrics.metric(API_CONFIG_REFRESH_FAILED)[1],
-                refusals_to_serve=fraud_api.log_metrics.metric(REFUSED_TO_SERVE)[1],
-            ),
+            fraud_api_log_metrics=fraud_api.log_metrics.names,
             certificate_arn=fraud_api.certificate.certificate_arn,
             api_domain_name=environment.edge.api_domain_name,
             transaction_processor_function_name=pipeline.transaction_processor.name,

@@ -1,7 +1,8 @@
 """What each layer exports to the layers above it, and nothing more.
 
-A producer stack builds its contract from its own resources; a consumer receives the contract
-as a constructor argument and never reaches into the producer's constructs. The values are
+A producer stack builds its contract from its own resources; a consumer receives the contracts
+of the layers below it (its `*Upstream`, at the end of this file) as a constructor argument and
+never reaches into the producer's constructs. The values are
 Terraform tokens: used in another stack, cdktf turns each into an output of the producer and a
 `terraform_remote_state` read in the consumer. Every field is read by some consumer
 (`tests/stacks/test_contracts.py`): a value a layer needs is added with its first reader.
@@ -11,6 +12,9 @@ What users read (endpoints, names) are the stacks' `TerraformOutput`s, not contr
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from components.compute.load_balancer import BlueGreenPair
+from components.compute.log_metrics import LogMetricNames
 
 
 @dataclass(frozen=True)
@@ -76,23 +80,6 @@ class DataContract:
 
 
 @dataclass(frozen=True)
-class BlueGreenPair:
-    """One value per blue/green target group; CodeDeploy swaps which one serves production."""
-
-    blue: str
-    green: str
-
-
-@dataclass(frozen=True)
-class LogMetricNames:
-    """Metrics fraud-api's log lines are counted into (no dimensions), in their own namespace."""
-
-    namespace: str
-    api_config_refresh_failures: str
-    refusals_to_serve: str
-
-
-@dataclass(frozen=True)
 class ComputeContract:
     """What edge (VPC link → NLB → this ALB, the custom domain, the Lambda integration) and
     observability (dashboards, alarms) need from the compute layer (see docs/compute.md)."""
@@ -144,3 +131,27 @@ class EdgeContract:
     vpc_link_target_group_arn_suffix: str
 
 
+@dataclass(frozen=True)
+class DataUpstream:
+    """What a layer stack is given: the contracts of every layer deployed before it.
+
+    Each layer reads all the layers below it (`stacks/layers.py`), so each of these is the one
+    before plus the next producer's contract; `stacks/platform.py` hands each stack its own.
+    """
+
+    network: NetworkContract
+
+
+@dataclass(frozen=True)
+class ComputeUpstream(DataUpstream):
+    data: DataContract
+
+
+@dataclass(frozen=True)
+class EdgeUpstream(ComputeUpstream):
+    compute: ComputeContract
+
+
+@dataclass(frozen=True)
+class ObservabilityUpstream(EdgeUpstream):
+    edge: EdgeContract

@@ -11,27 +11,22 @@ from constructs import Construct
 from components.data.aurora import AuroraPostgres
 from components.data.kms_keys import DataKeys
 from components.data.parameters import DataParameters
-from components.data.secrets import RotatedApiConfigSecret, RotationNetwork
+from components.data.secrets import RotatedApiConfigSecret
 from components.data.transactions_table import TransactionsTable
+from components.functions.python_function import FunctionPlacement
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import DataContract, NetworkContract
+from stacks.contracts import DataContract, DataUpstream
 from stacks.layers import Layer
 
 
 class DataStack(LayerStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        environment: EnvironmentConfig,
-        target: DeploymentTarget,
-        network: NetworkContract,
-    ) -> None:
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget, upstream: DataUpstream) -> None:
         super().__init__(scope, layer=Layer.DATA, environment=environment, target=target)
         settings = environment.data
         context = self.context
+        network = upstream.network
 
         keys = DataKeys(self, "keys", naming=self.naming, context=context, deletion_window_days=settings.kms_deletion_window_days)
 
@@ -56,9 +51,9 @@ class DataStack(LayerStack):
             settings=settings,
             storage_key_arn=keys.storage.arn,
             logs_key_arn=keys.logs.arn,
-            network=RotationNetwork(
-                subnet_ids=list(network.application_subnet_ids),
-                security_group_ids=[network.security_group_ids.lambda_functions],
+            placement=FunctionPlacement(
+                subnet_ids=network.application_subnet_ids,
+                security_group_id=network.security_group_ids.lambda_functions,
             ),
         )
 

@@ -22,7 +22,7 @@ from components.edge.web_acl import KeyedRoute, WebAcl
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import ComputeContract, DataContract, EdgeContract, NetworkContract
+from stacks.contracts import EdgeContract, EdgeUpstream
 from stacks.layers import Layer
 
 # The schema the services validate transactions with: the gateway's model is this very file.
@@ -32,19 +32,11 @@ ALB_HEALTH_CHECK_PATH = "/health"
 
 
 class EdgeStack(LayerStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        environment: EnvironmentConfig,
-        target: DeploymentTarget,
-        network: NetworkContract,
-        data: DataContract,
-        compute: ComputeContract,
-    ) -> None:
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget, upstream: EdgeUpstream) -> None:
         super().__init__(scope, layer=Layer.EDGE, environment=environment, target=target)
         settings = environment.edge
         context = self.context
+        network, data, compute = upstream.network, upstream.data, upstream.compute
         # The environment's name: one stage per environment, and names carry the suffix.
         stage_name = environment.suffix
 

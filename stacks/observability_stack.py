@@ -17,33 +17,23 @@ from components.observability.tracing import FraudPathTracing
 from config.settings import EnvironmentConfig
 from config.targets import DeploymentTarget
 from stacks.base import LayerStack
-from stacks.contracts import ComputeContract, DataContract, EdgeContract, NetworkContract
+from stacks.contracts import ObservabilityUpstream
 from stacks.layers import Layer
 
 
 class ObservabilityStack(LayerStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        environment: EnvironmentConfig,
-        target: DeploymentTarget,
-        network: NetworkContract,
-        data: DataContract,
-        compute: ComputeContract,
-        edge: EdgeContract,
-    ) -> None:
+    def __init__(self, scope: Construct, *, environment: EnvironmentConfig, target: DeploymentTarget, upstream: ObservabilityUpstream) -> None:
         super().__init__(scope, layer=Layer.OBSERVABILITY, environment=environment, target=target)
         settings = environment.observability
         context = self.context
-        platform = _monitored_platform(network, data, compute, edge)
+        platform = _monitored_platform(upstream)
 
         topic = AlarmTopic(
             self,
             "alarm-topic",
             name=self.naming.name("alarms"),
             context=context,
-            messaging_key_arn=data.messaging_key_arn,
+            messaging_key_arn=upstream.data.messaging_key_arn,
             alarm_name_pattern=f"{self.naming.prefix}-*-{self.naming.suffix}",
             email=settings.alarm_email,
         )
@@ -72,24 +62,21 @@ class ObservabilityStack(LayerStack):
         self.output("alarm_topic_arn", topic.arn, "SNS topic every alarm notifies")
 
 
-def _monitored_platform(network: NetworkContract, data: DataContract, compute: ComputeContract, edge: EdgeContract) -> sources.MonitoredPlatform:
+def _monitored_platform(upstream: ObservabilityUpstream) -> sources.MonitoredPlatform:
     """The contracts, translated into what CloudWatch and X-Ray call each monitored resource."""
+    network, data, compute, edge = upstream.network, upstream.data, upstream.compute, upstream.edge
     return sources.MonitoredPlatform(
         gateway=sources.MonitoredGateway(rest_api_name=edge.rest_api_name, stage_name=edge.stage_name),
         load_balancer=sources.MonitoredLoadBalancer(
             arn_suffix=compute.load_balancer_arn_suffix,
-            target_group_arn_suffixes=(compute.target_group_arn_suffixes.blue, compute.target_group_arn_suffixes.green),
+            target_group_arn_suffixes=compute.target_group_arn_suffixes,
         ),
         vpc_link=sources.MonitoredVpcLink(
             arn_suffix=edge.vpc_link_load_balancer_arn_suffix,
             target_group_arn_suffix=edge.vpc_link_target_group_arn_suffix,
         ),
         service=sources.MonitoredService(cluster_name=compute.cluster_name, service_name=compute.service_name),
-        service_logs=sources.MonitoredServiceLogs(
-            namespace=compute.fraud_api_log_metrics.namespace,
-            api_config_refresh_failures=compute.fraud_api_log_metrics.api_config_refresh_failures,
-            refusals_to_serve=compute.fraud_api_log_metrics.refusals_to_serve,
-        ),
+        service_logs=compute.fraud_api_log_metrics,
         database=sources.MonitoredDatabase(cluster_identifier=data.database_cluster_identifier),
         functions=(
             sources.MonitoredFunction(label="transaction-processor", function_name=compute.transaction_processor_function_name),

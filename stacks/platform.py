@@ -11,6 +11,7 @@ from config.targets import DeploymentTarget
 from stacks.base import LayerStack
 from stacks.bootstrap_stack import AccountBootstrapStack
 from stacks.compute_stack import ComputeStack
+from stacks.contracts import ComputeUpstream, DataUpstream, EdgeUpstream, ObservabilityUpstream
 from stacks.data_stack import DataStack
 from stacks.edge_stack import EdgeStack
 from stacks.layers import LAYER_DEPENDENCIES, Layer
@@ -38,19 +39,18 @@ def add_account_bootstrap(scope: Construct, account: AccountSettings, target: De
 def add_environment(scope: Construct, environment: EnvironmentConfig, target: DeploymentTarget) -> EnvironmentStacks:
     """Add the five stacks of `environment` to the app, each reading only its upstream contracts."""
     network = NetworkStack(scope, environment=environment, target=target)
-    data = DataStack(scope, environment=environment, target=target, network=network.contract)
-    compute = ComputeStack(scope, environment=environment, target=target, network=network.contract, data=data.contract)
+    data = DataStack(scope, environment=environment, target=target, upstream=DataUpstream(network.contract))
+    compute = ComputeStack(
+        scope, environment=environment, target=target, upstream=ComputeUpstream(network.contract, data.contract)
+    )
     edge = EdgeStack(
-        scope, environment=environment, target=target, network=network.contract, data=data.contract, compute=compute.contract
+        scope, environment=environment, target=target, upstream=EdgeUpstream(network.contract, data.contract, compute.contract)
     )
     observability = ObservabilityStack(
         scope,
         environment=environment,
         target=target,
-        network=network.contract,
-        data=data.contract,
-        compute=compute.contract,
-        edge=edge.contract,
+        upstream=ObservabilityUpstream(network.contract, data.contract, compute.contract, edge.contract),
     )
     stacks = EnvironmentStacks(network, data, compute, edge, observability)
 

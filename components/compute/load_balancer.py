@@ -38,6 +38,17 @@ ACCESS_LOG_PREFIX = "alb"
 
 
 @dataclass(frozen=True)
+class BlueGreenPair:
+    """One value per blue/green target group; CodeDeploy swaps which one serves production."""
+
+    blue: str
+    green: str
+
+    def by_colour(self) -> dict[str, str]:
+        return {"blue": self.blue, "green": self.green}
+
+
+@dataclass(frozen=True)
 class LoadBalancerPlacement:
     vpc_id: str
     subnet_ids: Sequence[str]
@@ -106,6 +117,7 @@ class InternalLoadBalancer(Construct):
         }
         self.blue = self.target_groups["blue"]
         self.green = self.target_groups["green"]
+        self.target_group_arn_suffixes = BlueGreenPair(blue=self.blue.arn_suffix, green=self.green.arn_suffix)
 
         self.https_listener = self._listener("https", HTTPS_PORT, certificate_arn)
         self.test_listener = self._listener("test", TEST_LISTENER_PORT, certificate_arn)

@@ -36,6 +36,15 @@ API_CONFIG_REFRESH_FAILED = LogSignal("ApiConfigRefreshFailures", "API config re
 REFUSED_TO_SERVE = LogSignal("RefusalsToServe", "refusing to serve")
 
 
+@dataclass(frozen=True)
+class LogMetricNames:
+    """Where the signals are counted: one namespace of their own, no dimensions."""
+
+    namespace: str
+    api_config_refresh_failures: str
+    refusals_to_serve: str
+
+
 class ServiceLogMetrics(Construct):
     """One metric filter per signal on the service's log group, counting into `namespace` (no dimensions)."""
 
@@ -61,8 +70,13 @@ class ServiceLogMetrics(Construct):
             for signal in (API_CONFIG_REFRESH_FAILED, REFUSED_TO_SERVE)
         }
 
-    def metric(self, signal: LogSignal) -> tuple[str, str]:
-        """(namespace, metric name) as the filter publishes them: read by reference, so a reader
-        in another layer gets them through remote state and only once the filter exists."""
-        transformation = self.filters[signal].metric_transformation
-        return transformation.namespace, transformation.name
+    @property
+    def names(self) -> LogMetricNames:
+        """The names as the filters publish them: read by reference, so a reader in another layer
+        gets them through remote state and only once the filters exist."""
+        refusals = self.filters[REFUSED_TO_SERVE].metric_transformation
+        return LogMetricNames(
+            namespace=refusals.namespace,
+            api_config_refresh_failures=self.filters[API_CONFIG_REFRESH_FAILED].metric_transformation.name,
+            refusals_to_serve=refusals.name,
+        )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
@@ -12,7 +11,7 @@ from constructs import Construct
 from components.aws_context import AwsContext
 from components.compliance import skip_check
 from components.compute.queues import dead_letter_queue
-from components.functions.python_function import PythonFunction
+from components.functions.python_function import FunctionPlacement, PythonFunction
 from components.naming import ResourceNamer
 from components.security.log_groups import explain_short_retention
 from components.security.policy_statements import allow
@@ -41,12 +40,6 @@ class PipelineKeys:
     # Alerts topic and the dead-letter queues.
     messaging_key_arn: str
     logs_key_arn: str
-
-
-@dataclass(frozen=True)
-class FunctionPlacement:
-    subnet_ids: Sequence[str]
-    security_group_id: str
 
 
 class PipelineFunctions(Construct):
@@ -157,8 +150,7 @@ class PipelineFunctions(Construct):
             environment_key_arn=keys.storage_key_arn,
             logs_key_arn=keys.logs_key_arn,
             log_retention_days=settings.log_retention_days,
-            subnet_ids=list(self._placement.subnet_ids),
-            security_group_ids=[self._placement.security_group_id],
+            placement=self._placement,
             policy_statements=[*statements, *common],
             # The record of a failed asynchronous invocation (the event, the error, the attempts)
             # lands in the function's own dead-letter queue.

@@ -10,7 +10,6 @@ replaces the key and carries the rest of the document over.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -28,7 +27,7 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compliance import skip_check
-from components.functions.python_function import PythonFunction
+from components.functions.python_function import FunctionPlacement, PythonFunction
 from components.naming import ResourceNamer
 from config.settings import DataSettings
 
@@ -37,12 +36,6 @@ ROTATION_FUNCTION = "secret_rotation"
 # The four rotation steps each make two or three Secrets Manager calls.
 ROTATION_TIMEOUT_SECONDS = 30
 ROTATION_MEMORY_MB = 256
-
-
-@dataclass(frozen=True)
-class RotationNetwork:
-    subnet_ids: list[str]
-    security_group_ids: list[str]
 
 
 class RotatedApiConfigSecret(Construct):
@@ -58,7 +51,7 @@ class RotatedApiConfigSecret(Construct):
         settings: DataSettings,
         storage_key_arn: str,
         logs_key_arn: str,
-        network: RotationNetwork,
+        placement: FunctionPlacement,
     ) -> None:
         super().__init__(scope, construct_id)
         self.secret = SecretsmanagerSecret(
@@ -98,8 +91,7 @@ class RotatedApiConfigSecret(Construct):
             environment_key_arn=storage_key_arn,
             logs_key_arn=logs_key_arn,
             log_retention_days=settings.log_retention_days,
-            subnet_ids=network.subnet_ids,
-            security_group_ids=network.security_group_ids,
+            placement=placement,
             policy_statements=self._rotation_statements(context, storage_key_arn),
         )
         # Secrets Manager invokes the function synchronously and records a failed step itself;

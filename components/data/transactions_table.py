@@ -59,19 +59,12 @@ class TransactionsTable(Construct):
             ],
             global_secondary_index=[
                 DynamodbTableGlobalSecondaryIndex(
-                    name=USER_INDEX_NAME,
-                    hash_key=USER_ID,
-                    range_key=TIMESTAMP,
-                    projection_type="INCLUDE",
-                    non_key_attributes=list(USER_INDEX_ATTRIBUTES),
-                ),
-                DynamodbTableGlobalSecondaryIndex(
-                    name=TIME_WINDOW_INDEX_NAME,
-                    hash_key=TIME_BUCKET,
-                    range_key=TIMESTAMP,
-                    projection_type="INCLUDE",
-                    non_key_attributes=list(TIME_WINDOW_INDEX_ATTRIBUTES),
-                ),
+                    name=name, hash_key=partition_key, range_key=TIMESTAMP, projection_type="INCLUDE", non_key_attributes=list(attributes)
+                )
+                for name, partition_key, attributes in (
+                    (USER_INDEX_NAME, USER_ID, USER_INDEX_ATTRIBUTES),
+                    (TIME_WINDOW_INDEX_NAME, TIME_BUCKET, TIME_WINDOW_INDEX_ATTRIBUTES),
+                )
             ],
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),

@@ -12,10 +12,10 @@ from cdktf import Fn, TerraformResource, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import ApiGatewayMethodSettings, ApiGatewayMethodSettingsSettings
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
 from components.compliance import skip_check
+from components.security.log_groups import AUDIT_RETENTION_DAYS, encrypted_log_group
 from config.settings import EdgeSettings
 
 # One JSON object per request. Identity, timing and outcome only: no body, no query string,
@@ -89,21 +89,21 @@ class ApiStage(Construct):
         logs_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.access_log_group = CloudwatchLogGroup(
+        self.access_log_group = encrypted_log_group(
             self,
             "access-logs",
             name=access_log_group_name,
-            retention_in_days=settings.audit_log_retention_days,
-            kms_key_id=logs_key_arn,
+            retention_days=settings.audit_log_retention_days,
+            logs_key_arn=logs_key_arn,
         )
-        self.execution_log_group = CloudwatchLogGroup(
+        self.execution_log_group = encrypted_log_group(
             self,
             "execution-logs",
             name=f"{EXECUTION_LOG_GROUP_PREFIX}{rest_api_id}/{stage_name}",
-            retention_in_days=settings.execution_log_retention_days,
-            kms_key_id=logs_key_arn,
+            retention_days=settings.execution_log_retention_days,
+            logs_key_arn=logs_key_arn,
         )
-        if settings.execution_log_retention_days < 365:
+        if settings.execution_log_retention_days < AUDIT_RETENTION_DAYS:
             skip_check(
                 self.execution_log_group,
                 "CKV_AWS_338",

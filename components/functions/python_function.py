@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def lambda_bundle(function: str, *, out_dir: Path | None = None) -> LambdaBundle
     return _BUNDLES[function]
 
 
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where a function's network interfaces go: the subnets it runs in and its security group."""
+
+    subnet_ids: Sequence[str]
+    security_group_id: str
+
+
 class PythonFunction(Construct):
     """One function from `services/`: log group first, then role and policy, then the function.
 
@@ -100,8 +109,7 @@ class PythonFunction(Construct):
         environment_key_arn: str,
         logs_key_arn: str,
         log_retention_days: int,
-        subnet_ids: list[str],
-        security_group_ids: list[str],
+        placement: FunctionPlacement,
         policy_statements: list[DataAwsIamPolicyDocumentStatement],
         dead_letter_queue_arn: str | None = None,
         on_failure_destination_arn: str | None = None,
@@ -143,8 +151,7 @@ class PythonFunction(Construct):
                     context=context,
                     log_group_arn=self.log_group.arn,
                     environment_key_arn=environment_key_arn,
-                    subnet_ids=subnet_ids,
-                    security_group_ids=security_group_ids,
+                    placement=placement,
                 ),
                 *policy_statements,
             ],
@@ -171,7 +178,7 @@ class PythonFunction(Construct):
             kms_key_arn=environment_key_arn,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
-            vpc_config=LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=security_group_ids),
+            vpc_config=LambdaFunctionVpcConfig(subnet_ids=list(placement.subnet_ids), security_group_ids=[placement.security_group_id]),
             dead_letter_config=(
                 LambdaFunctionDeadLetterConfig(target_arn=dead_letter_queue_arn) if dead_letter_queue_arn else None
             ),
@@ -208,8 +215,7 @@ class PythonFunction(Construct):
         context: AwsContext,
         log_group_arn: str,
         environment_key_arn: str,
-        subnet_ids: list[str],
-        security_group_ids: list[str],
+        placement: FunctionPlacement,
     ) -> list[DataAwsIamPolicyDocumentStatement]:
         def ec2(resource: str) -> str:
             return context.arn("ec2", resource)
@@ -240,8 +246,8 @@ class PythonFunction(Construct):
                 actions=["ec2:CreateNetworkInterface"],
                 resources=[
                     ec2("network-interface/*"),
-                    *(ec2(f"subnet/{subnet}") for subnet in subnet_ids),
-                    *(ec2(f"security-group/{group}") for group in security_group_ids),
+                    *(ec2(f"subnet/{subnet}") for subnet in placement.subnet_ids),
+                    ec2(f"security-group/{placement.security_group_id}"),
                 ],
             ),
             DataAwsIamPolicyDocumentStatement(

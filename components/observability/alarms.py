@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from constructs import Construct
 
 from components.naming import ResourceNamer
-from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform, MonitoredServiceLogs
+from components.observability.sources import MonitoredDatabase, MonitoredLoadBalancer, MonitoredPlatform
 from config.settings import ObservabilitySettings
 
 # Latency: p99 over each minute, alarming when 3 of the last 5 minutes miss the objective. One
@@ -165,7 +165,7 @@ def healthy_targets(load_balancer: MonitoredLoadBalancer, minimum: int) -> Alarm
             MetricRef("AWS/ApplicationELB", "HealthyHostCount", load_balancer.target_group_dimensions(group), stat="Minimum"),
             HEALTH_PERIOD_SECONDS,
         )
-        for index, group in enumerate(load_balancer.target_group_arn_suffixes)
+        for index, group in enumerate(load_balancer.target_group_arn_suffixes.by_colour().values())
     ]
     ids = ", ".join(query.id for query in queries)
     # No data from either group means neither has a registered, reporting target: as bad as zero.

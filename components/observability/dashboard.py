@@ -198,7 +198,7 @@ def service_widgets(service: MonitoredService, load_balancer: MonitoredLoadBalan
             stat="Minimum",
             label=f"healthy targets ({colour})",
         )
-        for colour, target_group in zip(("blue", "green"), load_balancer.target_group_arn_suffixes)
+        for colour, target_group in load_balancer.target_group_arn_suffixes.by_colour().items()
     ]
     return [
         metric_widget(

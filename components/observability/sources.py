@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.compute.load_balancer import BlueGreenPair
+from components.compute.log_metrics import LogMetricNames
+
 
 @dataclass(frozen=True)
 class MonitoredGateway:
@@ -32,7 +35,7 @@ class MonitoredLoadBalancer:
 
     arn_suffix: str
     # Either may be the live one after a CodeDeploy swap; watch both.
-    target_group_arn_suffixes: tuple[str, ...]
+    target_group_arn_suffixes: BlueGreenPair
 
     @property
     def dimensions(self) -> dict[str, str]:
@@ -62,15 +65,6 @@ class MonitoredService:
     @property
     def dimensions(self) -> dict[str, str]:
         return {"ClusterName": self.cluster_name, "ServiceName": self.service_name}
-
-
-@dataclass(frozen=True)
-class MonitoredServiceLogs:
-    """Metrics counted from fraud-api's log lines: one namespace, no dimensions."""
-
-    namespace: str
-    api_config_refresh_failures: str
-    refusals_to_serve: str
 
 
 @dataclass(frozen=True)
@@ -121,7 +115,8 @@ class MonitoredPlatform:
     load_balancer: MonitoredLoadBalancer
     vpc_link: MonitoredVpcLink
     service: MonitoredService
-    service_logs: MonitoredServiceLogs
+    # Counted from fraud-api's log lines by the compute layer's metric filters.
+    service_logs: LogMetricNames
     database: MonitoredDatabase
     functions: tuple[MonitoredFunction, ...]
     queues: MonitoredQueues

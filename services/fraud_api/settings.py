@@ -8,9 +8,9 @@ both. See README.md for every variable, its default and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar
 
 from fraud_api.api_config import ApiConfig, parse_api_config
 from fraud_api.credentials import CredentialsError, DbCredentials
@@ -27,6 +27,7 @@ AUTH_METHODS = ("iam", "password")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 AuthMethod = Literal["iam", "password"]
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,9 @@ class MigrationSettings:
             reader, credentials_variable="DB_OWNER_CREDENTIALS", secret_variable="DB_OWNER_SECRET_ARN", user=None
         )
         settings = cls(
-            database=DatabaseSettings(
-                host=target.host,
-                port=target.port,
-                name=target.name,
-                sslmode=target.sslmode,
+            database=replace(
+                target,
                 login=owner,
-                aws_region=target.aws_region,
-                application_name=target.application_name,
                 pool_min_size=1,
                 pool_max_size=1,
                 # Migrations may rewrite tables: no request-sized statement timeout.
@@ -145,26 +141,19 @@ class _EnvReader:
         return self.environ.get(name) or None
 
     def integer(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = self.environ.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name} must be an integer, got {raw!r}")
-            return default
-        if not low <= value <= high:
-            self.problems.append(f"{name} must be between {low} and {high}, got {value}")
-        return value
+        return self._bounded(name, default, int, "an integer", low=low, high=high)
 
     def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        return self._bounded(name, default, float, "a number", low=low, high=high)
+
+    def _bounded(self, name: str, default: N, parse: Callable[[str], N], kind: str, *, low: N, high: N) -> N:
         raw = self.environ.get(name)
         if raw is None or raw == "":
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            self.problems.append(f"{name} must be a number, got {raw!r}")
+            self.problems.append(f"{name} must be {kind}, got {raw!r}")
             return default
         if not low <= value <= high:
             self.problems.append(f"{name} must be between {low} and {high}, got {value}")

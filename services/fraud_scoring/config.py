@@ -4,6 +4,12 @@ The platform stores this as JSON (an SSM parameter for the Lambdas, the `scoring
 API configuration secret for the container API). `ScoringConfig.from_mapping` accepts a partial
 mapping on top of the defaults, refuses unknown keys (a typo must not silently fall back to a
 default) and reports every problem at once.
+
+The defaults are one document, `scoring.defaults.json` beside this module: the service reads it
+here, and the infrastructure (config/settings.py) reads the same file as data to seed the parameter
+and the secret, so the two can never disagree. Its high-risk countries are sanctioned or FATF "call
+for action" jurisdictions; its merchant categories (gambling, quasi-cash, money transfer, direct
+marketing) the classic card-fraud cash-out ones. Operators tune both in the parameter.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
+from functools import partial
+from pathlib import Path
 from typing import Any, Literal, TypeVar
+
+from fraud_scoring.validation import COUNTRY_CODE, MERCHANT_CATEGORY_CODE
 
 Decision = Literal["approve", "review", "decline"]
 
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_MCC = re.compile(r"[0-9]{4}")
 _WINDOW_NAME = re.compile(r"[A-Za-z0-9_]{1,16}")
 T = TypeVar("T")
 
@@ -52,77 +60,60 @@ class VelocityWindow:
 
 @dataclass(frozen=True)
 class FirstSeenWeights:
-    first_transaction: float = 0.10
-    new_country: float = 0.25
-    new_merchant: float = 0.05
+    first_transaction: float
+    new_country: float
+    new_merchant: float
 
 
 @dataclass(frozen=True)
 class AmountSpike:
     """Amount at least `multiplier` times the median of the user's history (needs `min_history` items)."""
 
-    multiplier: Decimal = Decimal(5)
-    min_history: int = 3
-    weight: float = 0.30
+    multiplier: Decimal
+    min_history: int
+    weight: float
 
 
 @dataclass(frozen=True)
 class HistoryLimits:
     """How much of a user's history the callers load: bounds the read per scored transaction."""
 
-    lookback_hours: int = 720
-    max_items: int = 200
+    lookback_hours: int
+    max_items: int
 
 
 @dataclass(frozen=True)
 class PatternThresholds:
     """Thresholds of the scheduled pattern analysis (over the analysis window, not one transaction)."""
 
-    burst_window_seconds: int = 120
-    burst_min_transactions: int = 8
-    user_suspicious_min: int = 3
-    merchant_suspicious_min: int = 5
-    spike_multiplier: Decimal = Decimal(5)
-    spike_min_transactions: int = 4
-    max_alerts_per_run: int = 100
+    burst_window_seconds: int
+    burst_min_transactions: int
+    user_suspicious_min: int
+    merchant_suspicious_min: int
+    spike_multiplier: Decimal
+    spike_min_transactions: int
+    max_alerts_per_run: int
 
 
-def _default_amount_tiers() -> tuple[AmountTier, ...]:
-    return (
-        AmountTier(Decimal(1_000), 0.15),
-        AmountTier(Decimal(5_000), 0.35),
-        AmountTier(Decimal(10_000), 0.55),
-        AmountTier(Decimal(50_000), 0.75),
-    )
-
-
-def _default_velocity_windows() -> tuple[VelocityWindow, ...]:
-    return (
-        VelocityWindow("1m", 60, 3, Decimal(3_000), 0.40),
-        VelocityWindow("1h", 3_600, 15, Decimal(20_000), 0.30),
-    )
-
-
-# Sanctioned or FATF "call for action" jurisdictions; operators tune this list in the parameter.
-_DEFAULT_HIGH_RISK_COUNTRIES = frozenset({"KP", "IR", "MM", "SY", "CU"})
-# Gambling, quasi-cash, money transfer, direct marketing: classic card-fraud cash-out categories.
-_DEFAULT_HIGH_RISK_MCCS = frozenset({"7995", "6051", "4829", "5967"})
+DEFAULTS_FILE = Path(__file__).with_name("scoring.defaults.json")
+# The default document, complete: every key `from_mapping` reads (JSON-shaped, never mutated).
+_DEFAULTS: dict[str, Any] = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    review_threshold: float = 0.50
-    decline_threshold: float = 0.80
-    amount_tiers: tuple[AmountTier, ...] = field(default_factory=_default_amount_tiers)
-    velocity_windows: tuple[VelocityWindow, ...] = field(default_factory=_default_velocity_windows)
-    high_risk_countries: frozenset[str] = _DEFAULT_HIGH_RISK_COUNTRIES
-    high_risk_country_weight: float = 0.35
-    high_risk_merchant_categories: frozenset[str] = _DEFAULT_HIGH_RISK_MCCS
-    high_risk_merchant_category_weight: float = 0.25
-    first_seen: FirstSeenWeights = field(default_factory=FirstSeenWeights)
-    amount_spike: AmountSpike = field(default_factory=AmountSpike)
-    history: HistoryLimits = field(default_factory=HistoryLimits)
-    patterns: PatternThresholds = field(default_factory=PatternThresholds)
+    review_threshold: float
+    decline_threshold: float
+    amount_tiers: tuple[AmountTier, ...]
+    velocity_windows: tuple[VelocityWindow, ...]
+    high_risk_countries: frozenset[str]
+    high_risk_country_weight: float
+    high_risk_merchant_categories: frozenset[str]
+    high_risk_merchant_category_weight: float
+    first_seen: FirstSeenWeights
+    amount_spike: AmountSpike
+    history: HistoryLimits
+    patterns: PatternThresholds
 
     def __post_init__(self) -> None:
         problems = _problems_of(self)
@@ -131,7 +122,8 @@ class ScoringConfig:
 
     @classmethod
     def default(cls) -> ScoringConfig:
-        return cls()
+        """The configuration of `scoring.defaults.json`."""
+        return cls.from_mapping({})
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> ScoringConfig:
@@ -249,12 +241,12 @@ def _problems_of(config: ScoringConfig) -> list[str]:
     problems += [
         f"high_risk_countries: {c!r} is not an ISO 3166-1 alpha-2 code"
         for c in sorted(config.high_risk_countries)
-        if not _COUNTRY.fullmatch(c)
+        if not COUNTRY_CODE.fullmatch(c)
     ]
     problems += [
         f"high_risk_merchant_categories: {m!r} is not a 4-digit MCC"
         for m in sorted(config.high_risk_merchant_categories)
-        if not _MCC.fullmatch(m)
+        if not MERCHANT_CATEGORY_CODE.fullmatch(m)
     ]
 
     if config.amount_spike.multiplier <= 1:
@@ -295,11 +287,13 @@ class _Reader:
             "high_risk_country_weight",
             "high_risk_merchant_category_weight",
         ):
-            self._take(data, kwargs, name, name, self._float)
-        self._take(data, kwargs, "amount_tiers", "amount_tiers", self._amount_tiers)
-        self._take(data, kwargs, "velocity_windows", "velocity_windows", self._velocity_windows)
-        self._take(data, kwargs, "high_risk_countries", "high_risk_countries", self._string_set)
-        self._take(data, kwargs, "high_risk_merchant_categories", "high_risk_merchant_categories", self._string_set)
+            self._take(data, _DEFAULTS, kwargs, name, name, self._float)
+        self._take(data, _DEFAULTS, kwargs, "amount_tiers", "amount_tiers", self._amount_tiers)
+        self._take(data, _DEFAULTS, kwargs, "velocity_windows", "velocity_windows", self._velocity_windows)
+        self._take(data, _DEFAULTS, kwargs, "high_risk_countries", "high_risk_countries", self._string_set)
+        self._take(
+            data, _DEFAULTS, kwargs, "high_risk_merchant_categories", "high_risk_merchant_categories", self._string_set
+        )
         groups: dict[str, type] = {
             "first_seen": FirstSeenWeights,
             "amount_spike": AmountSpike,
@@ -307,7 +301,7 @@ class _Reader:
             "patterns": PatternThresholds,
         }
         for name, group in groups.items():
-            self._take(data, kwargs, name, name, lambda value, where, group=group: self._group(value, where, group))
+            self._take(data, _DEFAULTS, kwargs, name, name, partial(self._group, cls=group, defaults=_DEFAULTS[name]))
         # Build even after type problems (bad values were left out, so defaults stand in) to also
         # report the cross-field problems in the same error.
         try:
@@ -327,21 +321,26 @@ class _Reader:
         return dict(value)
 
     def _take(
-        self, data: dict[str, Any], kwargs: dict[str, Any], key: str, where: str, read: Callable[[Any, str], Any]
+        self,
+        data: dict[str, Any],
+        defaults: dict[str, Any],
+        kwargs: dict[str, Any],
+        key: str,
+        where: str,
+        read: Callable[[Any, str], Any],
     ) -> None:
-        if key in data:
-            value = read(data[key], where)
-            if value is not None:
-                kwargs[key] = value
+        """`kwargs[key]` read from `data`, or from `defaults` where `data` lacks it or it is unreadable."""
+        value = read(data[key], where) if key in data else None
+        kwargs[key] = read(defaults[key], where) if value is None else value
 
-    def _group(self, value: Any, where: str, cls: type[T]) -> T | None:
+    def _group(self, value: Any, where: str, cls: type[T], defaults: dict[str, Any]) -> T | None:
         data = self._object(value, where, cls)
         if data is None:
             return None
         kwargs: dict[str, Any] = {}
         for f in fields(cls):  # type: ignore[arg-type]
             read = {float: self._float, int: self._int, Decimal: self._decimal}[_field_type(cls, f.name)]
-            self._take(data, kwargs, f.name, f"{where}.{f.name}", read)
+            self._take(data, defaults, kwargs, f.name, f"{where}.{f.name}", read)
         return cls(**kwargs)
 
     def _amount_tiers(self, value: Any, where: str) -> tuple[AmountTier, ...] | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 
 class SettingsError(RuntimeError):
@@ -31,20 +32,29 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def variable(name: str, *, default: int | None = None) -> Any:
+    """A settings field read from the environment variable `name`: required text, or with a
+    `default`, a positive integer (`from_env` reads it)."""
+    return field(metadata={"variable": name, "default": default})
+
+
+S = TypeVar("S", bound="PipelineEnvironment")
+
+
 @dataclass(frozen=True)
 class PipelineEnvironment:
-    """What the compute layer sets for every pipeline function (components/compute/pipeline_functions.py)."""
+    """What the compute layer sets for every pipeline function (components/compute/pipeline_functions.py);
+    a function's own settings extend it with the variables it alone gets."""
 
-    table_name: str
-    alerts_topic_arn: str
-    scoring_config_parameter: str
-    time_bucket_shards: int
+    table_name: str = variable("TRANSACTIONS_TABLE_NAME")
+    alerts_topic_arn: str = variable("ALERTS_TOPIC_ARN")
+    scoring_config_parameter: str = variable("SCORING_CONFIG_PARAMETER")
+    time_bucket_shards: int = variable("TIME_BUCKET_SHARDS", default=4)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> PipelineEnvironment:
-        return cls(
-            table_name=required(env, "TRANSACTIONS_TABLE_NAME"),
-            alerts_topic_arn=required(env, "ALERTS_TOPIC_ARN"),
-            scoring_config_parameter=required(env, "SCORING_CONFIG_PARAMETER"),
-            time_bucket_shards=positive_int(env, "TIME_BUCKET_SHARDS", 4),
-        )
+    def from_env(cls: type[S], env: Mapping[str, str] = os.environ) -> S:
+        values = {}
+        for setting in fields(cls):
+            name, default = setting.metadata["variable"], setting.metadata["default"]
+            values[setting.name] = required(env, name) if default is None else positive_int(env, name, default)
+        return cls(**values)

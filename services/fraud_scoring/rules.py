@@ -68,26 +68,20 @@ def velocity(data: RuleInput) -> list[Signal]:
 
 
 def high_risk_country(data: RuleInput) -> list[Signal]:
-    if data.txn.country not in data.config.high_risk_countries:
-        return []
-    return [
-        Signal(
-            data.config.high_risk_country_weight,
-            f"high_risk_country: {data.txn.country} is on the high-risk country list",
-        )
-    ]
+    country = data.txn.country
+    reason = f"high_risk_country: {country} is on the high-risk country list"
+    return _if_listed(country, data.config.high_risk_countries, data.config.high_risk_country_weight, reason)
 
 
 def high_risk_merchant_category(data: RuleInput) -> list[Signal]:
     category = data.txn.merchant_category
-    if category is None or category not in data.config.high_risk_merchant_categories:
-        return []
-    return [
-        Signal(
-            data.config.high_risk_merchant_category_weight,
-            f"high_risk_merchant_category: MCC {category} is on the high-risk list",
-        )
-    ]
+    reason = f"high_risk_merchant_category: MCC {category} is on the high-risk list"
+    return _if_listed(category, data.config.high_risk_merchant_categories, data.config.high_risk_merchant_category_weight, reason)
+
+
+def _if_listed(value: str | None, high_risk: frozenset[str], weight: float, reason: str) -> list[Signal]:
+    """The list's signal when `value` is on it (an absent value never is)."""
+    return [Signal(weight, reason)] if value is not None and value in high_risk else []
 
 
 def first_seen(data: RuleInput) -> list[Signal]:

@@ -42,8 +42,9 @@ MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last ins
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 _MERCHANT_ID = re.compile(r"[A-Za-z0-9_.:-]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_MCC = re.compile(r"[0-9]{4}")
+# Public: the scoring config lists countries and categories in the same form (fraud_scoring.config).
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+MERCHANT_CATEGORY_CODE = re.compile(r"[0-9]{4}")
 _FINGERPRINT = re.compile(r"[A-Za-z0-9+/=_-]+")
 _PRINTABLE_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
@@ -115,8 +116,8 @@ _STRING_FIELDS: dict[str, _StringRule] = {
         _CURRENCY, 3, 3, "an active ISO 4217 currency code of 3 upper-case letters, e.g. EUR", one_of=MINOR_UNITS
     ),
     "merchant_id": _StringRule(_MERCHANT_ID, 1, 64, "1-64 characters from A-Z a-z 0-9 _ . : -"),
-    "country": _StringRule(_COUNTRY, 2, 2, "an ISO 3166-1 alpha-2 code of 2 upper-case letters, e.g. DE"),
-    "merchant_category": _StringRule(_MCC, 4, 4, "a 4-digit merchant category code (MCC), e.g. 5411"),
+    "country": _StringRule(COUNTRY_CODE, 2, 2, "an ISO 3166-1 alpha-2 code of 2 upper-case letters, e.g. DE"),
+    "merchant_category": _StringRule(MERCHANT_CATEGORY_CODE, 4, 4, "a 4-digit merchant category code (MCC), e.g. 5411"),
     "card_fingerprint": _StringRule(_FINGERPRINT, 1, 128, "1-128 characters from A-Z a-z 0-9 + / = _ -"),
 }
 REQUIRED_FIELDS = ("transaction_id", "user_id", "amount", "currency", "merchant_id", "country")

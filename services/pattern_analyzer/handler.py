@@ -11,14 +11,11 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
 
-from fraud_scoring.cache import TtlCache
-from fraud_scoring.parameter import scoring_config_from_parameter
+from fraud_scoring.parameter import cached_scoring_config
 from pattern_analyzer.alerts import FindingPublisher
 from pattern_analyzer.patterns import find_patterns
 from pattern_analyzer.settings import AnalyzerSettings
 from pattern_analyzer.window import MAX_CONCURRENT_QUERIES, Window, WindowReader
-
-CONFIG_TTL_SECONDS = 300
 
 # Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
 # services/README.md); the X-Ray segments come from the function's active tracing instead.
@@ -36,7 +33,7 @@ sns = boto3.client("sns", config=_AWS_CONFIG)
 ssm = boto3.client("ssm", config=_AWS_CONFIG)
 
 
-scoring_config = TtlCache(lambda: scoring_config_from_parameter(ssm, logger), CONFIG_TTL_SECONDS)
+scoring_config = cached_scoring_config(ssm, logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -48,12 +45,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     window = Window(start_ms=end_ms - settings.analysis_window_minutes * 60_000, end_ms=end_ms)
 
     started = time.perf_counter()
-    pipeline = settings.pipeline
-    reader = WindowReader(dynamodb, pipeline.table_name, settings.time_window_index_name, pipeline.time_bucket_shards)
+    reader = WindowReader(dynamodb, settings.table_name, settings.time_window_index_name, settings.time_bucket_shards)
     transactions, stats = reader.read(window)
     read_seconds = time.perf_counter() - started
     findings = find_patterns(transactions, thresholds)
-    publisher = FindingPublisher(dynamodb, sns, pipeline.table_name, pipeline.alerts_topic_arn)
+    publisher = FindingPublisher(dynamodb, sns, settings.table_name, settings.alerts_topic_arn)
     outcome = publisher.publish(findings, window, thresholds.max_alerts_per_run)
 
     summary = {

@@ -30,12 +30,7 @@ def new_signing_key() -> str:
 
 def rotated(current_text: str) -> str:
     """The next secret value: the current document with a fresh signing key."""
-    try:
-        document = json.loads(current_text)
-    except ValueError:
-        raise InvalidSecretError("current secret value is not JSON; fix it before rotating") from None
-    if not isinstance(document, dict):
-        raise InvalidSecretError("current secret value must be a JSON object")
+    document = _json_object(current_text, "current secret value", not_json_hint="; fix it before rotating")
     document.setdefault("scoring", ScoringConfig.default().to_mapping())
     document["signing_key"] = new_signing_key()
     return json.dumps(document, sort_keys=True)
@@ -43,12 +38,7 @@ def rotated(current_text: str) -> str:
 
 def validate(text: str) -> dict[str, Any]:
     """Parse and check a secret value as the API will use it; raise InvalidSecretError if unusable."""
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise InvalidSecretError("secret value is not JSON") from None
-    if not isinstance(document, dict):
-        raise InvalidSecretError("secret value must be a JSON object")
+    document = _json_object(text, "secret value")
 
     problems = []
     key = document.get("signing_key")
@@ -76,3 +66,14 @@ def signing_key_bytes(key: str) -> int:
         return len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
     except (binascii.Error, ValueError):
         return 0
+
+
+def _json_object(text: str, what: str, *, not_json_hint: str = "") -> dict[str, Any]:
+    """`text` parsed, when it is a JSON object; else InvalidSecretError naming `what` it was."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise InvalidSecretError(f"{what} is not JSON{not_json_hint}") from None
+    if not isinstance(document, dict):
+        raise InvalidSecretError(f"{what} must be a JSON object")
+    return document

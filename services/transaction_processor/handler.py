@@ -24,14 +24,11 @@ from fraud_scoring import (
     parse_transaction,
     score_transaction,
 )
-from fraud_scoring.cache import TtlCache
-from fraud_scoring.parameter import scoring_config_from_parameter
+from fraud_scoring.parameter import cached_scoring_config
 from transaction_processor.alerts import needs_alert, publish_transaction_alert
 from transaction_processor.api_gateway import json_response, raw_body
 from transaction_processor.settings import ProcessorSettings
 from transaction_processor.store import TransactionStore, stored_result, stored_transaction, transaction_item
-
-CONFIG_TTL_SECONDS = 300
 
 # Powertools Logger but not Tracer: aws-xray-sdk adds ~150 ms to every cold start (measured in
 # services/README.md); the X-Ray segments come from the function's active tracing instead.
@@ -44,7 +41,7 @@ sns = boto3.client("sns", config=_AWS_CONFIG)
 ssm = boto3.client("ssm", config=_AWS_CONFIG)
 
 
-scoring_config = TtlCache(lambda: scoring_config_from_parameter(ssm, logger), CONFIG_TTL_SECONDS)
+scoring_config = cached_scoring_config(ssm, logger)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -65,7 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict[str, Any]:
     logger.append_keys(transaction_id=txn.transaction_id)
-    store = TransactionStore(dynamodb, settings.pipeline.table_name, settings.user_index_name)
+    store = TransactionStore(dynamodb, settings.table_name, settings.user_index_name)
 
     # The replay look-up comes first: a retry gets the stored decision however late it comes.
     existing = store.find(txn.transaction_id)
@@ -76,7 +73,7 @@ def _process(txn: Transaction, settings: ProcessorSettings, now_ms: int) -> dict
     config = scoring_config.get()
     history = store.user_history(txn, config.history)
     result = score_transaction(txn, history, config)
-    item = transaction_item(txn, result, shards=settings.pipeline.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
+    item = transaction_item(txn, result, shards=settings.time_bucket_shards, ttl_days=settings.transaction_ttl_days)
 
     if not store.insert(item):
         # A concurrent attempt of the same request won the conditional write.
@@ -104,7 +101,7 @@ def _alert(settings: ProcessorSettings, txn: Transaction, result: ScoreResult) -
     # The transaction is stored and the client gets its decision either way; failing the
     # request now would only turn its retry into a replay that cannot re-send the alert.
     try:
-        message_id = publish_transaction_alert(sns, settings.pipeline.alerts_topic_arn, txn, result)
+        message_id = publish_transaction_alert(sns, settings.alerts_topic_arn, txn, result)
         logger.info("alert published", extra={"message_id": message_id})
     except Exception:
         logger.exception("alert publish failed", extra={"alert_lost": True})

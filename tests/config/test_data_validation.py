@@ -19,6 +19,13 @@ def test_scoring_defaults_are_the_service_codes_defaults():
     assert document == ScoringConfig.default().to_mapping()
 
 
+def test_an_override_replaces_its_key_of_the_defaults_and_nothing_else():
+    defaults = ScoringSettings().to_document()
+    document = ScoringSettings(overrides={"review_threshold": 0.4, "high_risk_countries": ("KP",)}).to_document()
+    assert document == {**defaults, "review_threshold": 0.4, "high_risk_countries": ["KP"]}
+    assert ScoringConfig.from_mapping(document).review_threshold == 0.4
+
+
 def test_every_environment_ships_a_scoring_config_the_service_accepts():
     for config in build_environments().values():
         ScoringConfig.from_mapping(config.data.scoring.to_document())
@@ -47,7 +54,9 @@ def _with_data(**changes):
         ({"secret_recovery_window_days": 31, "kms_deletion_window_days": 30}, "7-30"),
         # A secret restored after its key is gone cannot be read.
         ({"secret_recovery_window_days": 14, "kms_deletion_window_days": 7}, r"secret_recovery_window_days \(14\) must not exceed data.kms_deletion_window_days \(7\)"),
-        ({"scoring": ScoringSettings(review_threshold=0.9, decline_threshold=0.8)}, "review_threshold"),
+        ({"scoring": ScoringSettings(overrides={"review_threshold": 0.9, "decline_threshold": 0.8})}, "review_threshold"),
+        ({"scoring": ScoringSettings(overrides={"review_threshold": "0.4"})}, "review_threshold"),
+        ({"scoring": ScoringSettings(overrides={"reviw_threshold": 0.4})}, r"unknown keys \['reviw_threshold'\]; the keys are those of scoring.defaults.json"),
     ],
 )
 def test_invalid_data_setting_is_refused_with_a_message_naming_it(changes, message):

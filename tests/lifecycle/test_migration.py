@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from itertools import count
 
 import pytest
@@ -73,18 +74,22 @@ class Scenario:
         self.logs = clients.stub("logs")
 
     def started(self, first_status: str = "PROVISIONING") -> None:
-        self.ecs.add_response("describe_task_definition", {"taskDefinition": {
-            "taskDefinitionArn": MIGRATION,
-            "containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE, "command": ["python", "-m", "fraud_api.migrate"],
-                                      "logConfiguration": {"logDriver": "awslogs", "options": {
-                                          "awslogs-group": LOG_GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": "migrate"}}}],
-        }}, {"taskDefinition": MIGRATION})
+        self.definition_read()
         self.ecs.add_response("run_task", {"tasks": [task(first_status)], "failures": []}, {
             "cluster": CLUSTER, "taskDefinition": MIGRATION, "count": 1, "launchType": "FARGATE", "platformVersion": "LATEST",
             "startedBy": STARTED_BY, "propagateTags": "TASK_DEFINITION", "enableECSManagedTags": True,
             "networkConfiguration": {"awsvpcConfiguration": {"subnets": SUBNETS, "securityGroups": [GROUP], "assignPublicIp": "DISABLED"}},
         })
         self.described(task(first_status))  # read back
+
+    def definition_read(self) -> None:
+        """The migration task's definition, which the migration reads before it runs the task."""
+        self.ecs.add_response("describe_task_definition", {"taskDefinition": {
+            "taskDefinitionArn": MIGRATION,
+            "containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE, "command": ["python", "-m", "fraud_api.migrate"],
+                                      "logConfiguration": {"logDriver": "awslogs", "options": {
+                                          "awslogs-group": LOG_GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": "migrate"}}}],
+        }}, {"taskDefinition": MIGRATION})
 
     def described(self, answer: dict) -> None:
         self.ecs.add_response("describe_tasks", {"tasks": [answer], "failures": []}, {"cluster": CLUSTER, "tasks": [TASK]})
@@ -159,13 +164,20 @@ def test_a_task_whose_container_never_ran_says_why():
     clients.assert_all_answered()  # no log read: the container never ran
 
 
-def test_ecs_refusing_to_start_the_task_fails_with_its_reasons():
+@pytest.mark.parametrize("run_task_answer, message", [
+    pytest.param(lambda ecs: ecs.add_response("run_task", {"tasks": [], "failures": [{"arn": MIGRATION, "reason": "RESOURCE:ENI", "detail": "no free addresses"}]}),
+                 rf"ECS did not start the migration task fraud-api-migrate-dev:3 in {CLUSTER} \({MIGRATION}: RESOURCE:ENI no free addresses\)",
+                 id="ECS refuses to start the task: its reasons"),
+    pytest.param(lambda ecs: ecs.add_client_error("run_task", service_error_code="AccessDeniedException", service_message="not authorized to perform: iam:PassRole"),
+                 r"ECS refused to run the migration task fraud-api-migrate-dev:3 .*iam:PassRole.*; nothing was released",
+                 id="ECS refuses the call: the error"),
+])
+def test_a_task_ecs_does_not_start_fails_naming_why(run_task_answer, message):
     clients = StubbedClients()
-    ecs = clients.stub("ecs")
-    ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE}]}},
-                     {"taskDefinition": MIGRATION})
-    ecs.add_response("run_task", {"tasks": [], "failures": [{"arn": MIGRATION, "reason": "RESOURCE:ENI", "detail": "no free addresses"}]})
-    with pytest.raises(MigrationFailed, match=rf"ECS did not start the migration task fraud-api-migrate-dev:3 in {CLUSTER} \({MIGRATION}: RESOURCE:ENI no free addresses\)"):
+    scenario = Scenario(clients)
+    scenario.definition_read()
+    run_task_answer(scenario.ecs)
+    with pytest.raises(MigrationFailed, match=message):
         runner(clients, []).run(TARGET)
     clients.assert_all_answered()
 
@@ -173,7 +185,7 @@ def test_ecs_refusing_to_start_the_task_fails_with_its_reasons():
 def test_a_task_not_yet_visible_after_it_started_is_looked_for_again():
     clients, lines = StubbedClients(), []
     scenario = Scenario(clients)
-    scenario.ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE}]}})
+    scenario.definition_read()
     scenario.ecs.add_response("run_task", {"tasks": [task("PROVISIONING")], "failures": []})
     for _ in range(2):  # ECS is eventually consistent: the read-back and the first look find nothing
         scenario.ecs.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": TASK, "reason": "MISSING"}]}, {"cluster": CLUSTER, "tasks": [TASK]})
@@ -182,16 +194,6 @@ def test_a_task_not_yet_visible_after_it_started_is_looked_for_again():
     runner(clients, lines).run(TARGET)
     clients.assert_all_answered()
     assert "migration task 0f1e2d3c4b5a: not visible yet" in lines and "migration task 0f1e2d3c4b5a: STOPPED" in lines
-
-
-def test_ecs_refusing_the_call_fails_cleanly_naming_the_error():
-    clients = StubbedClients()
-    ecs = clients.stub("ecs")
-    ecs.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "fraud-api-migrate", "image": IMAGE}]}})
-    ecs.add_client_error("run_task", service_error_code="AccessDeniedException", service_message="not authorized to perform: iam:PassRole")
-    with pytest.raises(MigrationFailed, match=r"ECS refused to run the migration task fraud-api-migrate-dev:3 .*iam:PassRole.*; nothing was released"):
-        runner(clients, []).run(TARGET)
-    clients.assert_all_answered()
 
 
 def test_waiting_is_bounded_and_a_migration_past_the_bound_is_stopped():
@@ -265,10 +267,16 @@ def test_a_steady_service_or_one_awaiting_a_deployment_is_not_waited_for():
 # --- what the compute layer's state says ---------------------------------------------------------
 
 
-def test_the_target_comes_from_the_compute_outputs_and_refuses_an_older_compute_layer():
-    assert MigrationTarget.from_state(StateSummary.parse(state_with_outputs(OUTPUTS)), "compute-dev") == TARGET
+def assert_read_from_the_compute_state(target_class: type, outputs: dict, target: object) -> None:
+    """A compute-layer target (this one, the release's) is read from the layer's outputs and
+    refused while the layer is not deployed."""
+    assert target_class.from_state(StateSummary.parse(state_with_outputs(outputs)), "compute-dev") == target
     with pytest.raises(GuardRefusal, match="compute-dev is not deployed"):
-        MigrationTarget.from_state(None, "compute-dev")
+        target_class.from_state(None, "compute-dev")
+
+
+def test_the_target_comes_from_the_compute_outputs_and_refuses_an_older_compute_layer():
+    assert_read_from_the_compute_state(MigrationTarget, OUTPUTS, TARGET)
     older = {name: value for name, value in OUTPUTS.items() if not name.startswith("fraud_api_migration_")}
     with pytest.raises(GuardRefusal, match="no output fraud_api_migration_task_definition_arn, fraud_api_migration_subnet_ids, "
                                            "fraud_api_migration_security_group_id: deploy the compute layer again"):
@@ -290,20 +298,27 @@ def test_the_command_reports_the_step_and_leaves_its_outcome_in_the_progress(tmp
     assert "compute-dev            migrate in" in out.getvalue()
 
 
-@pytest.fixture
-def command(tmp_path, monkeypatch, capsys):
+def command_on_dev(tmp_path, monkeypatch, capsys, name: str, compute_outputs: dict) -> tuple[StubbedClients, Callable[[], tuple[int, str, str]]]:
+    """The stubbed clients of `lifecycle <name> dev --target aws` and a function that runs it
+    (exit code, stdout, stderr); the first answer is the compute layer's state with `compute_outputs`."""
     clients = StubbedClients()
+    # What the command line reads: the environment's settings after FRAUD_* (tests/lifecycle/conftest.py).
     (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
-    clients.stub("s3").add_response("get_object", state_object(state_with_outputs(OUTPUTS)),
+    clients.stub("s3").add_response("get_object", state_object(state_with_outputs(compute_outputs)),
                                     {"Bucket": config.state.bucket, "Key": "dev/compute.tfstate"})
     monkeypatch.setattr(cli, "TargetClients", lambda target, region: clients)
 
     def run() -> tuple[int, str, str]:
-        code = cli.main(["migrate", "dev", "--target", "aws", "--workdir", str(tmp_path)])
+        code = cli.main([name, "dev", "--target", "aws", "--workdir", str(tmp_path)])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
     return clients, run
+
+
+@pytest.fixture
+def command(tmp_path, monkeypatch, capsys):
+    return command_on_dev(tmp_path, monkeypatch, capsys, "migrate", OUTPUTS)
 
 
 def test_the_command_exits_1_on_a_failed_migration_printing_why(command):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from datetime import datetime, timezone
 from itertools import count
 
 import pytest
 
-from config.environment_variables import read_environments
 from config.environments import build_environments
 from config.targets import DeploymentTarget
 from lifecycle import cli
@@ -37,7 +35,7 @@ from lifecycle.states import GuardRefusal, StateSummary, state_key
 from stacks.layers import Layer
 from tests.lifecycle import test_migration as migration
 from tests.lifecycle.fakes import FakeStateReader
-from tests.lifecycle.stubbed_aws import ACCOUNT, REGION, StubbedClients, state_object, state_with_outputs
+from tests.lifecycle.stubbed_aws import ACCOUNT, REGION, StubbedClients, state_with_outputs
 
 FAMILY = "fraud-api-dev"
 REVISION = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{FAMILY}"
@@ -314,9 +312,7 @@ def test_a_deployment_of_another_revision_under_way_is_refused():
 
 
 def test_the_target_comes_from_the_compute_outputs_and_refuses_what_cannot_be_released():
-    assert ReleaseTarget.from_state(StateSummary.parse(state_with_outputs(OUTPUTS)), "compute-dev") == TARGET
-    with pytest.raises(GuardRefusal, match="compute-dev is not deployed"):
-        ReleaseTarget.from_state(None, "compute-dev")
+    migration.assert_read_from_the_compute_state(ReleaseTarget, OUTPUTS, TARGET)
     with pytest.raises(GuardRefusal, match="no output ecs_service_name"):
         ReleaseTarget.from_state(StateSummary.parse(state_with_outputs({**OUTPUTS, "ecs_service_name": ""})), "compute-dev")
     omitted = {**OUTPUTS, "codedeploy_application_name": "emulator-omitted:aws_codedeploy_app.name"}
@@ -358,19 +354,7 @@ def test_a_revision_that_does_not_run_the_promoted_image_is_refused(tmp_path):
 
 @pytest.fixture
 def command(tmp_path, monkeypatch, capsys):
-    clients = StubbedClients()
-    # What the command line reads: the environment's settings after FRAUD_* (tests/lifecycle/conftest.py).
-    (config,) = read_environments({**os.environ, "FRAUD_ENVIRONMENTS": "dev"})
-    bucket = config.state.bucket
-    clients.stub("s3").add_response("get_object", state_object(state_with_outputs(STATE_OUTPUTS)), {"Bucket": bucket, "Key": "dev/compute.tfstate"})
-    monkeypatch.setattr(cli, "TargetClients", lambda target, region: clients)
-
-    def run() -> tuple[int, str, str]:
-        code = cli.main(["release", "dev", "--target", "aws", "--workdir", str(tmp_path)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return clients, run
+    return migration.command_on_dev(tmp_path, monkeypatch, capsys, "release", STATE_OUTPUTS)
 
 
 def migration_succeeds(clients: StubbedClients, service_runs: str) -> None:

@@ -13,9 +13,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
+
+import pytest
 
 from tests.fake_aws import FAKE_AWS_ENVIRONMENT
 
@@ -202,3 +206,16 @@ def write_items(items: list[dict[str, Any]], table_name: str = TABLE_NAME) -> No
         requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         unprocessed = dynamodb.batch_write_item(RequestItems={table_name: requests}).get("UnprocessedItems")
         assert not unprocessed, "moto does not throttle; anything unprocessed is a seeding bug"
+
+
+def function_environment(
+    monkeypatch: pytest.MonkeyPatch, pipeline_env: AlertsTopic, handler: ModuleType, variables: dict[str, str]
+) -> Iterator[AlertsTopic]:
+    """A pipeline function's own `variables` on top of what every pipeline function gets
+    (`pipeline_env`), as the compute stack sets them, with the handler's config cache fresh before
+    and after (a fixture body: `yield from` it)."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    handler.scoring_config.invalidate()
+    yield pipeline_env
+    handler.scoring_config.invalidate()

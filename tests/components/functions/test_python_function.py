@@ -15,7 +15,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPoli
 
 import components.functions.python_function as python_function
 from components.aws_context import AwsContext
-from components.functions.python_function import LambdaBundle, PythonFunction, lambda_bundle
+from components.functions.python_function import FunctionPlacement, LambdaBundle, PythonFunction, lambda_bundle
 from components.naming import ResourceNamer
 from services.lambda_packaging import LAMBDA_FUNCTIONS
 
@@ -23,7 +23,7 @@ NAMING = ResourceNamer(prefix="fraud", suffix="test", path_root="fraud-detection
 ENV_KEY = "arn:aws:kms:us-east-1:111111111111:key/env"
 LOGS_KEY = "arn:aws:kms:us-east-1:111111111111:key/logs"
 SUBNETS = ["subnet-a", "subnet-b"]
-GROUPS = ["sg-lambda"]
+GROUP = "sg-lambda"
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,7 @@ def _synth(bundle: LambdaBundle, **overrides) -> dict:
         environment_key_arn=ENV_KEY,
         logs_key_arn=LOGS_KEY,
         log_retention_days=365,
-        subnet_ids=SUBNETS,
-        security_group_ids=GROUPS,
+        placement=FunctionPlacement(subnet_ids=SUBNETS, security_group_id=GROUP),
         policy_statements=[
             DataAwsIamPolicyDocumentStatement(sid="ReadTable", actions=["dynamodb:GetItem"], resources=["arn:table"])
         ],
@@ -134,7 +133,7 @@ def test_function_runs_on_arm64_python_311_traced_encrypted_in_the_vpc(plain, bu
     assert function["tracing_config"] == {"mode": "Active"}
     assert function["kms_key_arn"] == ENV_KEY
     assert function["environment"] == {"variables": {"TABLE": "transactions"}}
-    assert function["vpc_config"] == {"subnet_ids": SUBNETS, "security_group_ids": GROUPS}
+    assert function["vpc_config"] == {"subnet_ids": SUBNETS, "security_group_ids": [GROUP]}
     assert function["reserved_concurrent_executions"] == 2
     assert (function["timeout"], function["memory_size"]) == (30, 256)
     assert function["source_code_hash"] == bundle.sha256_base64

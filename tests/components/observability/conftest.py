@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from components.compute.load_balancer import BlueGreenPair
+from components.compute.log_metrics import LogMetricNames
 from components.observability import sources
 
 
@@ -13,11 +15,11 @@ def platform() -> sources.MonitoredPlatform:
     return sources.MonitoredPlatform(
         gateway=sources.MonitoredGateway(rest_api_name="fraud-api-test", stage_name="test"),
         load_balancer=sources.MonitoredLoadBalancer(
-            arn_suffix="app/fraud-alb-test/abc", target_group_arn_suffixes=("targetgroup/blue/1", "targetgroup/green/2")
+            arn_suffix="app/fraud-alb-test/abc", target_group_arn_suffixes=BlueGreenPair(blue="targetgroup/blue/1", green="targetgroup/green/2")
         ),
         vpc_link=sources.MonitoredVpcLink(arn_suffix="net/fraud-vpclink-test/def", target_group_arn_suffix="targetgroup/alb/3"),
         service=sources.MonitoredService(cluster_name="fraud-cluster-test", service_name="fraud-api-test"),
-        service_logs=sources.MonitoredServiceLogs(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
+        service_logs=LogMetricNames(namespace="fraud-api-test", api_config_refresh_failures="ApiConfigRefreshFailures", refusals_to_serve="RefusalsToServe"),
         database=sources.MonitoredDatabase(cluster_identifier="fraud-aurora-test"),
         functions=(
             sources.MonitoredFunction(label="transaction-processor", function_name="fraud-transaction-processor-test"),

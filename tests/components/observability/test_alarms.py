@@ -66,4 +66,4 @@ def test_healthy_task_alarm_takes_the_max_over_both_target_groups(alarms, platfo
     queries = {query["id"]: query for query in alarms["fraud-ecs-healthy-tasks-test"]["metric_query"]}
     assert queries["healthy"]["expression"] == "MAX([group_0, group_1])"
     groups = {queries[f"group_{i}"]["metric"]["dimensions"]["TargetGroup"] for i in (0, 1)}
-    assert groups == set(platform.load_balancer.target_group_arn_suffixes)
+    assert groups == set(platform.load_balancer.target_group_arn_suffixes.by_colour().values())

@@ -79,9 +79,13 @@ class AppDatabase:
     def app_dsn(self) -> str:
         return self.server.tcp_dsn(self.user, self.password, self.name)
 
-    def count_transactions(self) -> int:
+    def count_transactions(self, transaction_id: str | None = None) -> int:
+        """Rows in the transactions table (with `transaction_id`: the rows stored under that id)."""
         with self.admin() as conn:
-            row = conn.execute("SELECT count(*) FROM transactions").fetchone()
+            if transaction_id is None:
+                row = conn.execute("SELECT count(*) FROM transactions").fetchone()
+            else:
+                row = conn.execute("SELECT count(*) FROM transactions WHERE transaction_id = %s", (transaction_id,)).fetchone()
         assert row is not None
         return int(row[0])
 

@@ -77,11 +77,7 @@ def test_the_same_transaction_twice_is_stored_once_with_identical_answers(
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.content == second.content
-    with shared_database.admin() as conn:
-        rows = conn.execute(
-            "SELECT count(*) FROM transactions WHERE transaction_id = %s", (payload["transaction_id"],)
-        ).fetchone()
-    assert rows == (1,)
+    assert shared_database.count_transactions(payload["transaction_id"]) == 1
 
 
 def test_a_replay_with_other_content_is_a_conflict_and_changes_nothing(client: InProcessClient) -> None:
@@ -154,11 +150,7 @@ def test_concurrent_duplicates_store_one_row_and_agree(client: InProcessClient, 
 
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert len({r.content for r in responses}) == 1
-    with shared_database.admin() as conn:
-        rows = conn.execute(
-            "SELECT count(*) FROM transactions WHERE transaction_id = %s", (payload["transaction_id"],)
-        ).fetchone()
-    assert rows == (1,)
+    assert shared_database.count_transactions(payload["transaction_id"]) == 1
 
 
 def test_a_transaction_without_timestamp_is_stored_at_arrival(client: InProcessClient) -> None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from fraud_scoring import ConfigError, ScoringConfig
+from fraud_scoring.config import DEFAULTS_FILE
 
 
 def test_defaults_round_trip_through_json() -> None:
@@ -17,6 +19,12 @@ def test_a_partial_mapping_keeps_the_other_defaults() -> None:
     assert config.review_threshold == 0.4
     assert config.patterns.burst_min_transactions == 12
     assert config.decline_threshold == ScoringConfig.default().decline_threshold
+    assert config.patterns.burst_window_seconds == ScoringConfig.default().patterns.burst_window_seconds
+
+
+def test_the_defaults_are_the_whole_defaults_file() -> None:
+    # Every key written, so the parameter and the secret seeded from the file show the whole config.
+    assert ScoringConfig.default().to_mapping() == json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -83,4 +91,4 @@ def test_invalid_json_is_a_config_error() -> None:
 
 def test_direct_construction_is_validated_too() -> None:
     with pytest.raises(ConfigError, match="thresholds"):
-        ScoringConfig(review_threshold=0.9, decline_threshold=0.5)
+        dataclasses.replace(ScoringConfig.default(), review_threshold=0.9, decline_threshold=0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import fraud_scoring
 from fraud_scoring.buckets import shard_of, time_bucket, window_buckets
 from fraud_scoring.cache import TtlCache
-from fraud_scoring.environment import SettingsError, positive_int, required
+from fraud_scoring.environment import PipelineEnvironment, SettingsError, positive_int, required, variable
 
 AT = 1_714_564_830_123  # 2024-05-01T12:00:30.123Z
 
@@ -74,6 +75,37 @@ def test_settings_helpers_name_the_variable() -> None:
     for bad in ("0", "-1", "four"):
         with pytest.raises(SettingsError, match="SHARDS must be a positive integer"):
             positive_int({"SHARDS": bad}, "SHARDS", 4)
+
+
+@dataclass(frozen=True)
+class _FunctionSettings(PipelineEnvironment):
+    index_name: str = variable("INDEX_NAME")
+    window_minutes: int = variable("WINDOW_MINUTES", default=10)
+
+
+PIPELINE_VARIABLES = {
+    "TRANSACTIONS_TABLE_NAME": "transactions",
+    "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+    "SCORING_CONFIG_PARAMETER": "/fraud/scoring",
+}
+
+
+def test_a_function_s_settings_read_the_pipeline_s_variables_and_its_own() -> None:
+    settings = _FunctionSettings.from_env({**PIPELINE_VARIABLES, "INDEX_NAME": "by-time", "TIME_BUCKET_SHARDS": "8"})
+    assert settings == _FunctionSettings(
+        table_name="transactions",
+        alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts",
+        scoring_config_parameter="/fraud/scoring",
+        time_bucket_shards=8,
+        index_name="by-time",
+        window_minutes=10,
+    )
+    with pytest.raises(SettingsError, match="INDEX_NAME must be set"):
+        _FunctionSettings.from_env(PIPELINE_VARIABLES)
+    with pytest.raises(SettingsError, match="WINDOW_MINUTES must be a positive integer"):
+        _FunctionSettings.from_env({**PIPELINE_VARIABLES, "INDEX_NAME": "by-time", "WINDOW_MINUTES": "0"})
+    with pytest.raises(SettingsError, match="ALERTS_TOPIC_ARN must be set"):
+        PipelineEnvironment.from_env({**PIPELINE_VARIABLES, "ALERTS_TOPIC_ARN": ""})
 
 
 def test_the_core_imports_only_the_standard_library() -> None:

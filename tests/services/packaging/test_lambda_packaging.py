@@ -89,6 +89,7 @@ def test_entries_are_sorted_dated_1980_with_fixed_modes_and_no_bytecode(processo
     assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
     assert "transaction_processor/handler.py" in names
     assert "fraud_scoring/transaction.schema.json" in names
+    assert "fraud_scoring/scoring.defaults.json" in names  # ScoringConfig.default() reads it at import
     assert "aws_lambda_powertools/__init__.py" in names
     assert not [
         name for name in names if name.startswith(("pattern_analyzer/", "secret_rotation/", "fraud_api/", "tests/"))

@@ -5,14 +5,11 @@ from collections.abc import Iterator
 import pytest
 
 from pattern_analyzer import handler as analyzer
-from tests.services.aws_fixtures import TIME_WINDOW_INDEX_NAME, AlertsTopic
+from tests.services.aws_fixtures import TIME_WINDOW_INDEX_NAME, AlertsTopic, function_environment
 
 
 @pytest.fixture
 def analyzer_env(monkeypatch: pytest.MonkeyPatch, pipeline_env: AlertsTopic) -> Iterator[AlertsTopic]:
     """The analyzer's environment as the compute stack sets it, with a fresh config cache."""
-    monkeypatch.setenv("TIME_WINDOW_INDEX_NAME", TIME_WINDOW_INDEX_NAME)
-    monkeypatch.setenv("ANALYSIS_WINDOW_MINUTES", "10")
-    analyzer.scoring_config.invalidate()
-    yield pipeline_env
-    analyzer.scoring_config.invalidate()
+    variables = {"TIME_WINDOW_INDEX_NAME": TIME_WINDOW_INDEX_NAME, "ANALYSIS_WINDOW_MINUTES": "10"}
+    yield from function_environment(monkeypatch, pipeline_env, analyzer, variables)

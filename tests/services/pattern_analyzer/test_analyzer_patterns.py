@@ -6,7 +6,16 @@ from fraud_scoring.config import PatternThresholds
 from pattern_analyzer.patterns import MAX_EVIDENCE, WindowTransaction, find_patterns
 
 T0 = 1_714_564_800_000
-THRESHOLDS = PatternThresholds()  # burst 8 in 120 s, 3 suspicious per user, 5 per merchant, spike 5x of 4+
+# The defaults, spelled out: the cases below are built around them.
+THRESHOLDS = PatternThresholds(
+    burst_window_seconds=120,
+    burst_min_transactions=8,
+    user_suspicious_min=3,
+    merchant_suspicious_min=5,
+    spike_multiplier=Decimal(5),
+    spike_min_transactions=4,
+    max_alerts_per_run=100,
+)
 
 
 def wt(
