@@ -23,7 +23,7 @@ e2e() {  # <name> <test file> [nice level]; run in the background, it becomes th
 }
 e2e lifecycle tests/lifecycle/test_e2e.py &
 lifecycle=$!
-e2e first-deploy tests/lifecycle/test_e2e_first_deploy.py 5 &
+e2e first-deploy tests/lifecycle/test_e2e_first_deploy.py 10 &
 first_deploy=$!
 stop_e2e() {
   kill "$lifecycle" "$first_deploy" 2>/dev/null
