@@ -11,6 +11,7 @@ TerraformProcesses, which passes it an interrupt (`lifecycle/interrupts.py`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ LOCK_TIMEOUT = "120s"
 ERROR_LINES_SHOWN = 40
 LOG_SECTION = "==>"
 INIT_ATTEMPTS = 3
+# Beside the providers Terraform installed: what the directory was last initialized with.
+INIT_FINGERPRINT_FILE = "lifecycle-init.sha256"
 
 Observer = Callable[[TerraformRun, ResourceTiming | None], None]
 
@@ -66,22 +69,53 @@ class StackDirectory:
         return self.directory.name
 
     def init(self, *, backend: bool = True) -> None:
+        """`terraform init`, skipped when this directory was last initialized with exactly these inputs.
+
+        Every lifecycle command starts with an init of each stack it touches (~2 s each, one at a time);
+        the inputs that decide what init does are the command line, the `terraform` block (backend,
+        required providers) and the CLI configuration, so an unchanged fingerprint of them means the
+        init would change nothing. A re-synthesized stack that changes any of them is initialized again."""
         args = ["init", "-input=false", "-no-color", "-reconfigure"]
         if backend:
             args += [f"-backend-config={key}={value}" for key, value in self.backend_config.items()]
         else:
             args.append("-backend=false")
+        fingerprint = self._init_fingerprint(args)
+        if fingerprint is not None and self._fingerprint_file.is_file() and self._fingerprint_file.read_text() == fingerprint:
+            return
         # One init at a time per checkout (init_lock), and a retry for inits of tools outside
         # this project racing with it.
         with init_lock():
             for attempt in range(INIT_ATTEMPTS):
                 try:
                     self._run(args, "init")
-                    return
+                    break
                 except TerraformFailed as failure:
                     if "Failed to install provider" not in failure.excerpt or attempt == INIT_ATTEMPTS - 1:
                         raise
                     time.sleep(1 + attempt)
+        # Taken again: the first init writes the dependency lock file it depends on.
+        if (fingerprint := self._init_fingerprint(args)) is not None and self._fingerprint_file.parent.is_dir():
+            self._fingerprint_file.write_text(fingerprint)
+
+    @property
+    def _fingerprint_file(self) -> Path:
+        return self.directory / ".terraform" / INIT_FINGERPRINT_FILE
+
+    def _init_fingerprint(self, args: list[str]) -> str | None:
+        """What `terraform init` depends on, hashed; None when it cannot be told (no synthesized config)."""
+        try:
+            terraform_block = json.loads((self.directory / "cdk.tf.json").read_text()).get("terraform", {})
+        except (OSError, ValueError):
+            return None
+        cli_config = Path(self.env["TF_CLI_CONFIG_FILE"]) if self.env.get("TF_CLI_CONFIG_FILE") else None
+        inputs = {
+            "args": args,
+            "terraform": terraform_block,
+            "cli_config": cli_config.read_text() if cli_config is not None and cli_config.is_file() else None,
+            "lock_file": _read_or_none(self.directory / ".terraform.lock.hcl"),
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def apply(self) -> TerraformRun:
         return self._run_json(["apply", "-auto-approve", "-input=false", f"-lock-timeout={LOCK_TIMEOUT}"], "apply")
@@ -172,6 +206,10 @@ class StackDirectory:
             failure = TerraformInterrupted if self.processes.interrupted else TerraformFailed
             raise failure(label, log_file, _error_excerpt(lines), run)
         return "\n".join(lines)
+
+
+def _read_or_none(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
 
 
 def _error_excerpt(lines: list[str]) -> str:

@@ -114,3 +114,15 @@ def real_deploy_settings(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     monkeypatch.setenv("FRAUD_STATE_BUCKET", "acme-payments-fraud-tfstate")
     monkeypatch.setenv("FRAUD_HOSTED_ZONE", "fraud.acme-payments.test")
     monkeypatch.setenv("FRAUD_ALARM_EMAIL", "fraud-oncall@acme-payments.test")
+
+
+@pytest.fixture(scope="module")
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An end-to-end test's own emulator and workdir (`<basetemp>/<test module>0`), stopped when the module is done."""
+    from scripts import emulator
+    from tests.lifecycle.emulator_run import Run
+
+    workdir = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    yield Run(workdir)
+    emulator.stop(workdir)
+

@@ -88,3 +88,32 @@ def test_a_saved_plan_is_made_with_out_and_applied_with_the_plan_file_after_ever
     assert apply_log.startswith(f"==> terraform apply -input=false -lock-timeout=120s -json {tmp_path}/plans/tfplan at ")
     # A saved plan's apply does not print the plan again: the counts start from what the plan said.
     assert planned_counts[0] == 5 and (run.done, run.changes["added"]) == (5, 5)
+
+
+def test_init_is_skipped_while_what_it_depends_on_is_unchanged(tmp_path, fake):
+    directory = stack(tmp_path, fake)
+    (directory.directory / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {"key": "dev/network.tfstate"}}}}))
+    (directory.directory / ".terraform").mkdir()
+    inits = lambda: (tmp_path / "logs" / "network-dev.init.log").read_text().count("==> terraform init")
+
+    directory.init()
+    directory.init()
+    assert inits() == 1
+    # Another backend (a new emulator's endpoint), another provider lock or another synth: init again.
+    directory.backend_config = {"endpoint": "http://127.0.0.1:4567"}
+    directory.init()
+    assert inits() == 2
+    (directory.directory / ".terraform.lock.hcl").write_text('provider "registry.terraform.io/hashicorp/aws" {}\n')
+    directory.init()
+    directory.init()
+    assert inits() == 3
+    (directory.directory / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {"key": "dev/data.tfstate"}}}}))
+    directory.init()
+    assert inits() == 4
+
+
+def test_init_always_runs_where_nothing_was_synthesized_or_initialized(tmp_path, fake):
+    directory = stack(tmp_path, fake)
+    directory.init()
+    directory.init()
+    assert (tmp_path / "logs" / "network-dev.init.log").read_text().count("==> terraform init") == 2
