@@ -81,7 +81,12 @@ class StackDirectory:
         else:
             args.append("-backend=false")
         fingerprint = self._init_fingerprint(args)
-        if fingerprint is not None and self._fingerprint_file.is_file() and self._fingerprint_file.read_text() == fingerprint:
+        if (
+            fingerprint is not None
+            and self._fingerprint_file.is_file()
+            and self._fingerprint_file.read_text() == fingerprint
+            and self._providers_installed()
+        ):
             return
         # One init at a time per checkout (init_lock), and a retry for inits of tools outside
         # this project racing with it.
@@ -97,6 +102,13 @@ class StackDirectory:
         # Taken again: the first init writes the dependency lock file it depends on.
         if (fingerprint := self._init_fingerprint(args)) is not None and self._fingerprint_file.parent.is_dir():
             self._fingerprint_file.write_text(fingerprint)
+
+    def _providers_installed(self) -> bool:
+        """Whether the provider binaries init installed are still there (links into a plugin cache
+        that was cleared are not): else Terraform would refuse to run until the next init."""
+        # <host>/<namespace>/<type>/<version>/<os_arch>: with a plugin cache, each a link to the cache's copy.
+        packages = list((self.directory / ".terraform" / "providers").glob("*/*/*/*/*"))
+        return bool(packages) and all(any(package.glob("terraform-provider-*")) for package in packages)
 
     @property
     def _fingerprint_file(self) -> Path:

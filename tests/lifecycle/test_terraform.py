@@ -93,7 +93,7 @@ def test_a_saved_plan_is_made_with_out_and_applied_with_the_plan_file_after_ever
 def test_init_is_skipped_while_what_it_depends_on_is_unchanged(tmp_path, fake):
     directory = stack(tmp_path, fake)
     (directory.directory / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {"key": "dev/network.tfstate"}}}}))
-    (directory.directory / ".terraform").mkdir()
+    provider = _installed_provider(directory.directory, tmp_path / "plugin-cache")
     inits = lambda: (tmp_path / "logs" / "network-dev.init.log").read_text().count("==> terraform init")
 
     directory.init()
@@ -110,6 +110,10 @@ def test_init_is_skipped_while_what_it_depends_on_is_unchanged(tmp_path, fake):
     (directory.directory / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": {"s3": {"key": "dev/data.tfstate"}}}}))
     directory.init()
     assert inits() == 4
+    # The plugin cache its provider links into was cleared: Terraform would refuse to run until init.
+    provider.unlink()
+    directory.init()
+    assert inits() == 5
 
 
 def test_init_always_runs_where_nothing_was_synthesized_or_initialized(tmp_path, fake):
@@ -117,3 +121,17 @@ def test_init_always_runs_where_nothing_was_synthesized_or_initialized(tmp_path,
     directory.init()
     directory.init()
     assert (tmp_path / "logs" / "network-dev.init.log").read_text().count("==> terraform init") == 2
+
+
+def _installed_provider(directory, plugin_cache):
+    """What init leaves with a plugin cache: the package directory under `.terraform/providers` is a
+    link to the cache's; returns the cached binary."""
+    package = "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+    binary = plugin_cache / package / "terraform-provider-aws_v5.100.0_x5"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("provider")
+    link = directory / ".terraform/providers" / package
+    link.parent.mkdir(parents=True)
+    link.symlink_to(binary.parent)
+    return binary
+
