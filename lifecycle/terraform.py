@@ -73,8 +73,9 @@ class StackDirectory:
 
         Every lifecycle command starts with an init of each stack it touches (~2 s each, one at a time);
         the inputs that decide what init does are the command line, the `terraform` block (backend,
-        required providers) and the CLI configuration, so an unchanged fingerprint of them means the
-        init would change nothing. A re-synthesized stack that changes any of them is initialized again."""
+        required providers), the CLI configuration and the dependency lock file, so an unchanged
+        fingerprint of them, with the providers it installed still in place, means the init would
+        change nothing. A re-synthesized stack that changes any of them is initialized again."""
         args = ["init", "-input=false", "-no-color", "-reconfigure"]
         if backend:
             args += [f"-backend-config={key}={value}" for key, value in self.backend_config.items()]
