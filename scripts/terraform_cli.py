@@ -38,13 +38,19 @@ def discover_mirror(env: dict[str, str] | None = None) -> Path | None:
         if not (mirror / REGISTRY_DIR_NAME).is_dir():
             raise SystemExit(f"{MIRROR_ENV}={mirror} has no {REGISTRY_DIR_NAME} directory; point it at a Terraform filesystem mirror")
         return mirror
-    # A bounded search of the filesystem, the same one an engineer would type.
+    # A bounded search of the filesystem, the same one an engineer would type. Only a directory that
+    # holds an executable AWS provider counts: an empty plugin cache or a test's stand-in does not.
     found = subprocess.run(
         ["find", "/", "-maxdepth", "6", "-type", "d", "-name", REGISTRY_DIR_NAME,
          "-not", "-path", "*/.terraform/*", "-not", "-path", "/proc/*", "-not", "-path", f"{REPO_ROOT}/*"],
         capture_output=True, text=True, check=False,
     ).stdout.split()
-    return Path(found[0]).parent if found else None
+    return next((Path(candidate).parent for candidate in sorted(found) if holds_aws_provider(Path(candidate))), None)
+
+
+def holds_aws_provider(registry_dir: Path) -> bool:
+    """Whether `<registry_dir>/hashicorp/aws/<version>/<os_arch>/` holds an executable provider (a mirror's unpacked layout)."""
+    return any(os.access(binary, os.X_OK) for binary in registry_dir.glob("hashicorp/aws/*/*/terraform-provider-aws*"))
 
 
 def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:

@@ -125,12 +125,12 @@ def test_init_always_runs_where_nothing_was_synthesized_or_initialized(tmp_path,
 
 def _installed_provider(directory, plugin_cache):
     """What init leaves with a plugin cache: the package directory under `.terraform/providers` is a
-    link to the cache's; returns the cached binary."""
-    package = "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
-    binary = plugin_cache / package / "terraform-provider-aws_v5.100.0_x5"
+    link to the cache's; returns the cached binary. (The stand-in cache is not laid out as a
+    registry, so no mirror search on this machine mistakes it for one.)"""
+    binary = plugin_cache / "aws-5.100.0-linux_amd64" / "terraform-provider-aws_v5.100.0_x5"
     binary.parent.mkdir(parents=True)
     binary.write_text("provider")
-    link = directory / ".terraform/providers" / package
+    link = directory / ".terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
     link.parent.mkdir(parents=True)
     link.symlink_to(binary.parent)
     return binary
