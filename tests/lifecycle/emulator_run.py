@@ -20,9 +20,9 @@ from config.environment_variables import read_environments
 from config.targets import DeploymentTarget
 from lifecycle.states import S3StateReader, StateSummary, state_key
 from scripts import emulator
+from scripts.paths import REPO_ROOT
 from stacks.layers import Layer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "dev"
 KILL_TIMEOUT_SECONDS = 600
 
