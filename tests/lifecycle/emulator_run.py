@@ -77,16 +77,19 @@ class Run:
 
         return finished
 
-    def killed_during(self, *args: str, stack: str, after: str) -> dict[str, str]:
+    def killed_during(self, *args: str, stack: str, after: str, env: dict[str, str] | None = None) -> dict[str, str]:
         """Run a lifecycle command and SIGKILL it, with every Terraform it started, as soon as Terraform has
-        created a resource whose address starts with `after`; return what Terraform had created by then (address -> id)."""
+        created a resource whose address starts with `after`; return what Terraform had created by then (address -> id).
+        `env` adds to the test's environment."""
         events_file = self.workdir / "logs" / f"{stack}.apply.jsonl"
         offset = events_file.stat().st_size if events_file.exists() else 0
         started = time.monotonic()
         command = [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir)]
         with (self.workdir / "killed.out").open("w") as output:
             # A session of its own: Terraform runs in its own process group, but stays in the session.
-            process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+            )
         created: dict[str, str] = {}
         deadline = time.monotonic() + KILL_TIMEOUT_SECONDS
         try:

@@ -30,6 +30,10 @@ pytestmark = pytest.mark.e2e
 # gateway and its Elastic IP, and the flow-log bucket exist too.
 KILLED = Layer.NETWORK
 KILLED_AFTER = "aws_kms_alias."
+# Terraform writes the state it has so far at most every 20 s of an apply. On a loaded machine the
+# alias can come after that first write, which would leave the key, alias and bucket in the state
+# instead of orphaned; the killed run writes none before it dies, as a run killed early does.
+KILLED_BEFORE_ANY_STATE_WRITE = {"TF_STATE_PERSIST_INTERVAL": "3600"}
 
 
 def test_consumers_plan_before_any_producer_and_a_killed_first_deploy_is_recovered(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +76,9 @@ def _kill_and_recover(run: Run) -> dict[str, str]:
     """Kill the network's first apply hard; then status shows the lock, unlock removes it, orphans lists what
     leaked and recover adopts or deletes it. Returns what the killed apply had created (address -> id)."""
     stack = stack_id(KILLED, ENVIRONMENT)
-    created = run.killed_during("deploy", ENVIRONMENT, KILLED.value, "--skip-synth", stack=stack, after=KILLED_AFTER)
+    created = run.killed_during(
+        "deploy", ENVIRONMENT, KILLED.value, "--skip-synth", stack=stack, after=KILLED_AFTER, env=KILLED_BEFORE_ANY_STATE_WRITE
+    )
     assert any(address.startswith("aws_vpc.") for address in created) and any(address.startswith("aws_s3_bucket.") for address in created), created
 
     status = run.lifecycle("status", ENVIRONMENT, "--skip-synth")
