@@ -1,6 +1,6 @@
 """Where the end-to-end run's time goes: each Terraform step taken apart from the resource timings of its report.
 
-    .venv/bin/python benchmarks/e2e_waits.py <workdir>            # the e2e's <tmp>/lifecycle-e2e0 (its report-<n>.json)
+    .venv/bin/python benchmarks/e2e_waits.py <workdir>            # the e2e's workdir, .cache/e2e/lifecycle/test_e2e0 under scripts/test.sh (its report-<n>.json)
     .venv/bin/python benchmarks/e2e_waits.py report.json ...      # any `lifecycle ... --report` files
 
 Every `--report` of the lifecycle records, per apply or destroy step, how long its Terraform
@@ -103,7 +103,7 @@ def report_files(paths: list[Path]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", type=Path, nargs="+", help="a lifecycle workdir holding report-<n>.json (the e2e's <tmp>/lifecycle-e2e0), or report files")
+    parser.add_argument("paths", type=Path, nargs="+", help="a lifecycle workdir holding report-<n>.json (the e2e's workdir, .cache/e2e/lifecycle/test_e2e0 under scripts/test.sh), or report files")
     args = parser.parse_args(argv)
     runs = [run for file in report_files(args.paths) for run in runs_in(json.loads(file.read_text()))]
     if not runs:

@@ -46,9 +46,7 @@ class Run:
         """The command's exit code and output, for the caller to judge; `env` adds to the test's environment."""
         report = self.workdir / f"report-{len(self.reports)}.json"
         result = subprocess.run(
-            [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir), "--report", str(report)],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800,
-            env={**os.environ, **(env or {})},
+            self._command(args, report), cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=1800, env=_environment(env)
         )
         output = result.stdout + result.stderr
         print(f"$ lifecycle {' '.join(args)}\n{output}")
@@ -60,10 +58,7 @@ class Run:
         report = self.workdir / f"report-{len(self.reports)}-background.json"
         output_file = self.workdir / f"{report.stem}.out"
         with output_file.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir), "--report", str(report)],
-                cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT,
-            )
+            process = subprocess.Popen(self._command(args, report), cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
         entry = (" ".join(args), [])
         self.reports.append(entry)
 
@@ -84,11 +79,10 @@ class Run:
         events_file = self.workdir / "logs" / f"{stack}.apply.jsonl"
         offset = events_file.stat().st_size if events_file.exists() else 0
         started = time.monotonic()
-        command = [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir)]
         with (self.workdir / "killed.out").open("w") as output:
             # A session of its own: Terraform runs in its own process group, but stays in the session.
             process = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+                self._command(args), cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=_environment(env)
             )
         created: dict[str, str] = {}
         deadline = time.monotonic() + KILL_TIMEOUT_SECONDS
@@ -113,6 +107,10 @@ class Run:
         self.reports.append((" ".join(args), [{"stack": stack, "action": "deploy", "outcome": "killed", "seconds": time.monotonic() - started}]))
         return created
 
+    def _command(self, args: tuple[str, ...], report: Path | None = None) -> list[str]:
+        """`python -m lifecycle <args>` in this run's workdir, keeping its `--report` in `report` when given."""
+        return [sys.executable, "-m", "lifecycle", *args, "--workdir", str(self.workdir), *(["--report", str(report)] if report else [])]
+
     @property
     def target(self) -> DeploymentTarget:
         running = emulator.running(self.workdir)
@@ -126,6 +124,11 @@ class Run:
 
     def state(self, layer: Layer) -> StateSummary | None:
         return S3StateReader(self.config.state.bucket, self.client("s3")).read(state_key(ENVIRONMENT, layer))
+
+
+def _environment(added: dict[str, str] | None) -> dict[str, str]:
+    """The test's own environment with `added` on top."""
+    return {**os.environ, **(added or {})}
 
 
 def tagged_for_the_environment(run: Run) -> list[str]:
