@@ -6,7 +6,8 @@ moto 5.2.5 does not serve, or accepts and then leaves out of its answers (which 
 after a deploy show a change that nothing would make); each follows the AWS API reference. Where moto has a
 model for the resource (CodeDeploy, Application Auto Scaling, SQS, Secrets Manager, API Gateway usage
 plans) the addition works on it; X-Ray sampling rules and groups and ECR pull-through cache rules,
-which moto has no model for, get a small one here.
+which moto has no model for, get a small one here. One more keeps moto's threaded server from
+racing on EC2 tags.
 
 Written against moto 5.2.5 exactly (pinned in pyproject.toml): the additions reach into moto's
 models, so `install` refuses any other version rather than patch code it was not checked
@@ -17,8 +18,10 @@ against. `scripts/emulator_server.py` installs them and starts moto's server, wh
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 import time
 import uuid
 from typing import Any
@@ -58,6 +61,8 @@ def install() -> None:
     _return_redrive_policy_as_aws_writes_it()
     _keep_api_gateway_integration_connection_id()
     _keep_network_load_balancer_private_link_enforcement()
+    # What moto's threaded server races on.
+    _serialize_ec2_tag_access()
     _installed = True
 
 
@@ -815,3 +820,27 @@ def _keep_network_load_balancer_private_link_enforcement() -> None:
 
     FakeLoadBalancer.enforce_security_group_inbound_rules_on_private_link_traffic = property(enforcement)
     ELBV2Response.set_security_groups = set_security_groups_with_enforcement
+
+
+# EC2: every response that shows a resource's tags scans the tags of all resources, while other
+# requests add and remove tags. moto's server answers requests in parallel threads, so a scan can
+# meet a dict that changes size and answer 500; the SDK then sends the request again, and a
+# create that had succeeded is refused the second time (AuthorizeSecurityGroupIngress:
+# InvalidPermission.Duplicate) or made twice. One lock keeps reads and writes of tags apart.
+
+
+def _serialize_ec2_tag_access() -> None:
+    from moto.ec2.models.tags import TagBackend
+
+    lock = threading.RLock()
+
+    def serialized(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name in ("create_tags", "delete_tags", "delete_tag_keys", "describe_tags"):
+        setattr(TagBackend, name, serialized(getattr(TagBackend, name)))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import tomllib
 from pathlib import Path
 from typing import Any, Iterator
@@ -635,3 +637,35 @@ def test_a_network_load_balancer_with_security_groups_reports_its_private_link_e
     assert answer["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off" and reported() == "off"
     without_groups = elbv2.create_load_balancer(Name="no-groups", Type="network", Scheme="internal", Subnets=[subnet])
     assert "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic" not in without_groups["LoadBalancers"][0]
+
+
+# --- what moto's threaded server races on -----------------------------------------------------------
+
+
+class _TagsThatLetAWriterIn(dict):
+    """A resource's tags whose scan pauses after its first tag, long enough for another thread to tag it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scanning = threading.Event()
+
+    def items(self):  # type: ignore[override]
+        entries = iter(super().items())
+        yield next(entries)
+        self.scanning.set()
+        time.sleep(0.3)
+        yield from entries
+
+
+def test_tagging_while_tags_are_described_waits_instead_of_breaking_the_scan():
+    from moto.ec2.models.tags import TagBackend
+
+    moto_additions.install()
+    backend = TagBackend()
+    backend.tags["vpc-1"] = _TagsThatLetAWriterIn(Environment="dev", Layer="network")
+    writer = threading.Thread(target=lambda: (backend.tags["vpc-1"].scanning.wait(5), backend.create_tags(["vpc-1"], {"CostCenter": "fraud"})))
+    writer.start()
+    described = backend.describe_tags(filters={"resource-id": ["vpc-1"]})
+    writer.join(5)
+    assert {tag["key"] for tag in described} == {"Environment", "Layer"}
+    assert backend.tags["vpc-1"]["CostCenter"] == "fraud"
