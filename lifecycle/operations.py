@@ -67,6 +67,8 @@ BOOTSTRAP_STACK = "bootstrap"
 INIT_WORKERS = 1
 # Plans only read state, so they run side by side; more than the machine's two cores only contend.
 PLAN_WORKERS = 2
+# Refreshes after applies run beside the next layer's apply, which mostly waits on AWS.
+REFRESH_WORKERS = 2
 EMPTY_UPSTREAM_STATE = "empty-upstream.tfstate"
 
 
@@ -122,8 +124,9 @@ class Lifecycle:
     @contextmanager
     def _refreshing_after_apply(self, action: str) -> Iterator[Callable[[Layer, TerraformRun], None]]:
         """Refresh each layer whose apply changed something (`_refresh`), beside the next layer's apply,
-        which only reads its outputs (a refresh keeps them); done when the last refresh is."""
-        refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-refresh")
+        which only reads its outputs (a refresh keeps them); done when the last refresh is. Two at a
+        time, so the last layer's refresh does not wait for the one before it."""
+        refresher = ThreadPoolExecutor(max_workers=REFRESH_WORKERS, thread_name_prefix="terraform-refresh")
         refreshes: list[Future] = []
 
         def applied(layer: Layer, run: TerraformRun) -> None:

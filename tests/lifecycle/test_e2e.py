@@ -115,9 +115,11 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     assert re.search(r"^\| observability-dev \| serial \d+ \| [1-9]\d* \| 0 \| 0 \| \*\*review only\*\*", summary, re.M), summary
     refused = run.lifecycle("apply", ENVIRONMENT, "--plans", str(plans), expect=3)
     assert re.search(r"edge-dev\s+applied in [\d.]+ s", refused) and "saved plan of observability-dev: it was planned for review only" in refused
-    # Edge is back: what it reads is planned again (an apply of edge must change nothing of theirs),
-    # while the rest of the rebuild goes on (observability's apply touches nothing of theirs either).
-    kept_plans = run.in_background("plan", ENVIRONMENT, *(layer.value for layer in kept), "--detailed-exitcode", "--skip-synth")
+    # Edge is back: it and what it reads are planned again (an apply of edge must change nothing of
+    # theirs, and edge must converge), while the rest of the rebuild goes on (observability's apply
+    # touches nothing of theirs either).
+    converged = [*kept, Layer.EDGE]
+    converged_plans = run.in_background("plan", ENVIRONMENT, *(layer.value for layer in converged), "--detailed-exitcode", "--skip-synth")
     stale = run.lifecycle("apply", ENVIRONMENT, "--plans", str(plans), expect=3)
     assert re.search(r"saved plan of edge-dev: its state moved since the plan \(planned against serial (\d+), now serial (?!\1)\d+\)", stale), stale
     run.lifecycle("deploy", ENVIRONMENT, "observability", "--skip-synth")
@@ -126,9 +128,8 @@ def test_environment_lifecycle_end_to_end(run: Run, capsys: pytest.CaptureFixtur
     for layer, before in kept.items():
         after = run.state(layer)
         assert (after.serial, after.lineage) == (before.serial, before.lineage), f"{layer.value} state changed"
-    _assert_the_plans_are_empty(*kept_plans(), "after edge was rebuilt")
-    rebuilt = [layer.value for layer in REBUILT]
-    _assert_the_plans_are_empty(*run.lifecycle_exit("plan", ENVIRONMENT, *rebuilt, "--detailed-exitcode", "--skip-synth"), "after the rebuild")
+    _assert_the_plans_are_empty(*converged_plans(), "after edge was rebuilt")
+    _assert_the_plans_are_empty(*run.lifecycle_exit("plan", ENVIRONMENT, "observability", "--detailed-exitcode", "--skip-synth"), "after the rebuild")
 
     # Everything down, in reverse; every state stays, empty; the emulator holds nothing of dev.
     output = run.lifecycle("down", ENVIRONMENT, "--skip-synth")
