@@ -33,13 +33,13 @@ from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup
 from constructs import Construct
 
 from components.aws_context import AwsContext
+from components.compute.fraud_api_service import ECS_TASKS
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 from components.security.policy_statements import allow
 from components.security.service_role import ServiceRole
 from config.settings import ComputeSettings
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
-ECS_TASKS = "ecs-tasks.amazonaws.com"
 # What CodeDeploy does to the service during a blue/green deployment: start the replacement task
 # set, make it primary, remove the original.
 TASK_SET_ACTIONS = ("ecs:DescribeServices", "ecs:CreateTaskSet", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet")

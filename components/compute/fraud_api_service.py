@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinitionRuntimePlatform,
     EcsTaskDefinitionVolume,
 )
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from constructs import Construct
 
 from components.aws_context import AwsContext
@@ -157,24 +158,18 @@ class FraudApiService(Construct):
             logs_key_arn=logs_key_arn,
             why_shorter_than_a_year="non-production environments keep container logs shorter",
         )
-        trust = ecs_task_trust(context)
-        self.execution_role = ServiceRole(
+        self.execution_role, self.task_role = ecs_task_roles(
             self,
-            "execution-role",
-            name=naming.name("api-execution", max_length=IAM_ROLE_NAME_LIMIT),
-            description="ECS agent for fraud-api: pull the images, write logs",
-            service_principal=ECS_TASKS,
-            trust=trust,
-            statements=self._execution_statements(image, context, self.log_group.arn),
-        )
-        self.task_role = ServiceRole(
-            self,
-            "task-role",
-            name=naming.name("api-task", max_length=IAM_ROLE_NAME_LIMIT),
-            description="fraud-api at run time: read the API configuration, log in to the database as its application role, send traces",
-            service_principal=ECS_TASKS,
-            trust=trust,
-            statements=self._task_statements(secrets, context),
+            naming=naming,
+            context=context,
+            execution=RolePurpose(
+                "api-execution", "ECS agent for fraud-api: pull the images, write logs", self._execution_statements(image, context, self.log_group.arn)
+            ),
+            task=RolePurpose(
+                "api-task",
+                "fraud-api at run time: read the API configuration, log in to the database as its application role, send traces",
+                self._task_statements(secrets, context),
+            ),
         )
 
         self.task_definition = fargate_task_definition(
@@ -357,9 +352,35 @@ def database_environment(database: DatabaseConnection, context: AwsContext) -> d
     }
 
 
-def ecs_task_trust(context: AwsContext) -> TrustConditions:
-    """Task and execution roles are assumed only by ECS on behalf of this account's tasks."""
-    return TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
+@dataclass(frozen=True)
+class RolePurpose:
+    """One of a task's two roles: its name (before the environment's prefix and suffix), what it is
+    for, and what it may do."""
+
+    name: str
+    description: str
+    statements: Sequence[DataAwsIamPolicyDocumentStatement]
+
+
+def ecs_task_roles(
+    scope: Construct, *, naming: ResourceNamer, context: AwsContext, execution: RolePurpose, task: RolePurpose
+) -> tuple[ServiceRole, ServiceRole]:
+    """A task's execution role (the ECS agent's) and task role (its code's), children `execution-role`
+    and `task-role` of `scope`; both assumed only by ECS on behalf of this account's tasks."""
+    trust = TrustConditions(source_account=context.account_id, source_arn_pattern=context.arn("ecs", "*"))
+    execution_role, task_role = (
+        ServiceRole(
+            scope,
+            construct_id,
+            name=naming.name(purpose.name, max_length=IAM_ROLE_NAME_LIMIT),
+            description=purpose.description,
+            service_principal=ECS_TASKS,
+            trust=trust,
+            statements=purpose.statements,
+        )
+        for construct_id, purpose in (("execution-role", execution), ("task-role", task))
+    )
+    return execution_role, task_role
 
 
 def pull_image_statements(image: ContainerImage):

@@ -16,21 +16,20 @@ from constructs import Construct
 
 from components.aws_context import AwsContext
 from components.compute.fraud_api_service import (
-    ECS_TASKS,
     ContainerImage,
+    RolePurpose,
     TaskSecrets,
     container_logging,
     database_environment,
     decrypt_through_secrets_manager,
-    ecs_task_trust,
+    ecs_task_roles,
     fargate_task_definition,
     hardened_app_container,
     pull_image_statements,
     write_container_logs,
 )
-from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
+from components.naming import ResourceNamer
 from components.security.policy_statements import allow
-from components.security.service_role import ServiceRole
 
 MIGRATION_CONTAINER_NAME = "fraud-api-migrate"
 MIGRATION_COMMAND = ("python", "-m", "fraud_api.migrate")
@@ -54,27 +53,23 @@ class SchemaMigrationTask(Construct):
         log_group: CloudwatchLogGroup,
     ) -> None:
         super().__init__(scope, construct_id)
-        trust = ecs_task_trust(context)
-        self.execution_role = ServiceRole(
+        self.execution_role, self.task_role = ecs_task_roles(
             self,
-            "execution-role",
-            name=naming.name("api-migrate-execution", max_length=IAM_ROLE_NAME_LIMIT),
-            description="ECS agent for the fraud-api schema migration: pull the image, write logs",
-            service_principal=ECS_TASKS,
-            trust=trust,
-            statements=[*pull_image_statements(image), write_container_logs(log_group.arn)],
-        )
-        self.task_role = ServiceRole(
-            self,
-            "task-role",
-            name=naming.name("api-migrate", max_length=IAM_ROLE_NAME_LIMIT),
-            description="fraud-api schema migration: read the schema owner's login (the master secret), nothing else",
-            service_principal=ECS_TASKS,
-            trust=trust,
-            statements=[
-                allow("ReadSchemaOwnerSecret", ["secretsmanager:GetSecretValue"], [secrets.database.owner_secret_arn]),
-                decrypt_through_secrets_manager("DecryptSchemaOwnerSecret", secrets, context),
-            ],
+            naming=naming,
+            context=context,
+            execution=RolePurpose(
+                "api-migrate-execution",
+                "ECS agent for the fraud-api schema migration: pull the image, write logs",
+                [*pull_image_statements(image), write_container_logs(log_group.arn)],
+            ),
+            task=RolePurpose(
+                "api-migrate",
+                "fraud-api schema migration: read the schema owner's login (the master secret), nothing else",
+                [
+                    allow("ReadSchemaOwnerSecret", ["secretsmanager:GetSecretValue"], [secrets.database.owner_secret_arn]),
+                    decrypt_through_secrets_manager("DecryptSchemaOwnerSecret", secrets, context),
+                ],
+            ),
         )
         environment = {
             # The role to provision and how it logs in (IAM): the same values the service runs with.

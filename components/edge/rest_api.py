@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cdktf import TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration, ApiGatewayIntegrationTlsConfig
@@ -130,17 +131,14 @@ class FraudRestApi(Construct):
         method = self._keyed_method(
             "transactions-post", resource, TRANSACTIONS.http_method, self.body_validator, request_models={JSON: self.transaction_model.name}
         )
-        integration = ApiGatewayIntegration(
-            self,
+        integration = self._integration(
             "transactions-integration",
-            rest_api_id=self.api.id,
-            resource_id=resource.id,
-            http_method=method.http_method,
+            resource,
+            method,
             type="AWS_PROXY",
             # Lambda is always invoked with POST, whatever the method.
             integration_http_method="POST",
             uri=route.invoke_arn,
-            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
         # Only this API's POST /transactions on the environment's stage may invoke the function
         # (the console's test invoke, stage `test-invoke-stage`, is refused too).
@@ -174,12 +172,10 @@ class FraudRestApi(Construct):
             self.parameters_validator,
             request_parameters={"method.request.path.proxy": True},
         )
-        integration = ApiGatewayIntegration(
-            self,
+        integration = self._integration(
             "api-proxy-integration",
-            rest_api_id=self.api.id,
-            resource_id=proxy_resource.id,
-            http_method=method.http_method,
+            proxy_resource,
+            method,
             type="HTTP_PROXY",
             integration_http_method="ANY",
             uri=f"https://{route.host}/api/{{proxy}}",
@@ -188,7 +184,6 @@ class FraudRestApi(Construct):
             request_parameters={"integration.request.path.proxy": "method.request.path.proxy"},
             # The ALB's certificate is public ACM for `host`: verify it, never skip.
             tls_config=ApiGatewayIntegrationTlsConfig(insecure_skip_verification=False),
-            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS,
         )
         self.methods.append(method)
         self.definition += [self.parameters_validator, api_resource, proxy_resource, method, integration]
@@ -197,6 +192,13 @@ class FraudRestApi(Construct):
         """Validates either the body (against the method's model) or the parameters, not both."""
         return ApiGatewayRequestValidator(
             self, construct_id, rest_api_id=self.api.id, name=name, validate_request_body=body, validate_request_parameters=not body
+        )
+
+    def _integration(self, construct_id: str, resource: ApiGatewayResource, method: ApiGatewayMethod, **backend: Any) -> ApiGatewayIntegration:
+        """What `method` on `resource` calls (`backend`: its type, method, URI...), within the gateway's timeout."""
+        return ApiGatewayIntegration(
+            self, construct_id, rest_api_id=self.api.id, resource_id=resource.id, http_method=method.http_method,
+            timeout_milliseconds=INTEGRATION_TIMEOUT_MILLISECONDS, **backend,
         )
 
     def _keyed_method(
