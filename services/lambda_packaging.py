@@ -26,9 +26,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 SERVICES_DIR = Path(__file__).resolve().parent
-REPO_ROOT = SERVICES_DIR.parent
 REQUIREMENTS_FILE = SERVICES_DIR / "lambda_requirements.txt"
-DEPENDENCY_CACHE_DIR = REPO_ROOT / ".build" / "lambda-dependencies"
+DEPENDENCY_CACHE_DIR = SERVICES_DIR.parent / ".build" / "lambda-dependencies"
 
 LAMBDA_RUNTIME = "python3.11"
 LAMBDA_ARCHITECTURE = "arm64"

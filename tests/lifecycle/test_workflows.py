@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from config.environments import build_environments
+from scripts.paths import REPO_ROOT
 from stacks.layers import Layer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 # Installed by scripts/setup.sh: actionlint compiled to WebAssembly, from the npm registry.
 ACTIONLINT = REPO_ROOT / ".cache" / "tools" / "actionlint" / "node_modules" / "@tktco" / "node-actionlint" / "bin" / "node-actionlint.js"

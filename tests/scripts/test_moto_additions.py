@@ -11,7 +11,6 @@ import re
 import threading
 import time
 import tomllib
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
@@ -21,8 +20,8 @@ import pytest
 
 import moto
 from scripts import emulator, moto_additions
+from scripts.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLE_ARN = "arn:aws:iam::123456789012:role/codedeploy"
 
 

@@ -9,13 +9,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 
+from scripts.paths import REPO_ROOT
 from tests.services.fraud_api.postgres_server import free_loopback_port
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_TIMEOUT_S = 20.0
 
 

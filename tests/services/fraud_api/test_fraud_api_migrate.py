@@ -29,10 +29,11 @@ from fraud_api.privileges import (
     scram_sha_256_verifier,
 )
 from fraud_api.tracing import NullTracer
+from scripts.paths import REPO_ROOT
 from tests.services.fraud_api.app_database import AppDatabase
 from tests.services.fraud_api.inprocess import serve_in_process
 from tests.services.payloads import transaction
-from tests.services.fraud_api.server_process import REPO_ROOT, process_env
+from tests.services.fraud_api.server_process import process_env
 
 
 async def _migrate_concurrently(database: AppDatabase, runs: int, migrations: tuple[Migration, ...]) -> list[list[int]]:

@@ -18,10 +18,10 @@ from openapi_spec_validator import validate as validate_spec
 from starlette.routing import Route
 
 from fraud_api.routes import ROUTES, TRANSACTION_ID
+from scripts.paths import REPO_ROOT
 from tests.services.fraud_api.inprocess import InProcessClient
 from tests.services.payloads import transaction
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE_DIR = REPO_ROOT / "services" / "fraud_api"
 BUILD_CONTEXT = REPO_ROOT / "services"
 
