@@ -108,7 +108,7 @@ class ComputeStack(LayerStack):
             schedule_expression=PATTERN_ANALYSIS_SCHEDULE,
             function_name=pipeline.pattern_analyzer.name,
             function_arn=pipeline.pattern_analyzer.arn,
-            account_id=self.context.account_id,
+            context=self.context,
             messaging_key_arn=data.messaging_key_arn,
         )
 

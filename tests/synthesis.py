@@ -58,6 +58,19 @@ class StackConfig:
             for logical_id, body in instances.items():
                 yield resource_type, logical_id, body
 
+    def own_arns(self, resource_type: str, logical_id: str) -> set[str]:
+        """How a policy of this stack may name one of its resources: by its `arn` attribute, or a
+        queue (whose policy the queue carries, components/compute/queues.py) by the ARN SQS gives it,
+        built from its name and this stack's own data sources."""
+        arns = {f"${{{resource_type}.{logical_id}.arn}}"}
+        if resource_type == "aws_sqs_queue":
+            (partition,), (region,), (caller,) = (self.data_sources(kind) for kind in ("aws_partition", "aws_region", "aws_caller_identity"))
+            name = self.resources(resource_type)[logical_id]["name"]
+            arns.add(
+                f"arn:${{data.aws_partition.{partition}.partition}}:sqs:${{data.aws_region.{region}.name}}:${{data.aws_caller_identity.{caller}.account_id}}:{name}"
+            )
+        return arns
+
 
 @dataclass
 class SynthesizedStack(StackConfig):

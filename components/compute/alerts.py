@@ -7,17 +7,14 @@ import json
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
-from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 from constructs import Construct
 
 from components.aws_context import AwsContext
-from components.compute.queues import dead_letter_queue, encrypted_queue
+from components.compute.queues import QueueSender, dead_letter_queue, encrypted_queue, queue_arn
 from components.naming import IAM_ROLE_NAME_LIMIT, ResourceNamer
 from components.security.log_groups import encrypted_log_group
-from components.security.policy_statements import allow, allow_service_from_source
-from components.security.resource_policies import queue_policy, topic_policy
+from components.security.policy_statements import allow
+from components.security.resource_policies import topic_policy
 from components.security.service_role import ServiceRole
 
 ALERT_RETENTION_SECONDS = 4 * 24 * 3600
@@ -98,27 +95,29 @@ class AlertsFanout(Construct):
         # Lambda roles get sns:Publish on this topic only).
         topic_policy(self, "topic-policy", topic_arn=self.topic.arn, account_root_arn=context.account_root_arn)
 
-        self.dead_letter_queue = dead_letter_queue(self, "dead-letter-queue", name=naming.name("alerts-dlq"), messaging_key_arn=messaging_key_arn)
+        # The topic is the only sender to both queues: to the alerts queue for every alert, to
+        # the dead-letter queue for an alert SNS could not deliver (for example a key problem).
+        topic_only = QueueSender(sid="AlertsTopicOnly", service_principal=SNS, source_arn=self.topic.arn)
+        queue_name = naming.name("alerts")
+        self.dead_letter_queue = dead_letter_queue(
+            self, "dead-letter-queue", name=naming.name("alerts-dlq"), context=context, messaging_key_arn=messaging_key_arn, sender=topic_only,
+            # Only the alerts queue may move its failed messages here. Compact, as SQS gives it back:
+            # the provider compares this attribute as text, so spaces would plan a change forever.
+            redrive_allow_policy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn(context, queue_name)]}, separators=(",", ":")
+            ),
+        )
         self.queue = encrypted_queue(
             self,
             "queue",
-            name=naming.name("alerts"),
+            name=queue_name,
+            context=context,
             messaging_key_arn=messaging_key_arn,
             retention_seconds=ALERT_RETENTION_SECONDS,
+            sender=topic_only,
             visibility_timeout_seconds=ALERT_VISIBILITY_TIMEOUT_SECONDS,
             redrive_policy=json.dumps({"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVES}),
         )
-        SqsQueueRedriveAllowPolicy(
-            self,
-            "dead-letter-sources",
-            queue_url=self.dead_letter_queue.url,
-            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
-        )
-        # The topic is the only sender to both queues: to the alerts queue for every alert, to
-        # the dead-letter queue for an alert SNS could not deliver (for example a key problem).
-        self.queue_policies = [
-            self._admit_topic_only(name, queue) for name, queue in (("queue", self.queue), ("dead-letter-queue", self.dead_letter_queue))
-        ]
         self.subscription = SnsTopicSubscription(
             self,
             "subscription",
@@ -128,11 +127,4 @@ class AlertsFanout(Construct):
             # Consumers read the alert JSON itself, not an SNS envelope around it.
             raw_message_delivery=True,
             redrive_policy=json.dumps({"deadLetterTargetArn": self.dead_letter_queue.arn}),
-            depends_on=self.queue_policies,
         )
-
-    def _admit_topic_only(self, name: str, queue: SqsQueue) -> SqsQueuePolicy:
-        sender = allow_service_from_source(
-            sid="AlertsTopicOnly", service_principal=SNS, actions=["sqs:SendMessage"], resources=[queue.arn], source_arn=self.topic.arn
-        )
-        return queue_policy(self, f"{name}-policy", queue=queue, senders=[sender])

@@ -15,7 +15,6 @@ from components.functions.python_function import FunctionPlacement, PythonFuncti
 from components.naming import ResourceNamer
 from components.security.log_groups import explain_short_retention
 from components.security.policy_statements import allow
-from components.security.resource_policies import queue_policy
 from config.settings import ComputeSettings
 
 # pattern_analyzer's finding markers share the table; their keys start with this
@@ -112,11 +111,12 @@ class PipelineFunctions(Construct):
         self, function: str, *, description: str, timeout_seconds: int, memory_mb: int, environment: dict[str, str], statements: list
     ) -> PythonFunction:
         naming, context, store, keys, settings = self._naming, self._context, self._store, self._keys, self._settings
+        # The failure records carry the whole event (a card transaction): like every other queue of
+        # the platform, this one refuses plain-HTTP requests. Senders are granted by their roles.
         dead_letters = dead_letter_queue(
-            self, f"{function}-dead-letters", name=naming.name(function, "dlq"), messaging_key_arn=keys.messaging_key_arn
+            self, f"{function}-dead-letters", name=naming.name(function, "dlq"), context=context, messaging_key_arn=keys.messaging_key_arn
         )
         self._dead_letter_queues[function] = dead_letters
-        self._refuse_insecure_transport(function, dead_letters)
 
         def via(*services: str) -> tuple[str, str, list[str]]:
             return ("StringEquals", "kms:ViaService", [f"{service}.{context.region}.amazonaws.com" for service in services])
@@ -165,8 +165,3 @@ class PipelineFunctions(Construct):
             "deliver every failure twice",
         )
         return built
-
-    def _refuse_insecure_transport(self, function: str, queue: SqsQueue) -> None:
-        # The failure records carry the whole event (a card transaction): like every other queue
-        # of the platform, this one refuses plain-HTTP requests. Senders are granted by their roles.
-        queue_policy(self, f"{function}-dead-letters-policy", queue=queue)

@@ -9,14 +9,11 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetRetryPolicy,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from components.compute.queues import dead_letter_queue
+from components.aws_context import AwsContext
+from components.compute.queues import QueueSender, dead_letter_queue
 from components.naming import ResourceNamer
-from components.security.policy_statements import allow_service_from_source
-from components.security.resource_policies import queue_policy
 
 EVENTS = "events.amazonaws.com"
 # An event older than one schedule period is superseded by the next run (which re-reads the
@@ -41,18 +38,12 @@ class LambdaSchedule(Construct):
         schedule_expression: str,
         function_name: str,
         function_arn: str,
-        account_id: str,
+        context: AwsContext,
         messaging_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = dead_letter_queue(self, "dead-letter-queue", name=naming.name(name, "dlq"), messaging_key_arn=messaging_key_arn)
         self.rule = CloudwatchEventRule(
-            self,
-            "rule",
-            name=naming.name(name),
-            description=description,
-            schedule_expression=schedule_expression,
-            state="ENABLED",
+            self, "rule", name=naming.name(name), description=description, schedule_expression=schedule_expression, state="ENABLED"
         )
         self.permission = LambdaPermission(
             self,
@@ -62,9 +53,16 @@ class LambdaSchedule(Construct):
             function_name=function_name,
             principal=EVENTS,
             source_arn=self.rule.arn,
-            source_account=account_id,
+            source_account=context.account_id,
         )
-        self.queue_policy = self._admit_rule(self.dead_letter_queue)
+        self.dead_letter_queue = dead_letter_queue(
+            self,
+            "dead-letter-queue",
+            name=naming.name(name, "dlq"),
+            context=context,
+            messaging_key_arn=messaging_key_arn,
+            sender=QueueSender(sid="ScheduleRuleOnly", service_principal=EVENTS, source_arn=self.rule.arn),
+        )
         self.target = CloudwatchEventTarget(
             self,
             "target",
@@ -74,11 +72,5 @@ class LambdaSchedule(Construct):
                 maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS, maximum_retry_attempts=MAX_RETRY_ATTEMPTS
             ),
             dead_letter_config=CloudwatchEventTargetDeadLetterConfig(arn=self.dead_letter_queue.arn),
-            depends_on=[self.permission, self.queue_policy],
+            depends_on=[self.permission],
         )
-
-    def _admit_rule(self, queue: SqsQueue) -> SqsQueuePolicy:
-        sender = allow_service_from_source(
-            sid="ScheduleRuleOnly", service_principal=EVENTS, actions=["sqs:SendMessage"], resources=[queue.arn], source_arn=self.rule.arn
-        )
-        return queue_policy(self, "dead-letter-policy", queue=queue, senders=[sender])

@@ -1,7 +1,7 @@
 """Topic and queue policies: TLS only, and only the senders they name.
 
-Each function adds two children to `scope`: the policy document `<construct_id>-document` and the
-policy `<construct_id>` itself.
+`topic_policy` adds two children to `scope`: the policy document `<construct_id>-document` and the
+policy `<construct_id>` itself; `queue_policy_document` only the document, which the queue carries.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
 )
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from components.security.policy_statements import allow_account_principals_on_topic, deny_insecure_transport
@@ -39,16 +37,16 @@ def topic_policy(
     return SnsTopicPolicy(scope, construct_id, arn=topic_arn, policy=document.json)
 
 
-def queue_policy(
+def queue_policy_document(
     scope: Construct,
     construct_id: str,
     *,
-    queue: SqsQueue,
+    queue_arn: str,
     senders: Sequence[DataAwsIamPolicyDocumentStatement] = (),
-) -> SqsQueuePolicy:
-    """The service `senders` (none: senders are granted by their own roles), and TLS only."""
-    document = _document(scope, construct_id, *senders, deny_insecure_transport(actions=["sqs:*"], resources=[queue.arn]))
-    return SqsQueuePolicy(scope, construct_id, queue_url=queue.url, policy=document.json)
+) -> DataAwsIamPolicyDocument:
+    """A queue's policy (set with the queue: components/compute/queues.py): the service `senders`,
+    and TLS only."""
+    return _document(scope, construct_id, *senders, deny_insecure_transport(actions=["sqs:*"], resources=[queue_arn]))
 
 
 def _document(scope: Construct, policy_id: str, *statements: DataAwsIamPolicyDocumentStatement) -> DataAwsIamPolicyDocument:

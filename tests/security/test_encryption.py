@@ -160,21 +160,23 @@ def test_every_bucket_is_private(stack, platform):
 # --- In transit ------------------------------------------------------------------------------------
 
 
-def denies_insecure_transport(statements, own_arns: set[str]) -> bool:
+def denies_insecure_transport(statements, own_arns: list[set[str]]) -> bool:
+    """A deny of every action to everyone without TLS, on all of one of `own_arns` (the resource
+    under any one of its names, with a bucket's objects)."""
     return any(
         not statement.allows
         and statement.names_everyone()
         and ("Bool", "aws:SecureTransport", ("false",)) in statement.conditions
-        and own_arns <= set(statement.resources)
+        and any(arns <= set(statement.resources) for arns in own_arns)
         and any(action == "*" or action.endswith(":*") for action in statement.actions)
         for statement in statements
     )
 
 
-# Which policy resource protects which resource, and by which argument.
+# Which policy protects which resource, and by which argument (None: the resource carries it).
 POLICY_OF = {
     "aws_s3_bucket": ("aws_s3_bucket_policy", "bucket"),
-    "aws_sqs_queue": ("aws_sqs_queue_policy", "queue_url"),
+    "aws_sqs_queue": ("aws_sqs_queue", None),
     "aws_sns_topic": ("aws_sns_topic_policy", "arn"),
 }
 
@@ -185,11 +187,9 @@ def test_buckets_queues_and_topics_refuse_requests_without_tls(stack, platform, 
     policies = {}
     for use in policy_uses(stack):
         if use.resource_type == policy_type:
-            target = platform.resolve(stack, use.body[argument])
-            policies[target.logical_id] = use.statements
+            policies[use.logical_id if argument is None else platform.resolve(stack, use.body[argument]).logical_id] = use.statements
     for logical_id in stack.resources(resource_type):
-        arn = f"${{{resource_type}.{logical_id}.arn}}"
-        own = {arn, f"{arn}/*"} if resource_type == "aws_s3_bucket" else {arn}
+        own = [{arn, f"{arn}/*"} if resource_type == "aws_s3_bucket" else {arn} for arn in stack.own_arns(resource_type, logical_id)]
         if resource_type == "aws_sns_topic":
             # As AWS's SNS guidance does: deny sns:Publish, the call that carries data, without TLS.
             statements = policies.get(logical_id, ())

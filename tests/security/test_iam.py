@@ -202,8 +202,8 @@ def test_every_resource_star_exception_is_still_needed(platform):
     assert used == set(RESOURCE_STAR_ACTIONS), f"stale exceptions: {sorted(set(RESOURCE_STAR_ACTIONS) - used)}"
 
 
-# Which argument of a resource-policy resource names the resource it protects.
-PROTECTED_BY = {"aws_s3_bucket_policy": "bucket", "aws_sqs_queue_policy": "queue_url", "aws_sns_topic_policy": "arn"}
+# Which argument of a resource-policy resource names the resource it protects; a queue carries its own.
+PROTECTED_BY = {"aws_s3_bucket_policy": "bucket", "aws_sqs_queue": None, "aws_sns_topic_policy": "arn"}
 
 
 def test_resource_policies_grant_only_on_the_resource_they_protect(stack, platform):
@@ -211,19 +211,22 @@ def test_resource_policies_grant_only_on_the_resource_they_protect(stack, platfo
         if use.resource_type == "aws_vpc_endpoint":
             # What an endpoint lets through is judged against the workloads' calls in test_egress.py.
             continue
-        if use.resource_type in PROTECTED_BY:
-            target = platform.resolve(stack, use.body[PROTECTED_BY[use.resource_type]])
+        argument = PROTECTED_BY.get(use.resource_type, "")
+        if argument is None:
+            own_arns = stack.own_arns(use.resource_type, use.logical_id)
+        elif argument:
+            target = platform.resolve(stack, use.body[argument])
             assert target is not None and target.stack == stack.name, f"{use.where}: protects no resource of this stack"
-            own_arn = f"${{{target.type}.{target.logical_id}.arn}}"
+            own_arns = stack.own_arns(target.type, target.logical_id)
         else:
-            own_arn = None
+            own_arns = set()
         for statement in use.statements:
             if not statement.allows:
                 continue
             assert statement.resources and "*" not in statement.resources, f"{use.where} [{statement.sid}] on every resource"
             for resource in statement.resources:
-                if own_arn:
-                    assert resource == own_arn or resource.startswith(own_arn + "/"), f"{use.where} [{statement.sid}]: {resource}"
+                if own_arns:
+                    assert any(resource == arn or resource.startswith(arn + "/") for arn in own_arns), f"{use.where} [{statement.sid}]: {resource}"
                 else:
                     # Account-level resource policies (log delivery) must still name this stack's log groups.
                     named = [platform.resolve(stack, reference) for reference in references_in(resource)]

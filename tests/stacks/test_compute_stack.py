@@ -780,8 +780,10 @@ def test_alerts_queue_is_subscribed_raw_with_redrive_and_admits_only_the_topic(c
     dlq_id, dlq = queues[f"fraud-alerts-dlq-{compute.env}"]
     redrive = json.loads(queue["redrive_policy"])
     assert redrive["deadLetterTargetArn"] == compute.ref("aws_sqs_queue", dlq_id, "arn") and redrive["maxReceiveCount"] >= 1
-    allow_policy = json.loads(compute.stack.only("aws_sqs_queue_redrive_allow_policy")["redrive_allow_policy"])
-    assert allow_policy == {"redrivePermission": "byQueue", "sourceQueueArns": [compute.ref("aws_sqs_queue", queue_id, "arn")]}
+    allow_policy = json.loads(dlq["redrive_allow_policy"])
+    (alerts_arn,) = compute.stack.own_arns("aws_sqs_queue", queue_id) - {compute.ref("aws_sqs_queue", queue_id, "arn")}
+    assert allow_policy == {"redrivePermission": "byQueue", "sourceQueueArns": [alerts_arn]}
+    assert dlq["redrive_allow_policy"] == json.dumps(allow_policy, separators=(",", ":")), "compact, as SQS gives it back"
 
     subscription = compute.stack.only("aws_sns_topic_subscription")
     (topic_id,) = compute.stack.resources("aws_sns_topic")
@@ -789,10 +791,9 @@ def test_alerts_queue_is_subscribed_raw_with_redrive_and_admits_only_the_topic(c
     assert (subscription["protocol"], subscription["endpoint"], subscription["topic_arn"]) == ("sqs", compute.ref("aws_sqs_queue", queue_id, "arn"), topic_arn)
     assert subscription["raw_message_delivery"] is True
 
-    policies = {body["queue_url"]: compute.policy(body["policy"]) for body in compute.stack.resources("aws_sqs_queue_policy").values()}
-    for logical_id in (queue_id, dlq_id):
-        statements = policies[compute.ref("aws_sqs_queue", logical_id, "url")]
-        admit = statements["AlertsTopicOnly"]
+    assert not compute.stack.resources("aws_sqs_queue_policy"), "each queue carries its policy"
+    for queue_body in (queue, dlq):
+        admit = compute.policy(queue_body["policy"])["AlertsTopicOnly"]
         assert admit["actions"] == ["sqs:SendMessage"]
         assert admit["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
         assert admit["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [topic_arn]}]

@@ -3,13 +3,12 @@ on topics."""
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-
 from components.security.policy_statements import TOPIC_OWNER_ACTIONS, allow_service_from_source
-from components.security.resource_policies import queue_policy, topic_policy
+from components.security.resource_policies import queue_policy_document, topic_policy
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:fraud-alerts-test"
 ROOT = "arn:aws:iam::111122223333:root"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:111122223333:fraud-q-test"
 
 
 def _statements(config: dict, document_id_part: str) -> dict[str, dict]:
@@ -38,25 +37,20 @@ def test_topic_policy_keeps_the_account_default_and_refuses_plain_http(bare_stac
 
 def test_queue_policy_without_senders_only_refuses_plain_http(bare_stack):
     stack, synth = bare_stack
-    queue = SqsQueue(stack, "queue", name="fraud-q-test")
-    queue_policy(stack, "queue-policy", queue=queue)
-    config = synth()
-    statements = _statements(config, "queue-policy-document")
+    queue_policy_document(stack, "queue-policy", queue_arn=QUEUE_ARN)
+    statements = _statements(synth(), "queue-policy-document")
     assert list(statements) == ["DenyInsecureTransport"]
     deny = statements["DenyInsecureTransport"]
-    assert deny["actions"] == ["sqs:*"] and deny["resources"] == ["${aws_sqs_queue.queue.arn}"]
+    assert deny["actions"] == ["sqs:*"] and deny["resources"] == [QUEUE_ARN]
     assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
-    (policy,) = config["resource"]["aws_sqs_queue_policy"].values()
-    assert policy["queue_url"] == "${aws_sqs_queue.queue.url}"
 
 
 def test_queue_policy_admits_a_sender_only_from_its_source(bare_stack):
     stack, synth = bare_stack
-    queue = SqsQueue(stack, "queue", name="fraud-q-test")
     sender = allow_service_from_source(
-        sid="TopicOnly", service_principal="sns.amazonaws.com", actions=["sqs:SendMessage"], resources=[queue.arn], source_arn=TOPIC_ARN
+        sid="TopicOnly", service_principal="sns.amazonaws.com", actions=["sqs:SendMessage"], resources=[QUEUE_ARN], source_arn=TOPIC_ARN
     )
-    queue_policy(stack, "queue-policy", queue=queue, senders=[sender])
+    queue_policy_document(stack, "queue-policy", queue_arn=QUEUE_ARN, senders=[sender])
     statements = _statements(synth(), "queue-policy-document")
     assert list(statements) == ["TopicOnly", "DenyInsecureTransport"]
     assert statements["TopicOnly"]["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [TOPIC_ARN]}]
