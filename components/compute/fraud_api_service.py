@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
     EcsServiceDeploymentController,
@@ -19,7 +20,6 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinitionRuntimePlatform,
     EcsTaskDefinitionVolume,
 )
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from constructs import Construct
 
 from components.aws_context import AwsContext

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from scripts.paths import REPO_ROOT
 from tests.services.fraud_api.app_database import AppDatabase, insert_transaction
+from tests.services.fraud_api.server_process import ServerProcess, process_env, running_server
 from tests.services.payloads import transaction
-from tests.services.fraud_api.server_process import REPO_ROOT, ServerProcess, process_env, running_server
 
 @pytest.fixture
 def server(fresh_database: AppDatabase) -> Iterator[ServerProcess]:
@@ -71,7 +72,7 @@ def test_sigterm_drains_the_request_in_flight_and_refuses_new_ones(
             target=lambda: outcome.update(response=httpx.post(f"{server.base_url}/api/v1/score", json=payload, timeout=10))
         )
         in_flight.start()
-        time.sleep(0.3)
+        _wait_until_a_query_waits_on_a_lock(fresh_database)
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.3)
 
@@ -83,6 +84,21 @@ def test_sigterm_drains_the_request_in_flight_and_refuses_new_ones(
     assert outcome["response"].status_code == 200
     assert outcome["response"].json()["decision"] == "review"
     assert server.process.wait(timeout=15) == 0
+
+
+def _wait_until_a_query_waits_on_a_lock(database: AppDatabase, timeout_seconds: float = 15) -> None:
+    """The request is in flight once the API's query waits on the test's uncommitted row; a fixed
+    sleep raced the request on a loaded machine (SIGTERM came before it was even sent)."""
+    deadline = time.monotonic() + timeout_seconds
+    with database.admin() as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"no query of the API waited on the held row within {timeout_seconds} s")
 
 
 def test_a_misconfigured_server_exits_with_the_problems_logged(fresh_database: AppDatabase) -> None:
