@@ -160,7 +160,7 @@ _PROVIDER_RELINKED = "there is no package for"
 
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
     env = terraform_env()
-    for attempt in range(2):
+    for _ in range(2):
         with init_lock():
             init = subprocess.run(
                 ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
