@@ -1,6 +1,6 @@
 """Every operation scripts/moto_additions.py adds to moto, called through boto3 on the emulator itself.
 
-One emulator for the module, started the way the lifecycle starts it (scripts.emulator.start runs
+The emulator is the one tests/scripts/conftest.py starts (scripts.emulator.start runs
 scripts/emulator_server.py), so these tests also prove the additions are in the server it runs.
 """
 
@@ -11,37 +11,17 @@ import re
 import threading
 import time
 import tomllib
-from typing import Any, Iterator
+from typing import Any
 
-import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
 
 import moto
-from scripts import emulator, moto_additions
+from scripts import moto_additions
 from scripts.paths import REPO_ROOT
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/codedeploy"
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    run_dir = tmp_path_factory.mktemp("emulator")
-    yield emulator.start(run_dir).endpoint
-    emulator.stop(run_dir)
-
-
-@pytest.fixture(scope="module")
-def client(endpoint: str):
-    def make(service: str, validate: bool = True) -> Any:
-        return boto3.client(
-            service, region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
-            # Off where a test sends what boto3 itself would refuse, to see the emulator refuse it.
-            config=botocore.config.Config(parameter_validation=validate),
-        )
-
-    return make
 
 
 def _error_code(error: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> str:
