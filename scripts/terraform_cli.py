@@ -53,8 +53,23 @@ def holds_aws_provider(registry_dir: Path) -> bool:
     return any(os.access(binary, os.X_OK) for binary in registry_dir.glob("hashicorp/aws/*/*/terraform-provider-aws*"))
 
 
+# The first line of the file: a config written by an older version of render_cli_config is rewritten.
+CLI_CONFIG_VERSION = "# written by scripts/terraform_cli.py, version 2"
+
+
 def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
-    lines = [f'plugin_cache_dir = "{plugin_cache}"', "disable_checkpoint = true", ""]
+    lines = [
+        CLI_CONFIG_VERSION,
+        f'plugin_cache_dir = "{plugin_cache}"',
+        # Without it, an init whose lock file has no checksum yet (every fresh synth directory)
+        # installs the provider into the cache again, deleting and re-creating the cache entry; a
+        # validate, plan or apply of another directory that reads its link in between finds "no
+        # package ... cached" (docs/performance.md, "a race on the shared provider cache"). With it,
+        # that init links the entry already there, and the lock file gets the same checksum.
+        "plugin_cache_may_break_dependency_lock_file = true",
+        "disable_checkpoint = true",
+        "",
+    ]
     if mirror is not None:
         lines += [
             "provider_installation {",
@@ -71,8 +86,8 @@ def render_cli_config(mirror: Path | None, plugin_cache: Path) -> str:
 
 
 def ensure_cli_config(env: dict[str, str] | None = None) -> Path:
-    """Write the CLI config (once per checkout) and return its path."""
-    if not CLI_CONFIG_FILE.exists():
+    """Write the CLI config (once per checkout, and again when render_cli_config has changed) and return its path."""
+    if not CLI_CONFIG_FILE.exists() or not CLI_CONFIG_FILE.read_text().startswith(CLI_CONFIG_VERSION + "\n"):
         PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
         CLI_CONFIG_FILE.write_text(render_cli_config(discover_mirror(env), PLUGIN_CACHE_DIR))
     return CLI_CONFIG_FILE
@@ -82,8 +97,9 @@ def ensure_cli_config(env: dict[str, str] | None = None) -> Path:
 def init_lock() -> Iterator[None]:
     """Held around every `terraform init` of this checkout, by every process (the lifecycle, the
     tests' validation, the e2e's lifecycle running beside them). Terraform documents the plugin
-    cache as unsafe for concurrent inits: each init re-links the cached provider, and two at once
-    fail ("failed to create directory ... file exists")."""
+    cache as unsafe for concurrent inits: two at once filling it fail ("failed to create directory
+    ... file exists"). Commands that read the cache need no lock: once filled, an init only links
+    to it (plugin_cache_may_break_dependency_lock_file above)."""
     INIT_LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
     with INIT_LOCK_FILE.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -152,25 +152,13 @@ def _checkov_scan(stack_files: list[Path]) -> dict[str, Any]:
 # validation itself (the slow part, loading the provider schema) runs in parallel.
 
 
-# An init elsewhere (the e2e's, beside the suite) re-links the cached provider; a validate that
-# reads the cache at that moment finds "no package ... cached" (seen once in a fresh-clone run).
-# Only that error is retried, after a fresh init; any other failure stands.
-_PROVIDER_RELINKED = "there is no package for"
-
-
 def _terraform_validate(directory: Path) -> subprocess.CompletedProcess:
     env = terraform_env()
-    for _ in range(2):
-        with init_lock():
-            init = subprocess.run(
-                ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
-                cwd=directory, env=env, capture_output=True, text=True, check=False,
-            )
-        if init.returncode != 0:
-            return init
-        validate = subprocess.run(
-            ["terraform", "validate", "-no-color"], cwd=directory, env=env, capture_output=True, text=True, check=False
+    with init_lock():
+        init = subprocess.run(
+            ["terraform", "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=directory, env=env, capture_output=True, text=True, check=False,
         )
-        if validate.returncode == 0 or _PROVIDER_RELINKED not in validate.stderr:
-            return validate
-    return validate
+    if init.returncode != 0:
+        return init
+    return subprocess.run(["terraform", "validate", "-no-color"], cwd=directory, env=env, capture_output=True, text=True, check=False)
