@@ -1,7 +1,7 @@
 """Where the stacks deploy: real AWS, or the local AWS emulator (moto's server).
 
-Every emulator-only setting (endpoints, fake credentials, skipped account checks, path-style
-S3, the resource types the emulator cannot serve) is declared here and nowhere else, so a
+Every emulator-only setting (the emulator's endpoint, fake credentials, skipped account checks,
+path-style S3, the resource types the emulator cannot serve) is declared here and nowhere else, so a
 real-AWS synth can never carry one of them. Applying the gaps to a synthesized stack is the
 lifecycle's job (`lifecycle/emulator_adaptation.py`); `tests/config/test_targets.py` and
 `tests/lifecycle/test_emulator_adaptation.py` synthesize for both targets and check exactly that.
@@ -14,13 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-# Every AWS service the stacks call; the emulator serves them all on one endpoint.
-EMULATED_SERVICES = (
-    "acm", "apigateway", "appautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2", "ecr", "ecs",
-    "elbv2", "events", "iam", "kms", "lambda", "logs", "rds", "route53", "s3", "secretsmanager",
-    "sns", "sqs", "ssm", "sts", "wafv2", "xray",
-)
 
 # moto accepts any credentials; these exist only so the SDKs have something to sign with.
 EMULATOR_ACCESS_KEY = "test"
@@ -95,7 +88,15 @@ class DeploymentTarget:
         return "emulator" if self.is_emulator else "aws"
 
     def provider_settings(self) -> dict[str, Any]:
-        """Extra AwsProvider arguments for this target."""
+        """Extra AwsProvider arguments for this target.
+
+        No `endpoints` block: the provider reaches the emulator through `AWS_ENDPOINT_URL`
+        (`client_environment`, which the lifecycle gives every Terraform process), one URL for
+        every service, so no service the stacks call can slip through to AWS. The block would
+        cost ~4 s of CPU per Terraform command, spent validating the provider's configuration at
+        each of its three or four starts (measured in docs/performance.md). Without that
+        variable the provider signs with the fake keys below, which no AWS account accepts.
+        """
         if not self.is_emulator:
             return {}
         return {
@@ -104,7 +105,6 @@ class DeploymentTarget:
             # moto's STS answers GetCallerIdentity with its fixed account, which ARNs need.
             "skip_requesting_account_id": False,
             "s3_use_path_style": True,
-            "endpoints": [{service: self.emulator_endpoint for service in EMULATED_SERVICES}],
         }
 
     def backend_settings(self) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class DeploymentTarget:
         }
 
     def client_environment(self) -> dict[str, str]:
-        """Process environment for AWS SDK clients (boto3, the AWS CLI) talking to this target.
+        """Process environment for AWS SDK clients (boto3, the AWS CLI, Terraform's AWS provider) talking to this target.
 
         Empty for AWS: the usual credential chain (an OIDC role in CI, a profile locally) applies.
         """

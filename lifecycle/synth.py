@@ -60,12 +60,23 @@ def check_synth_matches(target: DeploymentTarget, outdir: Path, stacks: list[str
                 "refusing to run it against AWS: synthesize with --target aws"
             )
         if target.is_emulator:
-            endpoints = [body.get("endpoints", [{}])[0].get("s3") for body in config.get("provider", {}).get("aws", [])]
-            if endpoints != [target.emulator_endpoint] * len(endpoints) or not endpoints:
+            if not emulator_only:
+                raise SynthMismatch(f"{stack} in {outdir} was synthesized for real AWS; synthesize again for the emulator (drop --skip-synth)")
+            # The provider reaches the emulator through the lifecycle's AWS_ENDPOINT_URL; the state
+            # backend and the remote-state reads name it in the synth, and must name this one.
+            endpoints = {endpoint for endpoint in _state_endpoints(config) if endpoint != target.emulator_endpoint}
+            if endpoints:
                 raise SynthMismatch(
-                    f"{stack} in {outdir} was synthesized for {endpoints or 'real AWS'}, not the emulator at "
+                    f"{stack} in {outdir} was synthesized for the emulator at {sorted(endpoints)[0]}, not the one at "
                     f"{target.emulator_endpoint}; synthesize again (drop --skip-synth)"
                 )
+
+
+def _state_endpoints(config: dict) -> list[str | None]:
+    """The S3 endpoints of a stack's state backend and of its remote-state reads."""
+    backends = [body for kind, body in config.get("terraform", {}).get("backend", {}).items() if kind == "s3"]
+    reads = [read["config"] for read in config.get("data", {}).get("terraform_remote_state", {}).values() if read.get("backend") == "s3"]
+    return [body.get("endpoints", {}).get("s3") for body in (*backends, *reads)]
 
 
 def synthesized_images(outdir: Path, environment: str) -> list[str]:

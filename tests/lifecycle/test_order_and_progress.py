@@ -138,6 +138,30 @@ def test_an_emulator_synth_is_never_run_against_aws(make_lifecycle, tmp_path):
     assert lifecycle.calls == []  # not even an init
 
 
+@pytest.mark.parametrize(
+    ("synthesized_for", "refusal"),
+    [
+        (DeploymentTarget(), "synthesized for real AWS"),
+        (DeploymentTarget(emulator_endpoint="http://127.0.0.1:4999"), r"synthesized for the emulator at http://127.0.0.1:4999, not the one at http://127.0.0.1:4566"),
+    ],
+)
+def test_the_emulator_runs_only_a_synth_made_for_it(make_lifecycle, tmp_path, synthesized_for, refusal):
+    lifecycle, _ = make_lifecycle(FakeStateReader())
+    lifecycle.target = DeploymentTarget(emulator_endpoint="http://127.0.0.1:4566")
+    config_file = tmp_path / "out" / "stacks" / "data-dev" / "cdk.tf.json"
+    # The provider takes its endpoint from the process (AWS_ENDPOINT_URL): the state backend and
+    # the remote-state reads are what name the emulator a synth was made for.
+    backend = {"bucket": "state", "key": "dev/data.tfstate", **synthesized_for.backend_settings()}
+    config_file.write_text(json.dumps({
+        "provider": {"aws": [{"region": "us-east-1", **synthesized_for.provider_settings()}]},
+        "terraform": {"backend": {"s3": backend}},
+        "data": {"terraform_remote_state": {"network": {"backend": "s3", "config": {**backend, "key": "dev/network.tfstate"}}}},
+    }))
+    with pytest.raises(SynthMismatch, match=refusal):
+        lifecycle.deploy([Layer.DATA])
+    assert lifecycle.calls == []
+
+
 def test_the_summary_lists_each_step_with_its_duration(make_lifecycle, tmp_path):
     lifecycle, out = make_lifecycle(FakeStateReader())
     lifecycle.deploy([Layer.NETWORK, Layer.DATA])

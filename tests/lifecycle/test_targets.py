@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pytest
 
-from config.targets import EMULATED_SERVICES, EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, EmulatorGap
+from config.environments import build_environments
+from config.targets import EMULATOR_BUCKET_POLICY_GAPS, EMULATOR_GAPS, DeploymentTarget, EmulatorGap
 from lifecycle import emulator_adaptation
 from lifecycle.emulator_adaptation import EmulatorGapError, adapt_for_emulator, emulator_settings_in
+from lifecycle.operations import Lifecycle
+from lifecycle.progress import Progress
 from tests.lifecycle.conftest import EMULATOR_ENDPOINT
+from tests.lifecycle.fakes import FakeStateReader
 from tests.synthesis import SynthesizedStack
-
-# The endpoint key of the AWS provider that serves each resource type, by its longest prefix.
-# A resource type missing here fails the coverage test below: add it (and the service to
-# config.targets.EMULATED_SERVICES), or an emulator deploy would send that call to real AWS.
-SERVICE_OF_TYPE_PREFIX = {
-    "aws_vpc": "ec2", "aws_subnet": "ec2", "aws_route": "ec2", "aws_internet_gateway": "ec2", "aws_nat_gateway": "ec2",
-    "aws_eip": "ec2", "aws_security_group": "ec2", "aws_default_security_group": "ec2", "aws_flow_log": "ec2",
-    "aws_network_acl": "ec2", "aws_default_network_acl": "ec2", "aws_ec2": "ec2", "aws_availability_zones": "ec2",
-    "aws_lb": "elbv2", "aws_alb": "elbv2", "aws_s3": "s3", "aws_ecr": "ecr", "aws_kms": "kms", "aws_iam": "iam",
-    "aws_cloudwatch_log": "logs", "aws_cloudwatch_metric_alarm": "cloudwatch", "aws_cloudwatch_composite_alarm": "cloudwatch",
-    "aws_cloudwatch_dashboard": "cloudwatch", "aws_cloudwatch_event": "events", "aws_db": "rds", "aws_rds": "rds",
-    "aws_dynamodb": "dynamodb", "aws_secretsmanager": "secretsmanager", "aws_ssm": "ssm", "aws_ecs": "ecs", "aws_ecr": "ecr",
-    "aws_lambda": "lambda", "aws_sns": "sns", "aws_sqs": "sqs", "aws_appautoscaling": "appautoscaling",
-    "aws_codedeploy": "codedeploy", "aws_acm": "acm", "aws_route53": "route53", "aws_api_gateway": "apigateway",
-    "aws_wafv2": "wafv2", "aws_xray": "xray", "aws_caller_identity": "sts", "aws_partition": None, "aws_region": None,
-    "aws_iam_policy_document": None, "aws_elb_service_account": None,
-}
-
 
 def _all_stacks(synthesis) -> list[SynthesizedStack]:
     return [*synthesis.stacks(), SynthesizedStack("bootstrap", synthesis.outdir / "stacks" / "bootstrap")]
@@ -52,7 +39,9 @@ def test_the_aws_synth_carries_no_emulator_setting(synthesis):
 def test_the_emulator_synth_sends_every_call_to_the_emulator(emulator_synthesis):
     for name, config in emulator_synthesis.items():
         (provider,) = config["provider"]["aws"]
-        assert provider["endpoints"] == [{service: EMULATOR_ENDPOINT for service in EMULATED_SERVICES}], name
+        # Every service's calls go to the one URL in AWS_ENDPOINT_URL (client_environment), which the
+        # lifecycle gives each Terraform process: no per-service list that a new service could miss.
+        assert "endpoints" not in provider, name
         assert (provider["access_key"], provider["s3_use_path_style"]) == ("test", True), name
         for read in config.get("data", {}).get("terraform_remote_state", {}).values():
             assert read["config"]["endpoints"]["s3"] == EMULATOR_ENDPOINT, name
@@ -62,22 +51,15 @@ def test_the_emulator_synth_sends_every_call_to_the_emulator(emulator_synthesis)
         assert emulator_settings_in(config), name
 
 
-def test_every_service_the_stacks_call_has_an_emulator_endpoint(synthesis):
-    unknown, uncovered = set(), set()
-    for stack in _all_stacks(synthesis):
-        for section in ("resource", "data"):
-            for resource_type in stack.config.get(section, {}):
-                if resource_type.startswith("terraform_"):
-                    continue
-                prefixes = [prefix for prefix in SERVICE_OF_TYPE_PREFIX if resource_type.startswith(prefix)]
-                if not prefixes:
-                    unknown.add(resource_type)
-                    continue
-                service = SERVICE_OF_TYPE_PREFIX[max(prefixes, key=len)]
-                if service is not None and service not in EMULATED_SERVICES:
-                    uncovered.add((resource_type, service))
-    assert not unknown, f"say which service serves {sorted(unknown)} in SERVICE_OF_TYPE_PREFIX"
-    assert not uncovered, f"add these services to config.targets.EMULATED_SERVICES: {sorted(uncovered)}"
+def test_every_terraform_process_on_the_emulator_is_sent_to_it(tmp_path):
+    # The emulator synth's provider names no endpoint: the process environment does, for every service.
+    emulator = DeploymentTarget(emulator_endpoint=EMULATOR_ENDPOINT)
+    for target, expected in ((emulator, EMULATOR_ENDPOINT), (DeploymentTarget(), None)):
+        lifecycle = Lifecycle(target=target, environment=build_environments()["dev"], outdir=tmp_path, workdir=tmp_path,
+                              reader=FakeStateReader(), progress=Progress(out=io.StringIO()), base_env={"PATH": "/usr/bin"})
+        env = lifecycle._directory(tmp_path / "stacks" / "network-dev").env
+        assert env.get("AWS_ENDPOINT_URL") == expected, target.name
+        assert (env.get("AWS_ACCESS_KEY_ID") == "test") == target.is_emulator, target.name
 
 
 def _bucket_policy_documents(config: dict) -> dict[str, dict]:
