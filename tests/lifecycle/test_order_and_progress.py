@@ -142,7 +142,7 @@ def test_an_emulator_synth_is_never_run_against_aws(make_lifecycle, tmp_path):
     ("synthesized_for", "refusal"),
     [
         (DeploymentTarget(), "synthesized for real AWS"),
-        (DeploymentTarget(emulator_endpoint="http://127.0.0.1:4999"), r"synthesized for the emulator at http://127.0.0.1:4999, not the one at http://127.0.0.1:4566"),
+        (DeploymentTarget(emulator_endpoint="http://127.0.0.1:4999"), r"synthesized for http://127.0.0.1:4999, not the emulator at http://127.0.0.1:4566"),
     ],
 )
 def test_the_emulator_runs_only_a_synth_made_for_it(make_lifecycle, tmp_path, synthesized_for, refusal):
