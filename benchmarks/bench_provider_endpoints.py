@@ -65,19 +65,18 @@ def main() -> int:
         running = emulator.start(root / "emulator")
         try:
             target = DeploymentTarget(emulator_endpoint=running.endpoint)
-            ways = {
-                "endpoints block": (True, terraform_env()),
-                "AWS_ENDPOINT_URL": (False, {**terraform_env(), **target.client_environment()}),
+            ways = {  # name -> (its directory, with the endpoints block, Terraform's environment)
+                "endpoints block": (root / "endpoints-block", True, terraform_env()),
+                "AWS_ENDPOINT_URL": (root / "endpoint-url", False, {**terraform_env(), **target.client_environment()}),
             }
             results: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
-            for name, (block, env) in ways.items():
-                directory = root / name.replace(" ", "-")
+            for directory, block, env in ways.values():
                 directory.mkdir()
                 (directory / "main.tf.json").write_text(json.dumps(configuration(target, block)))
                 subprocess.run(["terraform", "init", "-input=false"], cwd=directory, env=env, check=True, capture_output=True)
             for _ in range(args.runs):
-                for name, (_, env) in ways.items():
-                    results[name].append(timed_plan(root / name.replace(" ", "-"), env))
+                for name, (directory, _, env) in ways.items():
+                    results[name].append(timed_plan(directory, env))
         finally:
             emulator.stop(root / "emulator")
     print(f"terraform plan of one caller-identity read against the emulator, {args.runs} runs each, alternating")

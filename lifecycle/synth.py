@@ -64,7 +64,7 @@ def check_synth_matches(target: DeploymentTarget, outdir: Path, stacks: list[str
                 raise SynthMismatch(f"{stack} in {outdir} was synthesized for real AWS; synthesize again for the emulator (drop --skip-synth)")
             # The provider reaches the emulator through the lifecycle's AWS_ENDPOINT_URL; the state
             # backend and the remote-state reads name it in the synth, and must name this one.
-            endpoints = {str(endpoint or "real AWS") for endpoint in _state_endpoints(config) if endpoint != target.emulator_endpoint}
+            endpoints = {endpoint or "real AWS" for endpoint in _state_endpoints(config) if endpoint != target.emulator_endpoint}
             if endpoints:
                 raise SynthMismatch(
                     f"{stack} in {outdir} was synthesized for {' and '.join(sorted(endpoints))}, not the emulator at "
